@@ -1,0 +1,95 @@
+"""The one place model inputs are defined.
+
+:func:`build_features` is used by the feature pipeline (to fill the feature store), by training
+(through the store) and by inference and ``titanic predict`` (directly, for a single passenger),
+so training and serving cannot skew. It is stateless on purpose: no statistic learned from one
+dataset (a median age, a fare scaler) leaks into another; XGBoost handles missing values itself.
+
+Never inputs: ids, names, tickets, cabins, ``boat``, ``body``, ``home.dest`` (the last three
+encode the outcome; the others identify a person rather than describe one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from titanic_assets.core.schema import PORTS
+
+#: Model inputs, in the order the model sees them.
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "pclass",
+    "is_female",
+    "age",
+    "fare",
+    "sibsp",
+    "parch",
+    "family_size",
+    "is_alone",
+    "embarked_c",
+    "embarked_q",
+    "embarked_s",
+)
+
+#: Columns carried next to the inputs in the feature store: identity, time, provenance, label.
+KEY_COLUMNS: tuple[str, ...] = ("passenger_id", "event_time", "source", "batch_id")
+LABEL_COLUMN = "survived"
+FEATURE_STORE_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, *FEATURE_COLUMNS, LABEL_COLUMN)
+
+#: Columns that must never be model inputs, whatever a future change adds.
+FORBIDDEN_INPUTS = frozenset(
+    {"passenger_id", "name", "ticket", "cabin", "boat", "body", "home_dest", "home.dest",
+     "survived", "source_row_id", "batch_id", "event_time", "source"}
+)
+
+#: The raw passenger fields the feature function reads.
+REQUIRED_PASSENGER_FIELDS: tuple[str, ...] = (
+    "pclass", "sex", "age", "fare", "sibsp", "parch", "embarked",
+)
+
+
+class MissingFeatureInputError(KeyError):
+    """Passengers lack a field the features are computed from."""
+
+
+def build_features(passengers: pd.DataFrame) -> pd.DataFrame:
+    """Turn normalised passengers into feature-store rows (keys, inputs, label if present).
+
+    Vectorised and row-independent: a passenger's features depend on that passenger alone, so
+    an hourly batch costs the same whatever the size of the history.
+    """
+    missing = [c for c in REQUIRED_PASSENGER_FIELDS if c not in passengers.columns]
+    if missing:
+        raise MissingFeatureInputError(f"passengers are missing feature input columns: {missing}")
+    out = pd.DataFrame(index=passengers.index)
+    for column in KEY_COLUMNS:
+        if column in passengers.columns:
+            out[column] = passengers[column]
+    sibsp = passengers["sibsp"].astype("float64")
+    parch = passengers["parch"].astype("float64")
+    out["pclass"] = passengers["pclass"].astype("float64")
+    out["is_female"] = (passengers["sex"] == "female").astype("float64")
+    out["age"] = passengers["age"].astype("float64")
+    out["fare"] = passengers["fare"].astype("float64")
+    out["sibsp"] = sibsp
+    out["parch"] = parch
+    out["family_size"] = sibsp + parch + 1.0
+    out["is_alone"] = (out["family_size"] == 1.0).astype("float64")
+    embarked = passengers["embarked"].astype(object)
+    for port in PORTS:
+        out[f"embarked_{port.lower()}"] = (embarked == port).astype("float64")
+    if LABEL_COLUMN in passengers.columns:
+        out[LABEL_COLUMN] = passengers[LABEL_COLUMN].astype("int64")
+    return out.reset_index(drop=True)
+
+
+def model_matrix(features: pd.DataFrame, columns: tuple[str, ...] | list[str] = FEATURE_COLUMNS
+                 ) -> np.ndarray:
+    """The float32 input matrix in the model's column order; fails naming any absent column."""
+    missing = [c for c in columns if c not in features.columns]
+    if missing:
+        raise MissingFeatureInputError(f"features are missing model input columns: {missing}")
+    leaked = sorted(set(columns) & FORBIDDEN_INPUTS)
+    if leaked:
+        raise ValueError(f"refusing forbidden model inputs (ids/leakage): {leaked}")
+    return features[list(columns)].to_numpy(dtype=np.float32)

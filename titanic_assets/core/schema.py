@@ -1,0 +1,231 @@
+"""The passenger schema: the one normalised shape every source is brought into.
+
+Two CSV shapes are common for the Titanic list: Kaggle's 891-row file (``PassengerId``,
+``Survived``, ``Pclass`` ...) and the 1,309-row "titanic3" list (``pclass``, ``survived``, ...,
+``boat``, ``body``, ``home.dest``). Both are mapped onto :data:`PASSENGER_COLUMNS`. Rows that
+break the schema are not dropped: :func:`validate_passengers` splits a frame into accepted and
+rejected rows, and every rejected row carries the reasons, so ``rows in = accepted + rejected``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+SOURCE_HISTORICAL = "historical"
+SOURCE_SYNTHETIC = "synthetic"
+HISTORICAL_BATCH = "historical"
+
+SEXES = ("female", "male")
+PORTS = ("C", "Q", "S")
+PCLASSES = (1, 2, 3)
+AGE_RANGE = (0.0, 100.0)
+FARE_RANGE = (0.0, 1000.0)
+FAMILY_RANGE = (0, 10)
+
+#: The normalised passenger, in column order. ``batch_id`` names the load that produced the row
+#: (``historical`` or a synthetic hour) and is what data-quality results are recorded against.
+PASSENGER_COLUMNS: tuple[str, ...] = (
+    "passenger_id",
+    "event_time",
+    "source",
+    "batch_id",
+    "pclass",
+    "sex",
+    "age",
+    "sibsp",
+    "parch",
+    "fare",
+    "embarked",
+    "survived",
+)
+
+#: Kaggle column -> normalised column.
+KAGGLE_COLUMNS = {
+    "PassengerId": "source_row_id",
+    "Survived": "survived",
+    "Pclass": "pclass",
+    "Name": "name",
+    "Sex": "sex",
+    "Age": "age",
+    "SibSp": "sibsp",
+    "Parch": "parch",
+    "Ticket": "ticket",
+    "Fare": "fare",
+    "Cabin": "cabin",
+    "Embarked": "embarked",
+}
+
+#: titanic3 / OpenML column -> normalised column. ``boat``, ``body`` and ``home.dest`` are kept
+#: in the raw table for inspection only: they are outcome leaks and never reach a feature.
+TITANIC3_COLUMNS = {
+    "pclass": "pclass",
+    "survived": "survived",
+    "name": "name",
+    "sex": "sex",
+    "age": "age",
+    "sibsp": "sibsp",
+    "parch": "parch",
+    "ticket": "ticket",
+    "fare": "fare",
+    "cabin": "cabin",
+    "embarked": "embarked",
+    "boat": "boat",
+    "body": "body",
+    "home.dest": "home_dest",
+}
+TITANIC3_OPTIONAL = frozenset({"boat", "body", "home.dest", "cabin", "name", "ticket"})
+KAGGLE_OPTIONAL = frozenset({"Name", "Ticket", "Cabin"})
+
+#: When the ship called at each port (UTC, naive). Historical passengers get their boarding
+#: time as ``event_time`` so "latest" never depends on row order.
+BOARDING_TIMES = {
+    "S": datetime(1912, 4, 10, 12, 0),
+    "C": datetime(1912, 4, 10, 19, 0),
+    "Q": datetime(1912, 4, 11, 12, 0),
+}
+
+
+class SourceShapeError(ValueError):
+    """A source file whose columns match neither known shape."""
+
+
+@dataclass(frozen=True)
+class SourceShape:
+    name: str
+    columns: dict[str, str]
+    optional: frozenset[str]
+
+    @property
+    def required(self) -> set[str]:
+        return set(self.columns) - set(self.optional)
+
+
+KAGGLE = SourceShape("kaggle", KAGGLE_COLUMNS, KAGGLE_OPTIONAL)
+TITANIC3 = SourceShape("titanic3", TITANIC3_COLUMNS, TITANIC3_OPTIONAL)
+KNOWN_SHAPES = (KAGGLE, TITANIC3)
+
+
+def detect_shape(columns: Iterable[str]) -> SourceShape:
+    """Pick the shape a file's header matches, or explain exactly how it differs from each."""
+    present = {str(c).strip() for c in columns}
+    for shape in KNOWN_SHAPES:
+        if shape.required <= present and present <= set(shape.columns):
+            return shape
+    problems = []
+    for shape in KNOWN_SHAPES:
+        missing = sorted(shape.required - present)
+        unexpected = sorted(present - set(shape.columns))
+        problems.append(f"{shape.name}: missing {missing or 'none'}, unexpected {unexpected or 'none'}")
+    raise SourceShapeError(
+        "CSV header matches no known Titanic shape (Kaggle or titanic3). " + "; ".join(problems)
+    )
+
+
+def normalise_source(raw: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Map a raw source frame (all columns as strings) onto the passenger schema.
+
+    Values are coerced but not judged here: an unparseable number becomes NaN and the raw text
+    stays in ``raw`` for :func:`validate_passengers` to report. Returns the frame and the shape.
+    """
+    shape = detect_shape(raw.columns)
+    frame = raw.rename(columns={c: shape.columns[c.strip()] for c in raw.columns})
+    out = pd.DataFrame(index=frame.index)
+    if shape is KAGGLE:
+        out["passenger_id"] = "kaggle-" + frame["source_row_id"].astype(str).str.strip()
+    else:
+        out["passenger_id"] = [f"titanic3-{i + 1:05d}" for i in range(len(frame))]
+    out["source"] = SOURCE_HISTORICAL
+    out["batch_id"] = HISTORICAL_BATCH
+    out["pclass"] = _to_number(frame["pclass"])
+    out["sex"] = frame["sex"].astype("string").str.strip().str.lower()
+    out["age"] = _to_number(frame["age"])
+    out["sibsp"] = _to_number(frame["sibsp"])
+    out["parch"] = _to_number(frame["parch"])
+    out["fare"] = _to_number(frame["fare"])
+    out["embarked"] = frame["embarked"].astype("string").str.strip().str.upper()
+    out["embarked"] = out["embarked"].where(out["embarked"].str.len() > 0)
+    out["survived"] = _to_number(frame["survived"])
+    out["event_time"] = (
+        out["embarked"].map(BOARDING_TIMES).fillna(BOARDING_TIMES["S"]).astype("datetime64[us]")
+    )
+    return out[list(PASSENGER_COLUMNS)], shape.name
+
+
+def _to_number(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip().replace({"?": pd.NA, "": pd.NA})
+    return pd.to_numeric(text, errors="coerce")
+
+
+def validate_passengers(
+    passengers: pd.DataFrame, raw: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split normalised passengers into (accepted, rejected).
+
+    A row is rejected, with every reason listed, when a required value is missing or unparseable
+    or a value is out of its domain. ``raw`` (same index) lets a reason show the text as loaded.
+    Rejected rows keep all their columns plus ``reject_reasons``.
+    """
+    reasons: list[list[str]] = [[] for _ in range(len(passengers))]
+
+    def flag(mask: pd.Series, message: str, column: str | None = None) -> None:
+        for pos in np.flatnonzero(mask.fillna(False).to_numpy()):
+            shown = ""
+            if column is not None and raw is not None and column in raw.columns:
+                shown = f" (got {raw[column].iloc[pos]!r})"
+            elif column is not None:
+                shown = f" (got {passengers[column].iloc[pos]!r})"
+            reasons[pos].append(message + shown)
+
+    p = passengers
+    flag(p["passenger_id"].isna(), "passenger_id is missing")
+    flag(p["passenger_id"].duplicated(keep=False), "passenger_id is duplicated", "passenger_id")
+    flag(~p["pclass"].isin(PCLASSES), "pclass must be 1, 2 or 3", "pclass")
+    flag(~p["sex"].isin(SEXES), "sex must be 'female' or 'male'", "sex")
+    flag(~p["survived"].isin((0, 1)), "survived must be 0 or 1", "survived")
+    flag(p["age"].notna() & ~p["age"].between(*AGE_RANGE), "age must be within 0..100", "age")
+    flag(p["fare"].notna() & ~p["fare"].between(*FARE_RANGE), "fare must be within 0..1000", "fare")
+    flag(p["embarked"].notna() & ~p["embarked"].isin(PORTS), "embarked must be C, Q or S", "embarked")
+    for column in ("sibsp", "parch"):
+        flag(~p[column].between(*FAMILY_RANGE), f"{column} must be an integer 0..10", column)
+        flag(p[column].notna() & (p[column] % 1 != 0), f"{column} must be an integer", column)
+    if raw is not None:
+        _flag_unparseable(passengers, raw, flag)
+
+    rejected_mask = pd.Series([bool(r) for r in reasons], index=passengers.index)
+    accepted = _typed(passengers[~rejected_mask])
+    rejected = passengers[rejected_mask].copy()
+    rejected["reject_reasons"] = ["; ".join(r) for r in reasons if r]
+    return accepted, rejected
+
+
+def _flag_unparseable(passengers, raw, flag) -> None:
+    """Text that was present but did not parse as a number is an error, not a missing value."""
+    for column in ("age", "fare"):
+        if column not in raw.columns:
+            continue
+        text = raw[column].astype("string").str.strip()
+        present = text.notna() & ~text.isin(["", "?"])
+        flag(present & passengers[column].isna(), f"{column} is not a number", column)
+
+
+def _typed(accepted: pd.DataFrame) -> pd.DataFrame:
+    """Give accepted rows the storage types: ints where the domain is integral."""
+    out = accepted.copy()
+    for column in ("pclass", "sibsp", "parch", "survived"):
+        out[column] = out[column].astype("int64")
+    for column in ("age", "fare"):
+        out[column] = out[column].astype("float64")
+    for column in ("passenger_id", "source", "batch_id", "sex", "embarked"):
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    out["event_time"] = pd.to_datetime(out["event_time"]).astype("datetime64[us]")
+    return out[list(PASSENGER_COLUMNS)].reset_index(drop=True)
+
+
+def empty_passengers() -> pd.DataFrame:
+    """A typed, zero-row passenger frame (so empty batches still have the right columns)."""
+    return _typed(pd.DataFrame({c: pd.Series(dtype=object) for c in PASSENGER_COLUMNS}))
