@@ -142,13 +142,12 @@ def normalise_source(raw: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     out["source"] = SOURCE_HISTORICAL
     out["batch_id"] = HISTORICAL_BATCH
     out["pclass"] = _to_number(frame["pclass"])
-    out["sex"] = frame["sex"].astype("string").str.strip().str.lower()
+    out["sex"] = _to_text(frame["sex"]).str.lower()
     out["age"] = _to_number(frame["age"])
     out["sibsp"] = _to_number(frame["sibsp"])
     out["parch"] = _to_number(frame["parch"])
     out["fare"] = _to_number(frame["fare"])
-    out["embarked"] = frame["embarked"].astype("string").str.strip().str.upper()
-    out["embarked"] = out["embarked"].where(out["embarked"].str.len() > 0)
+    out["embarked"] = _to_text(frame["embarked"]).str.upper()
     out["survived"] = _to_number(frame["survived"])
     out["event_time"] = (
         out["embarked"].map(BOARDING_TIMES).fillna(BOARDING_TIMES["S"]).astype("datetime64[us]")
@@ -156,9 +155,13 @@ def normalise_source(raw: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return out[list(PASSENGER_COLUMNS)], shape.name
 
 
+def _to_text(values: pd.Series) -> pd.Series:
+    """Strip text; ``?`` (titanic3's marker) and empty strings mean missing."""
+    return values.astype("string").str.strip().replace({"?": pd.NA, "": pd.NA})
+
+
 def _to_number(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip().replace({"?": pd.NA, "": pd.NA})
-    return pd.to_numeric(text, errors="coerce")
+    return pd.to_numeric(_to_text(values), errors="coerce")
 
 
 def validate_passengers(

@@ -1,0 +1,1 @@
+"""Storage: the DuckDB warehouse (I/O manager, resource, DDL) and the model registry."""

@@ -1,0 +1,19 @@
+"""The resources every pipeline shares, built for one warehouse file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster_duckdb import DuckDBResource
+
+from titanic_assets.data_layer.io_manager import WarehouseIOManager
+from titanic_assets.data_layer.warehouse import warehouse_path
+
+
+def warehouse_resources(database: str | None = None) -> dict[str, Any]:
+    """``io_manager`` for DataFrame assets and ``duckdb`` for SQL-shaped work, on one file."""
+    path = database or warehouse_path()
+    return {
+        "io_manager": WarehouseIOManager(database=path),
+        "duckdb": DuckDBResource(database=path),
+    }

@@ -1,0 +1,92 @@
+"""The shared warehouse: one DuckDB file that all three pipelines read and write.
+
+Schemas per layer: ``features`` (raw sources, feature store, quality ledger), ``models`` (the
+registry), ``inference`` (predictions) and ``monitoring``. DuckDB admits one writer process per
+file, so connections here are short-lived and retried while another process holds the lock;
+the Dagster side additionally serialises warehouse steps through the ``duckdb`` pool.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+WAREHOUSE_ENV = "TITANIC_DUCKDB"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Not named after a schema: DuckDB would report an ambiguous catalog/schema reference.
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "titanic_warehouse.duckdb"
+SCHEMAS = ("features", "models", "inference", "monitoring")
+#: The Dagster concurrency pool of every step that opens the warehouse.
+WAREHOUSE_POOL = "duckdb"
+
+_LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+
+
+def warehouse_path() -> str:
+    """The warehouse file: ``$TITANIC_DUCKDB`` if set, else ``data/`` in the project."""
+    return os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
+
+
+@contextmanager
+def connect(
+    database: str | None = None, *, read_only: bool = False, timeout_s: float = 120.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for the length of a ``with`` block, waiting while another writer holds it.
+
+    A read-only open of a file that does not exist yet fails with a message that says to run
+    the pipelines first, instead of DuckDB's bare IO error.
+    """
+    path = database or warehouse_path()
+    if path != ":memory:":
+        if read_only and not Path(path).exists():
+            raise FileNotFoundError(
+                f"warehouse {path} does not exist yet: materialize the feature pipeline first "
+                f"(e.g. `make demo`), or point {WAREHOUSE_ENV} at an existing file"
+            )
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            conn = duckdb.connect(path, read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if not any(m in str(error) for m in _LOCK_MESSAGES) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All-or-nothing: a failure (or a killed process) leaves the warehouse as it was."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
+    for schema in SCHEMAS:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
+    schema, name = qualified_name.split(".", 1)
+    row = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
