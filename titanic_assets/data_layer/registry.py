@@ -1,0 +1,418 @@
+"""The model registry: every trained model, its lineage and which one serves, in the warehouse.
+
+Two tables in the ``models`` schema:
+
+* ``models.model_versions`` — one row per trained model: metrics, params, input columns,
+  training-data lineage (rows, cutoff, content hash, drift profile), the Dagster run id and the
+  model itself as XGBoost UBJSON (never a Python object dump) with its SHA-256, verified on
+  every load so a corrupted or tampered artifact is refused instead of served.
+* ``models.promotions`` — an append-only log of register/promote/rollback decisions, with the
+  reason and run id. Rollback replays this log, so "the previous champion" is well defined
+  even after several promotions and rollbacks.
+
+Every write runs in one transaction (:func:`warehouse.transaction`): a failure leaves both
+tables, and therefore the champion, exactly as they were. All SQL takes parameters; nothing
+a caller passes is formatted into a statement. No Dagster import: the CLI and tests use this
+directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from titanic_assets.core.features import FORBIDDEN_INPUTS
+from titanic_assets.core.model import model_from_bytes
+from titanic_assets.data_layer.warehouse import table_exists, transaction
+
+VERSIONS_TABLE = "models.model_versions"
+PROMOTIONS_TABLE = "models.promotions"
+
+_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS models",
+    """
+    CREATE TABLE IF NOT EXISTS models.model_versions (
+        version INTEGER PRIMARY KEY,
+        created_at TIMESTAMP NOT NULL,
+        is_champion BOOLEAN NOT NULL,
+        accuracy DOUBLE NOT NULL,
+        f1 DOUBLE NOT NULL,
+        roc_auc DOUBLE,
+        params JSON NOT NULL,
+        features JSON NOT NULL,
+        metrics JSON NOT NULL,
+        training_rows BIGINT NOT NULL,
+        training_cutoff TIMESTAMP,
+        training_data_hash VARCHAR NOT NULL,
+        training_profile JSON NOT NULL,
+        artifact BLOB NOT NULL,
+        artifact_sha256 VARCHAR NOT NULL,
+        artifact_format VARCHAR NOT NULL,
+        run_id VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS models.promotions (
+        event_id INTEGER PRIMARY KEY,
+        version INTEGER NOT NULL,
+        action VARCHAR NOT NULL,
+        reason VARCHAR,
+        decided_at TIMESTAMP NOT NULL,
+        run_id VARCHAR,
+        previous_champion INTEGER
+    )
+    """,
+)
+
+#: Every column except the artifact blob, in table order.
+_META_COLUMNS = (
+    "version", "created_at", "is_champion", "accuracy", "f1", "roc_auc", "params", "features",
+    "metrics", "training_rows", "training_cutoff", "training_data_hash", "training_profile",
+    "artifact_sha256", "artifact_format", "run_id",
+)  # fmt: skip
+_JSON_COLUMNS = ("params", "features", "metrics", "training_profile")
+
+
+class RegistryError(Exception):
+    """Base class of registry failures."""
+
+
+class ModelNotFoundError(RegistryError):
+    """No model version with that number."""
+
+
+class NoChampionError(RegistryError):
+    """No version has been promoted yet (train one first)."""
+
+
+class ArtifactIntegrityError(RegistryError):
+    """The stored artifact does not match its SHA-256 or is not a loadable model."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registry row, without the artifact."""
+
+    version: int
+    created_at: datetime
+    is_champion: bool
+    accuracy: float
+    f1: float
+    roc_auc: float | None
+    params: dict
+    features: list[str]
+    metrics: dict
+    training_rows: int
+    training_cutoff: datetime | None
+    training_data_hash: str
+    training_profile: dict
+    run_id: str | None
+    artifact_sha256: str
+
+
+def ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the registry schema and tables if missing (idempotent)."""
+    for statement in _DDL:
+        conn.execute(statement)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def register_version(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    model_bytes: bytes,
+    params: dict,
+    features: list[str],
+    metrics: dict,
+    training_rows: int,
+    training_cutoff: Any,
+    training_data_hash: str,
+    training_profile: dict,
+    run_id: str | None,
+) -> int:
+    """Append a model version (not champion) and log it; returns the new version number."""
+    if not model_bytes:
+        raise RegistryError("refusing to register an empty model artifact")
+    leaked = sorted(set(features) & FORBIDDEN_INPUTS)
+    if leaked:
+        raise RegistryError(f"refusing to register a model with forbidden inputs: {leaked}")
+    for key in ("accuracy", "f1"):
+        if metrics.get(key) is None:
+            raise RegistryError(f"metrics must include {key!r}")
+    ensure_registry(conn)
+    now = _utcnow()
+    with transaction(conn):
+        version = _scalar(conn, "SELECT coalesce(max(version), 0) + 1 FROM models.model_versions")
+        conn.execute(
+            """
+            INSERT INTO models.model_versions (
+                version, created_at, is_champion, accuracy, f1, roc_auc, params, features,
+                metrics, training_rows, training_cutoff, training_data_hash, training_profile,
+                artifact, artifact_sha256, artifact_format, run_id
+            ) VALUES (?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'xgboost-ubj', ?)
+            """,
+            [
+                version, now, float(metrics["accuracy"]), float(metrics["f1"]),
+                None if metrics.get("roc_auc") is None else float(metrics["roc_auc"]),
+                _dumps(params), _dumps(list(features)), _dumps(metrics), int(training_rows),
+                _timestamp(training_cutoff), training_data_hash, _dumps(training_profile),
+                bytes(model_bytes), sha256_hex(bytes(model_bytes)), run_id,
+            ],
+        )  # fmt: skip
+        _log(conn, version, "register", "trained and registered", run_id, _champion_number(conn))
+    return int(version)
+
+
+def list_versions(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """All versions, oldest first, without the artifact blob (empty frame if no registry)."""
+    if not table_exists(conn, VERSIONS_TABLE):
+        return pd.DataFrame(columns=list(_META_COLUMNS))
+    columns = ", ".join(_META_COLUMNS)
+    return conn.execute(f"SELECT {columns} FROM models.model_versions ORDER BY version").df()
+
+
+def get_version(conn: duckdb.DuckDBPyConnection, version: int) -> ModelVersion:
+    """One version's metadata; :class:`ModelNotFoundError` if it does not exist."""
+    row = _fetch(conn, "WHERE version = ?", [_as_version(version)])
+    if row is None:
+        raise ModelNotFoundError(f"model version {version} does not exist{_known_hint(conn)}")
+    return row
+
+
+def champion(conn: duckdb.DuckDBPyConnection) -> ModelVersion | None:
+    """The serving version, or None before the first promotion."""
+    return _fetch(conn, "WHERE is_champion", [])
+
+
+def load_model(conn: duckdb.DuckDBPyConnection, version: int) -> tuple[ModelVersion, Any]:
+    """A version and its model, after checking the artifact against its SHA-256."""
+    meta = get_version(conn, version)
+    row = conn.execute(
+        "SELECT artifact FROM models.model_versions WHERE version = ?", [meta.version]
+    ).fetchone()
+    data = bytes(row[0]) if row and row[0] is not None else b""
+    actual = sha256_hex(data)
+    if actual != meta.artifact_sha256:
+        raise ArtifactIntegrityError(
+            f"model version {meta.version}: artifact SHA-256 {actual[:12]}... does not match the "
+            f"registered {meta.artifact_sha256[:12]}...; refusing to load a corrupted or tampered "
+            "model (retrain, or promote another version)"
+        )
+    try:
+        model = model_from_bytes(data)
+    except Exception as error:  # XGBoost raises its own error types for unparseable input
+        raise ArtifactIntegrityError(
+            f"model version {meta.version}: artifact is not a loadable XGBoost model: {error}"
+        ) from error
+    return meta, model
+
+
+def load_champion(conn: duckdb.DuckDBPyConnection) -> tuple[ModelVersion, Any]:
+    """The champion and its verified model; :class:`NoChampionError` if none."""
+    current = champion(conn)
+    if current is None:
+        raise NoChampionError(
+            "no champion model in the registry: run the training_pipeline job first"
+        )
+    return load_model(conn, current.version)
+
+
+def promote(
+    conn: duckdb.DuckDBPyConnection, version: int, reason: str, run_id: str | None = None
+) -> None:
+    """Make ``version`` the one champion, and log why, in one transaction."""
+    version = _as_version(version)
+    ensure_registry(conn)
+    with transaction(conn):
+        if not _exists(conn, version):
+            raise ModelNotFoundError(
+                f"cannot promote model version {version}: it does not exist{_known_hint(conn)}"
+            )
+        previous = _champion_number(conn)
+        _set_champion(conn, version)
+        _log(conn, version, "promote", reason, run_id, previous)
+
+
+def rollback(conn: duckdb.DuckDBPyConnection, reason: str, run_id: str | None = None) -> int:
+    """Return to the champion before the current one; returns that version.
+
+    The champion history is replayed from the promotions log as a stack (promote pushes,
+    rollback pops), so two rollbacks after promoting v1, v2, v3 land on v1, not back on v3.
+    """
+    ensure_registry(conn)
+    with transaction(conn):
+        history = _champion_history(conn)
+        current = _champion_number(conn)
+        if current is not None and (not history or history[-1] != current):
+            history.append(current)
+        if len(history) < 2:
+            raise RegistryError("no previous champion to roll back to")
+        target = history[-2]
+        if not _exists(conn, target):
+            raise ModelNotFoundError(f"previous champion version {target} no longer exists")
+        _set_champion(conn, target)
+        _log(conn, target, "rollback", reason, run_id, current)
+    return target
+
+
+def promotions(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The decision log, oldest first."""
+    if not table_exists(conn, PROMOTIONS_TABLE):
+        return pd.DataFrame(
+            columns=["event_id", "version", "action", "reason", "decided_at", "run_id",
+                     "previous_champion"]
+        )  # fmt: skip
+    return conn.execute("SELECT * FROM models.promotions ORDER BY event_id").df()
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _champion_history(conn: duckdb.DuckDBPyConnection) -> list[int]:
+    stack: list[int] = []
+    rows = conn.execute(
+        "SELECT version, action FROM models.promotions "
+        "WHERE action IN ('promote', 'rollback') ORDER BY event_id"
+    ).fetchall()
+    for version, action in rows:
+        if action == "promote":
+            if not stack or stack[-1] != version:
+                stack.append(int(version))
+        else:
+            if stack:
+                stack.pop()
+            if not stack or stack[-1] != version:
+                stack.append(int(version))
+    return stack
+
+
+def _set_champion(conn: duckdb.DuckDBPyConnection, version: int) -> None:
+    conn.execute(
+        "UPDATE models.model_versions SET is_champion = (version = ?) "
+        "WHERE is_champion OR version = ?",
+        [version, version],
+    )
+    champions = _scalar(conn, "SELECT count(*) FROM models.model_versions WHERE is_champion")
+    if champions != 1:  # a guard, never expected: the transaction is rolled back
+        raise RegistryError(f"promotion would leave {champions} champions; nothing changed")
+
+
+def _log(
+    conn: duckdb.DuckDBPyConnection,
+    version: int,
+    action: str,
+    reason: str,
+    run_id: str | None,
+    previous: int | None,
+) -> None:
+    event_id = _scalar(conn, "SELECT coalesce(max(event_id), 0) + 1 FROM models.promotions")
+    conn.execute(
+        "INSERT INTO models.promotions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [event_id, version, action, reason, _utcnow(), run_id, previous],
+    )
+
+
+def _champion_number(conn: duckdb.DuckDBPyConnection) -> int | None:
+    row = conn.execute("SELECT version FROM models.model_versions WHERE is_champion").fetchone()
+    return None if row is None else int(row[0])
+
+
+def _fetch(conn: duckdb.DuckDBPyConnection, where: str, params: list) -> ModelVersion | None:
+    """``where`` is a constant clause from this module; values go in ``params``."""
+    if not table_exists(conn, VERSIONS_TABLE):
+        return None
+    columns = ", ".join(_META_COLUMNS)
+    cursor = conn.execute(
+        f"SELECT {columns} FROM models.model_versions {where} ORDER BY version DESC LIMIT 1",
+        params,
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_META_COLUMNS, row, strict=True))
+    for column in _JSON_COLUMNS:
+        values[column] = json.loads(values[column]) if values[column] is not None else None
+    values.pop("artifact_format")
+    values["version"] = int(values["version"])
+    values["is_champion"] = bool(values["is_champion"])
+    values["training_rows"] = int(values["training_rows"])
+    return ModelVersion(**values)
+
+
+def _known_hint(conn: duckdb.DuckDBPyConnection) -> str:
+    if not table_exists(conn, VERSIONS_TABLE):
+        return " (the registry is empty)"
+    rows = conn.execute("SELECT version FROM models.model_versions ORDER BY 1").fetchall()
+    known = [r[0] for r in rows]
+    return f" (known versions: {known})" if known else " (the registry is empty)"
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, version: int) -> bool:
+    sql = "SELECT count(*) FROM models.model_versions WHERE version = ?"
+    return bool(_scalar(conn, sql, [version]))
+
+
+def _scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
+    row = conn.execute(sql, params or []).fetchone()
+    return None if row is None else row[0]
+
+
+def _as_version(version: Any) -> int:
+    try:
+        number = int(version)
+    except (TypeError, ValueError) as error:
+        raise ModelNotFoundError(f"model version must be an integer, got {version!r}") from error
+    if number != version and not isinstance(version, str):
+        raise ModelNotFoundError(f"model version must be an integer, got {version!r}")
+    return number
+
+
+def _utcnow() -> datetime:
+    """Naive UTC, like every event_time in the warehouse."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    stamp = pd.Timestamp(value)
+    if pd.isna(stamp):
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _finite(value: Any) -> Any:
+    """NaN/inf become null: they are not JSON, and DuckDB's JSON type rejects them."""
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_finite(value), sort_keys=True, default=_json_default, allow_nan=False)
