@@ -22,7 +22,7 @@ from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager
 
-from titanic_assets.data_layer.warehouse import transaction
+from titanic_assets.data_layer.warehouse import table_exists, transaction
 
 
 def column_schema(frame: pd.DataFrame) -> TableSchema:
@@ -33,6 +33,13 @@ def column_schema(frame: pd.DataFrame) -> TableSchema:
 
 
 class _TransactionalDuckDbClient(DuckDbClient):
+    @staticmethod
+    def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection) -> None:
+        # The stock client tries the DELETE and swallows "no such table"; inside a transaction
+        # that error would abort the whole write, so look before deleting.
+        if table_exists(connection, f"{table_slice.schema}.{table_slice.table}"):
+            DuckDbClient.delete_table_slice(context, table_slice, connection)
+
     @staticmethod
     @contextmanager
     def connect(context, table_slice) -> Iterator:

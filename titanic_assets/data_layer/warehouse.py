@@ -85,8 +85,9 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
 
 def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
     schema, name = qualified_name.split(".", 1)
-    row = conn.execute(
+    # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and refuses further work.
+    rows = conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows[0][0])

@@ -1,0 +1,1 @@
+"""Feature pipeline: historical backfill, hourly synthetic passengers, features, GX checks."""

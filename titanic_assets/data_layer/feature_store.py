@@ -1,0 +1,129 @@
+"""The feature store: typed feature tables, a data-quality ledger, and the certified view.
+
+``features.passenger_features`` (the contract table) is a VIEW over the historical and synthetic
+feature tables that shows only batches whose blocking data-quality suite passed. The ledger
+(``features.quality_results``) lives in the warehouse, not only in Dagster's event log, so
+training, inference and the CLI all apply the same gate, with or without Dagster running.
+
+A batch is certified by the result of its latest check; rewriting a batch first withdraws its
+certificate, so changed data is never served under an old "passed".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
+from titanic_assets.data_layer.warehouse import ensure_schemas, transaction
+
+HISTORICAL_FEATURES = "features.historical_features"
+SYNTHETIC_FEATURES = "features.synthetic_features"
+FEATURE_VIEW = "features.passenger_features"
+QUALITY_LEDGER = "features.quality_results"
+BLOCKING_SUITE = "integrity"
+
+_COLUMN_TYPES = {
+    "passenger_id": "VARCHAR NOT NULL",
+    "event_time": "TIMESTAMP NOT NULL",
+    "source": "VARCHAR NOT NULL",
+    "batch_id": "VARCHAR NOT NULL",
+    **{column: "DOUBLE" for column in FEATURE_COLUMNS},
+    "survived": "BIGINT",
+}
+
+
+def feature_table_ddl(table: str) -> str:
+    columns = ",\n  ".join(f"{c} {_COLUMN_TYPES[c]}" for c in FEATURE_STORE_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
+
+
+def ensure_feature_store(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create (idempotently) the feature tables, the quality ledger and the certified view."""
+    ensure_schemas(conn)
+    for table in (HISTORICAL_FEATURES, SYNTHETIC_FEATURES):
+        conn.execute(feature_table_ddl(table))
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {QUALITY_LEDGER} (
+            batch_id VARCHAR NOT NULL,
+            asset VARCHAR NOT NULL,
+            suite VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL,
+            evaluated_rows BIGINT NOT NULL,
+            failed_expectations JSON,
+            run_id VARCHAR,
+            evaluated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (batch_id, suite)
+        )"""
+    )
+    columns = ", ".join(f"f.{c}" for c in FEATURE_STORE_COLUMNS)
+    conn.execute(
+        f"""CREATE OR REPLACE VIEW {FEATURE_VIEW} AS
+        WITH all_features AS (
+            SELECT * FROM {HISTORICAL_FEATURES}
+            UNION ALL BY NAME
+            SELECT * FROM {SYNTHETIC_FEATURES}
+        )
+        SELECT {columns}
+        FROM all_features AS f
+        JOIN {QUALITY_LEDGER} AS q
+          ON q.batch_id = f.batch_id AND q.suite = '{BLOCKING_SUITE}' AND q.passed"""
+    )
+
+
+def withdraw_certificate(conn: duckdb.DuckDBPyConnection, batch_id: str) -> None:
+    """Forget a batch's quality results before its data is rewritten."""
+    ensure_feature_store(conn)
+    conn.execute(f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ?", [batch_id])
+
+
+def record_quality_result(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    batch_id: str,
+    asset: str,
+    suite: str,
+    passed: bool,
+    evaluated_rows: int,
+    failed_expectations: list[dict[str, Any]],
+    run_id: str | None,
+) -> None:
+    """Upsert one suite's verdict for one batch (the latest evaluation wins)."""
+    ensure_feature_store(conn)
+    with transaction(conn):
+        conn.execute(
+            f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ? AND suite = ?", [batch_id, suite]
+        )
+        conn.execute(
+            f"""INSERT INTO {QUALITY_LEDGER}
+            (batch_id, asset, suite, passed, evaluated_rows, failed_expectations, run_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            [batch_id, asset, suite, passed, evaluated_rows, json.dumps(failed_expectations),
+             run_id],
+        )
+
+
+def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows stored vs certified, per source: what the view hides is visible here."""
+    ensure_feature_store(conn)
+    stored = dict(
+        conn.execute(
+            f"""SELECT 'historical', count(*) FROM {HISTORICAL_FEATURES}
+            UNION ALL SELECT 'synthetic', count(*) FROM {SYNTHETIC_FEATURES}"""
+        ).fetchall()
+    )
+    certified = dict(
+        conn.execute(f"SELECT source, count(*) FROM {FEATURE_VIEW} GROUP BY source").fetchall()
+    )
+    failed = conn.execute(
+        f"SELECT count(*) FROM {QUALITY_LEDGER} WHERE suite = ? AND NOT passed", [BLOCKING_SUITE]
+    ).fetchall()[0][0]
+    return {
+        "historical_stored": int(stored.get("historical", 0)),
+        "synthetic_stored": int(stored.get("synthetic", 0)),
+        "historical_certified": int(certified.get("historical", 0)),
+        "synthetic_certified": int(certified.get("synthetic", 0)),
+        "batches_failed": int(failed),
+    }

@@ -1,0 +1,26 @@
+"""The code location: the three pipelines merged over one shared data layer.
+
+Each pipeline package owns its assets, checks, jobs, schedules and sensors; this module only
+adds the resources they share (the DuckDB warehouse I/O manager and resource).
+"""
+
+import importlib
+
+import dagster as dg
+
+from titanic_assets.data_layer.resources import warehouse_resources
+
+PIPELINES = ("feature_pipeline", "training_pipeline", "inference_pipeline")
+
+
+def build_definitions(database: str | None = None) -> dg.Definitions:
+    """All pipelines on the warehouse at ``database`` (default: $TITANIC_DUCKDB or data/)."""
+    pipeline_defs = [
+        importlib.import_module(f"titanic_assets.{name}.definitions").defs for name in PIPELINES
+    ]
+    return dg.Definitions.merge(
+        *pipeline_defs, dg.Definitions(resources=warehouse_resources(database))
+    )
+
+
+defs = build_definitions()

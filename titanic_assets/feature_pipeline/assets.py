@@ -1,0 +1,326 @@
+"""Feature pipeline assets: historical backfill, hourly synthetic passengers, feature store.
+
+Lineage in the graph is what each step really reads:
+
+    raw_historical_passengers ─┐
+    historical_passengers ─────┼─► historical_features ─┐
+    rejected_historical_... ───┘                         ├─► passenger_features (certified view)
+    synthetic_passengers (hourly) ─► synthetic_features ─┘
+"""
+
+
+import json
+from datetime import datetime
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, build_features
+from titanic_assets.core.generator import DriftSpec, PassengerGenerator
+from titanic_assets.core.schema import (
+    HISTORICAL_BATCH,
+    PASSENGER_COLUMNS,
+    normalise_source,
+    validate_passengers,
+)
+from titanic_assets.core.sources import SourceError, read_source_csv, resolve_source
+from titanic_assets.data_layer.feature_store import (
+    FEATURE_VIEW,
+    ensure_feature_store,
+    feature_store_counts,
+    withdraw_certificate,
+)
+from titanic_assets.data_layer.io_manager import column_schema
+from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
+from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
+
+GROUP = "feature_pipeline"
+OWNERS = ["team:data-platform"]
+PREFIX = "features"
+
+RAW_HISTORICAL = dg.AssetKey([PREFIX, "raw_historical_passengers"])
+HISTORICAL_PASSENGERS = dg.AssetKey([PREFIX, "historical_passengers"])
+REJECTED_HISTORICAL = dg.AssetKey([PREFIX, "rejected_historical_passengers"])
+HISTORICAL_FEATURES = dg.AssetKey([PREFIX, "historical_features"])
+SYNTHETIC_PASSENGERS = dg.AssetKey([PREFIX, "synthetic_passengers"])
+SYNTHETIC_FEATURES = dg.AssetKey([PREFIX, "synthetic_features"])
+PASSENGER_FEATURES = dg.AssetKey([PREFIX, "passenger_features"])
+
+
+class HistoricalSourceConfig(dg.Config):
+    source_csv: str | None = Field(
+        default=None,
+        description="CSV to backfill from (Kaggle or titanic3 shape). Default: "
+        "$TITANIC_SOURCE_CSV, else the packaged 1,309-passenger titanic3 list.",
+    )
+
+
+class SyntheticPassengersConfig(dg.Config):
+    passengers_per_hour: int = Field(default=20, ge=0, le=5_000_000)
+    seed: int = Field(default=0, description="Same seed and hour -> same passengers.")
+    drift_pclass_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description='Re-weight the class mix, e.g. {"3": 5.0}. Empty = 1912 mix.',
+    )
+    drift_age_shift_years: float = Field(default=0.0, description="Add this to every age.")
+    drift_concept_shift: float = Field(
+        default=0.0, description="0..1: blend survival odds toward their opposite."
+    )
+
+    def drift(self) -> DriftSpec:
+        try:
+            weights = {int(k): float(v) for k, v in self.drift_pclass_weights.items()}
+        except ValueError as error:
+            raise dg.Failure(f"drift_pclass_weights keys must be 1, 2 or 3: {error}") from error
+        return DriftSpec(weights, self.drift_age_shift_years, self.drift_concept_shift)
+
+
+def _lineage_to_passengers(upstream: dg.AssetKey) -> dg.TableColumnLineage:
+    """Each feature column derives from the passenger fields it is computed from."""
+    sources = {
+        "is_female": ["sex"],
+        "family_size": ["sibsp", "parch"],
+        "is_alone": ["sibsp", "parch"],
+        "embarked_c": ["embarked"],
+        "embarked_q": ["embarked"],
+        "embarked_s": ["embarked"],
+    }
+    deps = {}
+    for column in FEATURE_STORE_COLUMNS:
+        inputs = sources.get(column, [column])
+        deps[column] = [dg.TableColumnDep(asset_key=upstream, column_name=c) for c in inputs]
+    return dg.TableColumnLineage(deps_by_column=deps)
+
+
+_HISTORICAL_OUT = {"kinds": {"pandas", "duckdb", "csv"}, "owners": OWNERS, "code_version": "1"}
+
+
+@dg.multi_asset(
+    outs={
+        "raw_historical_passengers": dg.AssetOut(
+            key=RAW_HISTORICAL,
+            description="Every source row exactly as loaded (JSON of the text cells), so any "
+            "later doubt can be settled against the file.",
+            **_HISTORICAL_OUT,
+        ),
+        "historical_passengers": dg.AssetOut(
+            key=HISTORICAL_PASSENGERS,
+            description="Accepted historical passengers in the normalised passenger schema, "
+            "with a stable passenger_id and their boarding time as event_time.",
+            **_HISTORICAL_OUT,
+        ),
+        "rejected_historical_passengers": dg.AssetOut(
+            key=REJECTED_HISTORICAL,
+            description="Source rows that broke the schema, with every reason. "
+            "rows in = accepted + rejected.",
+            **_HISTORICAL_OUT,
+        ),
+    },
+    group_name=GROUP,
+    pool=WAREHOUSE_POOL,
+)
+def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalSourceConfig):
+    """Backfill the real passenger list (or a user's CSV) into the warehouse."""
+    source = resolve_source(config.source_csv)
+    try:
+        raw = read_source_csv(source.path)
+        passengers, shape = normalise_source(raw)
+    except SourceError as error:
+        raise dg.Failure(description=str(error), metadata={"source": str(source.path)}) from error
+    except ValueError as error:  # SourceShapeError names missing / unexpected columns
+        raise dg.Failure(description=f"{source.path}: {error}") from error
+    accepted, rejected = validate_passengers(passengers, raw)
+    if accepted.empty:
+        raise dg.Failure(
+            description=f"no row of {source.path} is a valid passenger "
+            f"({len(rejected)} rejected); first reasons: "
+            + "; ".join(rejected["reject_reasons"].head(3)),
+        )
+    loaded_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    raw_rows = pd.DataFrame(
+        {
+            "source_row": range(1, len(raw) + 1),
+            "passenger_id": passengers["passenger_id"].to_numpy(),
+            "source_file": str(source.path),
+            "source_shape": shape,
+            "record": [json.dumps(r, ensure_ascii=False) for r in raw.to_dict("records")],
+            "loaded_at": loaded_at,
+        }
+    )
+    rejected_rows = rejected.assign(source_file=str(source.path), loaded_at=loaded_at)
+    context.log.info(
+        f"{source.description}: {len(raw)} rows in, {len(accepted)} accepted, {len(rejected)} rejected"
+    )
+    common = {"source": source.description, "source_shape": shape, "rows_in": len(raw)}
+    yield dg.Output(raw_rows, "raw_historical_passengers", metadata=common)
+    yield dg.Output(
+        accepted,
+        "historical_passengers",
+        metadata={
+            **common,
+            "rows_accepted": len(accepted),
+            "rows_rejected": len(rejected),
+            "survival_rate": float(accepted["survived"].mean()),
+        },
+    )
+    yield dg.Output(
+        rejected_rows,
+        "rejected_historical_passengers",
+        metadata={
+            **common,
+            "rows_rejected": len(rejected),
+            "examples": dg.MetadataValue.md(_examples_md(rejected)),
+        },
+    )
+
+
+@dg.asset(
+    key=HISTORICAL_FEATURES,
+    ins={"passengers": dg.AssetIn(key=HISTORICAL_PASSENGERS)},
+    description="Model inputs for the historical passengers, computed by the one shared "
+    "feature function (core.features.build_features).",
+    group_name=GROUP,
+    kinds={"pandas", "duckdb"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+    metadata={"dagster/column_lineage": _lineage_to_passengers(HISTORICAL_PASSENGERS)},
+)
+def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.DataFrame:
+    with duckdb.get_connection() as conn:
+        withdraw_certificate(conn, HISTORICAL_BATCH)
+    return build_features(passengers)
+
+
+@dg.asset(
+    key=SYNTHETIC_PASSENGERS,
+    ins={"historical": dg.AssetIn(key=HISTORICAL_PASSENGERS)},
+    partitions_def=HOURLY_PARTITIONS,
+    metadata={"partition_expr": "event_time"},
+    description="New passengers for one hour, drawn from a generator learned from the "
+    "historical list (who travels, and how survival depends on sex, class, age and fare). "
+    "Deterministic per partition; re-materializing an hour replaces it.",
+    group_name=GROUP,
+    kinds={"pandas", "duckdb", "scikitlearn"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+)
+def synthetic_passengers(
+    context: dg.AssetExecutionContext,
+    config: SyntheticPassengersConfig,
+    historical: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    if historical.empty:
+        raise dg.Failure("no historical passengers to learn from: run historical_backfill first")
+    try:
+        drift = config.drift()
+        generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
+    except ValueError as error:
+        raise dg.Failure(str(error)) from error
+    hour_start = context.partition_time_window.start.replace(tzinfo=None)
+    passengers = generator.generate(
+        hour_start, config.passengers_per_hour, seed=config.seed, drift=drift
+    )
+    accepted, rejected = validate_passengers(passengers)
+    if not rejected.empty:  # a generator bug, not bad luck: never store it silently
+        raise dg.Failure(
+            f"generator produced {len(rejected)} invalid passengers: "
+            + "; ".join(rejected["reject_reasons"].head(3))
+        )
+    return dg.Output(
+        accepted,
+        metadata={
+            "hour": context.partition_key,
+            "seed": config.seed,
+            "drifted": drift.is_drifted,
+            "drift": json.dumps(
+                {
+                    "pclass_weights": config.drift_pclass_weights,
+                    "age_shift_years": config.drift_age_shift_years,
+                    "concept_shift": config.drift_concept_shift,
+                }
+            ),
+            "survival_rate": float(accepted["survived"].mean()) if len(accepted) else 0.0,
+        },
+    )
+
+
+@dg.asset(
+    key=SYNTHETIC_FEATURES,
+    ins={"passengers": dg.AssetIn(key=SYNTHETIC_PASSENGERS)},
+    partitions_def=HOURLY_PARTITIONS,
+    metadata={
+        "partition_expr": "event_time",
+        "dagster/column_lineage": _lineage_to_passengers(SYNTHETIC_PASSENGERS),
+    },
+    description="Model inputs for one hour of synthetic passengers: the same feature function "
+    "as the historical rows, reading only this hour (cost independent of history).",
+    group_name=GROUP,
+    kinds={"pandas", "duckdb"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+)
+def synthetic_features(
+    context: dg.AssetExecutionContext, passengers: pd.DataFrame, duckdb: DuckDBResource
+) -> pd.DataFrame:
+    with duckdb.get_connection() as conn:
+        withdraw_certificate(conn, batch_id_for(context.partition_key))
+    return build_features(passengers)
+
+
+@dg.asset(
+    key=PASSENGER_FEATURES,
+    deps=[HISTORICAL_FEATURES, SYNTHETIC_FEATURES],
+    description="THE feature store: one row per passenger, historical and synthetic alike, "
+    "showing only batches whose blocking data-quality suite passed. A DuckDB view, so "
+    "publishing an hour costs nothing and the history is never copied.",
+    group_name=GROUP,
+    kinds={"duckdb", "view"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+    metadata={
+        "dagster/table_name": FEATURE_VIEW,
+        "dagster/column_lineage": dg.TableColumnLineage(
+            deps_by_column={
+                c: [
+                    dg.TableColumnDep(asset_key=HISTORICAL_FEATURES, column_name=c),
+                    dg.TableColumnDep(asset_key=SYNTHETIC_FEATURES, column_name=c),
+                ]
+                for c in FEATURE_STORE_COLUMNS
+            }
+        ),
+    },
+)
+def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as conn:
+        ensure_feature_store(conn)
+        counts = feature_store_counts(conn)
+        sample = conn.execute(f"SELECT * FROM {FEATURE_VIEW} LIMIT 0").df()
+    certified = counts["historical_certified"] + counts["synthetic_certified"]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": certified,
+            "dagster/column_schema": column_schema(sample),
+            **{k: v for k, v in counts.items()},
+            "model_inputs": json.dumps(list(FEATURE_COLUMNS)),
+        }
+    )
+
+
+def batch_id_for(partition_key: str) -> str:
+    """The batch id of an hourly partition (the generator stamps the same string)."""
+    return datetime.strptime(partition_key, "%Y-%m-%d-%H:%M").strftime("%Y-%m-%d-%H:00")
+
+
+def _examples_md(rejected: pd.DataFrame, limit: int = 10) -> str:
+    if rejected.empty:
+        return "No rows rejected."
+    lines = ["| passenger_id | reasons |", "|---|---|"]
+    for row in rejected.head(limit).itertuples():
+        lines.append(f"| {row.passenger_id} | {row.reject_reasons} |")
+    return "\n".join(lines)
