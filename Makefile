@@ -1,0 +1,51 @@
+# titanic_assets: every target creates the virtual environment from the lock file if needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The Dagster instance and the warehouse; both git-ignored, both overridable from the shell.
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export TITANIC_DUCKDB ?= $(CURDIR)/data/titanic_warehouse.duckdb
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: install instance test demo dev bench lint format clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# The project's dagster.yaml (run queue, the duckdb pool, run monitoring) must be in effect
+# whatever DAGSTER_HOME is: copy it in when that folder has none of its own.
+instance:
+	@mkdir -p "$(DAGSTER_HOME)"
+	@[ -f "$(DAGSTER_HOME)/dagster.yaml" ] || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+test: install
+	$(BIN)/python -m pytest
+
+demo: install instance
+	$(BIN)/python -m titanic_assets.demo
+
+dev: install instance
+	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .dagster_home data .pytest_cache .ruff_cache

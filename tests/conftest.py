@@ -1,0 +1,40 @@
+"""Shared fixtures: real passengers, a temporary warehouse, a temporary Dagster instance."""
+
+import os
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("TITANIC_AUTOMATION", "on")
+
+from titanic_assets.core.schema import normalise_source, validate_passengers  # noqa: E402
+from titanic_assets.core.sources import packaged_source, read_source_csv  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def titanic3_raw() -> pd.DataFrame:
+    """The packaged 1,309-row titanic3 list, every cell as text."""
+    return read_source_csv(packaged_source().path)
+
+
+@pytest.fixture(scope="session")
+def historical_passengers(titanic3_raw: pd.DataFrame) -> pd.DataFrame:
+    passengers, _ = normalise_source(titanic3_raw)
+    accepted, rejected = validate_passengers(passengers, titanic3_raw)
+    assert rejected.empty
+    return accepted
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> str:
+    """A fresh DuckDB warehouse file (not yet created)."""
+    return str(tmp_path / "warehouse.duckdb")
+
+
+@pytest.fixture
+def instance(tmp_path):
+    """A real, temporary Dagster instance (sqlite storage in tmp)."""
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as test_instance:
+        yield test_instance
