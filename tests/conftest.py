@@ -9,8 +9,8 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TITANIC_AUTOMATION", "on")
 
-from titanic_assets.core.schema import normalise_source, validate_passengers  # noqa: E402
-from titanic_assets.core.sources import packaged_source, read_source_csv  # noqa: E402
+from titanic_assets.core.schema import normalise_source, validate_passengers
+from titanic_assets.core.sources import packaged_source, read_source_csv
 
 
 @pytest.fixture(scope="session")
@@ -36,5 +36,7 @@ def warehouse(tmp_path) -> str:
 @pytest.fixture
 def instance(tmp_path):
     """A real, temporary Dagster instance (sqlite storage in tmp)."""
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as test_instance:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as test_instance:
         yield test_instance

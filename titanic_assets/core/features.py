@@ -38,13 +38,32 @@ FEATURE_STORE_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, *FEATURE_COLUMNS, LABEL_
 
 #: Columns that must never be model inputs, whatever a future change adds.
 FORBIDDEN_INPUTS = frozenset(
-    {"passenger_id", "name", "ticket", "cabin", "boat", "body", "home_dest", "home.dest",
-     "survived", "source_row_id", "batch_id", "event_time", "source"}
+    {
+        "passenger_id",
+        "name",
+        "ticket",
+        "cabin",
+        "boat",
+        "body",
+        "home_dest",
+        "home.dest",
+        "survived",
+        "source_row_id",
+        "batch_id",
+        "event_time",
+        "source",
+    }
 )
 
 #: The raw passenger fields the feature function reads.
 REQUIRED_PASSENGER_FIELDS: tuple[str, ...] = (
-    "pclass", "sex", "age", "fare", "sibsp", "parch", "embarked",
+    "pclass",
+    "sex",
+    "age",
+    "fare",
+    "sibsp",
+    "parch",
+    "embarked",
 )
 
 
@@ -83,8 +102,9 @@ def build_features(passengers: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def model_matrix(features: pd.DataFrame, columns: tuple[str, ...] | list[str] = FEATURE_COLUMNS
-                 ) -> np.ndarray:
+def model_matrix(
+    features: pd.DataFrame, columns: tuple[str, ...] | list[str] = FEATURE_COLUMNS
+) -> np.ndarray:
     """The float32 input matrix in the model's column order; fails naming any absent column."""
     missing = [c for c in columns if c not in features.columns]
     if missing:

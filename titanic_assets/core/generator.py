@@ -58,7 +58,9 @@ class DriftSpec:
         if not 0.0 <= self.concept_shift <= 1.0:
             raise ValueError(f"drift concept_shift must be within 0..1, got {self.concept_shift}")
         if abs(self.age_shift_years) > 50:
-            raise ValueError(f"drift age_shift_years must be within -50..50, got {self.age_shift_years}")
+            raise ValueError(
+                f"drift age_shift_years must be within -50..50, got {self.age_shift_years}"
+            )
 
     @property
     def is_drifted(self) -> bool:
@@ -85,7 +87,9 @@ class PassengerGenerator:
         from sklearn.linear_model import LogisticRegression
 
         templates = (
-            historical[["passenger_id", "pclass", "sex", "age", "sibsp", "parch", "fare", "embarked"]]
+            historical[
+                ["passenger_id", "pclass", "sex", "age", "sibsp", "parch", "fare", "embarked"]
+            ]
             .sort_values("passenger_id")
             .reset_index(drop=True)
         )

@@ -120,7 +120,9 @@ def detect_shape(columns: Iterable[str]) -> SourceShape:
     for shape in KNOWN_SHAPES:
         missing = sorted(shape.required - present)
         unexpected = sorted(present - set(shape.columns))
-        problems.append(f"{shape.name}: missing {missing or 'none'}, unexpected {unexpected or 'none'}")
+        problems.append(
+            f"{shape.name}: missing {missing or 'none'}, unexpected {unexpected or 'none'}"
+        )
     raise SourceShapeError(
         "CSV header matches no known Titanic shape (Kaggle or titanic3). " + "; ".join(problems)
     )
@@ -192,7 +194,9 @@ def validate_passengers(
     flag(~p["survived"].isin((0, 1)), "survived must be 0 or 1", "survived")
     flag(p["age"].notna() & ~p["age"].between(*AGE_RANGE), "age must be within 0..100", "age")
     flag(p["fare"].notna() & ~p["fare"].between(*FARE_RANGE), "fare must be within 0..1000", "fare")
-    flag(p["embarked"].notna() & ~p["embarked"].isin(PORTS), "embarked must be C, Q or S", "embarked")
+    flag(
+        p["embarked"].notna() & ~p["embarked"].isin(PORTS), "embarked must be C, Q or S", "embarked"
+    )
     for column in ("sibsp", "parch"):
         flag(~p[column].between(*FAMILY_RANGE), f"{column} must be an integer 0..10", column)
         flag(p[column].notna() & (p[column] % 1 != 0), f"{column} must be an integer", column)

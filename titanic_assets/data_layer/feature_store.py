@@ -100,8 +100,15 @@ def record_quality_result(
             f"""INSERT INTO {QUALITY_LEDGER}
             (batch_id, asset, suite, passed, evaluated_rows, failed_expectations, run_id)
             VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            [batch_id, asset, suite, passed, evaluated_rows, json.dumps(failed_expectations),
-             run_id],
+            [
+                batch_id,
+                asset,
+                suite,
+                passed,
+                evaluated_rows,
+                json.dumps(failed_expectations),
+                run_id,
+            ],
         )
 
 

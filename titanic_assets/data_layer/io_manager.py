@@ -28,7 +28,9 @@ from titanic_assets.data_layer.warehouse import table_exists, transaction
 def column_schema(frame: pd.DataFrame) -> TableSchema:
     """Dagster's table schema for a frame, shown on the asset page."""
     return TableSchema(
-        columns=[TableColumn(name=str(name), type=str(dtype)) for name, dtype in frame.dtypes.items()]
+        columns=[
+            TableColumn(name=str(name), type=str(dtype)) for name, dtype in frame.dtypes.items()
+        ]
     )
 
 
@@ -73,7 +75,9 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
             }
         )
 
-    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pd.DataFrame:
+    def load_input(
+        self, context: InputContext, table_slice: TableSlice, connection
+    ) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pd.DataFrame()
         return connection.execute(DuckDbClient.get_select_statement(table_slice)).fetchdf()

@@ -8,7 +8,6 @@ Lineage in the graph is what each step really reads:
     synthetic_passengers (hourly) ─► synthetic_features ─┘
 """
 
-
 import json
 from datetime import datetime
 

@@ -11,7 +11,6 @@ Per feature asset, two checks:
 The synthetic checks are partitioned like their asset: each hour is judged on its own rows.
 """
 
-
 import json
 
 import dagster as dg
@@ -43,7 +42,11 @@ def _check_result(
 ) -> dg.AssetCheckResult:
     from titanic_assets.core import quality
 
-    validate = quality.validate_integrity if suite_name == BLOCKING_SUITE else quality.validate_distribution
+    validate = (
+        quality.validate_integrity
+        if suite_name == BLOCKING_SUITE
+        else quality.validate_distribution
+    )
     with duckdb.get_connection() as conn:
         frame: pd.DataFrame = conn.execute(
             f"SELECT * FROM {table} WHERE batch_id = ?", [batch_id]
@@ -119,7 +122,11 @@ def _quality_check(
             assets.batch_id_for(context.partition_key) if partitions_def else HISTORICAL_BATCH
         )
         return _check_result(
-            context, duckdb, table=table, batch_id=batch_id, asset_key=asset_key,
+            context,
+            duckdb,
+            table=table,
+            batch_id=batch_id,
+            asset_key=asset_key,
             suite_name=suite_name,
         )
 

@@ -1,0 +1,103 @@
+"""The synthetic generator: deterministic per hour, realistic, and able to drift on request."""
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from sklearn.model_selection import train_test_split
+from xgboost import XGBClassifier
+
+from titanic_assets.core.features import FEATURE_COLUMNS, build_features
+from titanic_assets.core.generator import DriftSpec, PassengerGenerator
+from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
+
+HOUR = datetime(2026, 11, 27, 5)
+
+
+@pytest.fixture(scope="module")
+def generator(historical_passengers):
+    return PassengerGenerator.fit(historical_passengers)
+
+
+def test_same_hour_same_passengers(generator):
+    first = generator.generate(HOUR, 50, seed=3)
+    assert first.equals(generator.generate(HOUR, 50, seed=3))
+    assert not first.equals(generator.generate(datetime(2026, 11, 27, 6), 50, seed=3))
+    assert not first["survived"].equals(generator.generate(HOUR, 50, seed=4)["survived"])
+
+
+def test_passengers_are_valid_and_inside_their_hour(generator):
+    passengers = generator.generate(HOUR, 500)
+    accepted, rejected = validate_passengers(passengers)
+    assert rejected.empty and len(accepted) == 500
+    assert list(passengers.columns) == list(PASSENGER_COLUMNS)
+    assert passengers["passenger_id"].is_unique
+    assert passengers["event_time"].min() >= np.datetime64(HOUR)
+    assert passengers["event_time"].max() < np.datetime64(datetime(2026, 11, 27, 6))
+    assert set(passengers["source"]) == {"synthetic"}
+
+
+def test_survival_depends_on_features_as_in_1912(generator):
+    passengers = generator.generate(HOUR, 20_000)
+    assert passengers["survived"].mean() == pytest.approx(0.382, abs=0.03)
+    by_sex = passengers.groupby("sex")["survived"].mean()
+    assert by_sex["female"] > 0.6 and by_sex["male"] < 0.3
+    by_class = passengers.groupby("pclass")["survived"].mean()
+    assert by_class[1] > by_class[2] > by_class[3]
+    children = passengers[passengers["age"] < 10]["survived"].mean()
+    adults = passengers[passengers["age"] >= 18]["survived"].mean()
+    assert children > adults
+
+
+def test_model_trained_on_history_scores_synthetic_within_ten_points(
+    generator, historical_passengers
+):
+    features = build_features(historical_passengers)
+    train, holdout = train_test_split(
+        features, test_size=0.25, random_state=0, stratify=features["survived"]
+    )
+    columns = list(FEATURE_COLUMNS)
+    model = XGBClassifier(n_estimators=200, max_depth=3, learning_rate=0.05, n_jobs=1)
+    model.fit(train[columns], train["survived"])
+    synthetic = build_features(generator.generate(HOUR, 5_000))
+    holdout_accuracy = (model.predict(holdout[columns]) == holdout["survived"]).mean()
+    synthetic_accuracy = (model.predict(synthetic[columns]) == synthetic["survived"]).mean()
+    assert abs(holdout_accuracy - synthetic_accuracy) <= 0.10
+    assert synthetic_accuracy > 0.70
+
+
+def test_drift_shifts_the_population(generator):
+    normal = generator.generate(HOUR, 5_000)
+    drifted = generator.generate(
+        HOUR, 5_000, drift=DriftSpec(pclass_weights={1: 6.0}, age_shift_years=15)
+    )
+    assert (drifted["pclass"] == 1).mean() > (normal["pclass"] == 1).mean() + 0.3
+    assert drifted["age"].mean() > normal["age"].mean() + 10
+
+
+def test_concept_drift_inverts_the_outcome_relationship(generator):
+    drifted = generator.generate(HOUR, 5_000, drift=DriftSpec(concept_shift=1.0))
+    by_sex = drifted.groupby("sex")["survived"].mean()
+    assert by_sex["male"] > by_sex["female"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pclass_weights": {4: 1.0}}, "unknown classes"),
+        ({"pclass_weights": {1: -1.0}}, "non-negative"),
+        ({"concept_shift": 2.0}, "concept_shift"),
+        ({"age_shift_years": 90}, "age_shift_years"),
+    ],
+)
+def test_bad_drift_config_is_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DriftSpec(**kwargs)
+
+
+def test_bad_sizes(generator, historical_passengers):
+    with pytest.raises(ValueError, match=">= 0"):
+        generator.generate(HOUR, -1)
+    assert generator.generate(HOUR, 0).empty
+    with pytest.raises(ValueError, match="at least 50"):
+        PassengerGenerator.fit(historical_passengers.head(10))
