@@ -10,6 +10,7 @@ applies to loaded passengers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -107,17 +108,27 @@ def predict_one(conn, passenger: PassengerInput) -> dict[str, Any]:
     "nothing trained yet" from "artifact corrupted".
     """
     # Imported here: the registry pulls in xgboost, which the validation path does not need.
-    from titanic_assets.core.model import predict_proba
     from titanic_assets.data_layer.registry import load_champion
 
     version, model = load_champion(conn)
     features = build_features(passenger.to_frame())
-    probability = float(predict_proba(model, features, list(version.features))[0])
+    probability = float(score_features(model, features, version.features)[0])
     return {
         "prediction": int(probability >= THRESHOLD),
         "probability": probability,
         "model_version": int(version.version),
     }
+
+
+def score_features(model: Any, features: pd.DataFrame, feature_columns: Sequence[str]):
+    """Survival probabilities for ``build_features`` rows, in the model's own input order.
+
+    The one scoring path of batch inference and ``predict_one``: ``feature_columns`` comes from
+    the registry entry of the model, so a model is always fed the columns it was trained on.
+    """
+    from titanic_assets.core.model import predict_proba
+
+    return predict_proba(model, features, list(feature_columns))
 
 
 def _blank(value: Any) -> bool:

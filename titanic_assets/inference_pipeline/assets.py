@@ -1,0 +1,446 @@
+"""Daily batch inference and monitoring assets.
+
+``inference/predictions`` scores one day of certified feature-store rows with the champion
+loaded at run time; ``monitoring/model_performance`` compares those predictions with the labels
+and the scored passengers with the model's own training profile. Both are daily partitions
+written through the warehouse I/O manager, so re-running a day replaces that day.
+"""
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import duckdb as duckdb_lib
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from titanic_assets.core import monitoring, plots
+from titanic_assets.core.features import (
+    FEATURE_COLUMNS,
+    FEATURE_STORE_COLUMNS,
+    LABEL_COLUMN,
+    MissingFeatureInputError,
+)
+from titanic_assets.core.predict import score_features
+from titanic_assets.data_layer.registry import (
+    ModelNotFoundError,
+    NoChampionError,
+    RegistryError,
+    get_version,
+    load_champion,
+)
+from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, connect, table_exists
+from titanic_assets.feature_pipeline.partitions import PARTITIONS_START
+from titanic_assets.inference_pipeline import checks
+
+GROUP = "inference_pipeline"
+OWNERS = ["team:ml-platform"]
+
+FEATURES_KEY = dg.AssetKey(["features", "passenger_features"])
+MODEL_VERSIONS_KEY = dg.AssetKey(["models", "model_versions"])
+PREDICTIONS_KEY = dg.AssetKey(["inference", "predictions"])
+PERFORMANCE_KEY = checks.PERFORMANCE_KEY
+
+FEATURE_VIEW = "features.passenger_features"
+PREDICTIONS_TABLE = "inference.predictions"
+PERFORMANCE_TABLE = "monitoring.model_performance"
+
+#: One partition per UTC day, from the feature pipeline's first hour. ``end_offset=1`` makes the
+#: current (still filling) day a partition too, so a new champion can re-score today.
+DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1)
+
+#: Columns of ``inference.predictions``, in order.
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "passenger_id",
+    "event_time",
+    "source",
+    "batch_id",
+    "model_version",
+    "predicted_survived",
+    "survival_probability",
+    "predicted_at",
+    "run_id",
+)
+
+HISTORY_ROWS = 15
+ROLLING_DAYS = 14
+
+
+def open_warehouse(resource: DuckDBResource):
+    """A short connection to the resource's database file, closed even when the step fails.
+
+    ``DuckDBResource.get_connection`` (dagster-duckdb 0.29) closes only on success: after a
+    failure the open connection lingers and blocks the next writer or a read-only open.
+    """
+    return connect(resource.database)
+
+
+# --- predictions ---------------------------------------------------------------------------
+
+
+def _prediction_lineage() -> dg.TableColumnLineage:
+    """Every prediction column traced to the feature-store column or registry column behind it."""
+
+    def features(*columns: str) -> list[dg.TableColumnDep]:
+        return [dg.TableColumnDep(asset_key=FEATURES_KEY, column_name=c) for c in columns]
+
+    def model(*columns: str) -> list[dg.TableColumnDep]:
+        return [dg.TableColumnDep(asset_key=MODEL_VERSIONS_KEY, column_name=c) for c in columns]
+
+    scored = [*features(*FEATURE_COLUMNS), *model("version", "artifact")]
+    return dg.TableColumnLineage(
+        deps_by_column={
+            "passenger_id": features("passenger_id"),
+            "event_time": features("event_time"),
+            "source": features("source"),
+            "batch_id": features("batch_id"),
+            "model_version": model("version"),
+            "predicted_survived": scored,
+            "survival_probability": scored,
+        }
+    )
+
+
+def _prediction_schema() -> dg.TableSchema:
+    types = {
+        "passenger_id": "VARCHAR",
+        "event_time": "TIMESTAMP",
+        "source": "VARCHAR",
+        "batch_id": "VARCHAR",
+        "model_version": "BIGINT",
+        "predicted_survived": "BIGINT (0/1)",
+        "survival_probability": "DOUBLE",
+        "predicted_at": "TIMESTAMP (UTC)",
+        "run_id": "VARCHAR (Dagster run)",
+    }
+    return dg.TableSchema(columns=[dg.TableColumn(name=c, type=types[c]) for c in types])
+
+
+@dg.asset(
+    key=PREDICTIONS_KEY,
+    group_name=GROUP,
+    description=(
+        "One row per passenger of the day and scoring: the champion model at run time scores "
+        "the day's certified feature-store rows (features computed by the same build_features "
+        "as training). Every row names its model_version. Re-running a day replaces it."
+    ),
+    partitions_def=DAILY_PARTITIONS,
+    deps=[FEATURES_KEY, MODEL_VERSIONS_KEY],
+    metadata={
+        "partition_expr": "event_time",
+        "dagster/column_schema": _prediction_schema(),
+        "dagster/column_lineage": _prediction_lineage(),
+    },
+    kinds={"duckdb", "xgboost", "pandas"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+)
+def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Output:
+    start, end = context.partition_time_window
+    with open_warehouse(duckdb) as conn:
+        passengers = read_day_features(conn, start, end)
+        version, model = _load_champion_or_fail(conn)
+    metadata: dict[str, Any] = {
+        "model_version": dg.MetadataValue.int(int(version.version)),
+        "model_accuracy_holdout": dg.MetadataValue.float(float(version.accuracy)),
+        "dagster/column_lineage": _prediction_lineage(),
+    }
+    if passengers.empty:
+        context.log.info(f"no certified passengers between {start} and {end}: empty partition")
+        metadata["rows"] = dg.MetadataValue.int(0)
+        metadata["reason"] = dg.MetadataValue.text(
+            f"no certified passengers in {FEATURE_VIEW} with event_time in [{start}, {end}) "
+            "(no arrivals, or their hours failed the blocking data-quality checks)"
+        )
+        return dg.Output(empty_predictions(), metadata=metadata)
+
+    try:
+        probabilities = score_features(model, passengers, version.features)
+    except MissingFeatureInputError as error:
+        raise dg.Failure(
+            description=(
+                f"cannot score with model version {version.version}: {error}. The feature store "
+                "no longer provides an input this model was trained on; retrain or fix features."
+            ),
+            allow_retries=False,
+        ) from error
+    scored = assemble_predictions(passengers, probabilities, int(version.version), context.run_id)
+    metadata.update(_prediction_metadata(scored, passengers))
+    return dg.Output(scored, metadata=metadata)
+
+
+def read_day_features(conn, start: datetime, end: datetime) -> pd.DataFrame:
+    """Certified feature rows with ``start <= event_time < end`` (naive UTC), oldest first."""
+    if not table_exists(conn, FEATURE_VIEW):
+        return pd.DataFrame(columns=list(FEATURE_STORE_COLUMNS))
+    return conn.execute(
+        f"SELECT * FROM {FEATURE_VIEW} WHERE event_time >= ? AND event_time < ? "
+        "ORDER BY event_time, passenger_id",
+        [_naive_utc(start), _naive_utc(end)],
+    ).df()
+
+
+def assemble_predictions(
+    passengers: pd.DataFrame, probabilities, model_version: int, run_id: str
+) -> pd.DataFrame:
+    """The ``inference.predictions`` rows for scored passengers (decision threshold 0.5)."""
+    from titanic_assets.core.predict import THRESHOLD
+
+    out = pd.DataFrame(
+        {
+            "passenger_id": passengers["passenger_id"].astype(object).to_numpy(),
+            "event_time": pd.to_datetime(passengers["event_time"]).astype("datetime64[us]"),
+            "source": passengers["source"].astype(object).to_numpy(),
+            "batch_id": passengers["batch_id"].astype(object).to_numpy(),
+        }
+    )
+    out["model_version"] = int(model_version)
+    out["predicted_survived"] = (probabilities >= THRESHOLD).astype("int64")
+    out["survival_probability"] = probabilities.astype("float64")
+    out["predicted_at"] = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).as_unit("us")
+    out["run_id"] = run_id
+    return out[list(PREDICTION_COLUMNS)]
+
+
+def empty_predictions() -> pd.DataFrame:
+    """A typed zero-row predictions frame: an empty day still writes (and replaces) its rows."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in PREDICTION_COLUMNS})
+    for column in ("event_time", "predicted_at"):
+        frame[column] = frame[column].astype("datetime64[us]")
+    for column in ("model_version", "predicted_survived"):
+        frame[column] = frame[column].astype("int64")
+    frame["survival_probability"] = frame["survival_probability"].astype("float64")
+    return frame
+
+
+def _prediction_metadata(scored: pd.DataFrame, passengers: pd.DataFrame) -> dict[str, Any]:
+    joined = scored.merge(
+        passengers[["passenger_id", "pclass", "is_female", "age", "fare", LABEL_COLUMN]],
+        on="passenger_id",
+        how="left",
+    )
+    return {
+        "rows": dg.MetadataValue.int(len(scored)),
+        "predicted_survival_rate": dg.MetadataValue.float(
+            float(scored["predicted_survived"].mean())
+        ),
+        "latest_passenger": dg.MetadataValue.md(latest_passenger_md(joined)),
+        "recent_predictions": dg.MetadataValue.md(history_md(joined)),
+    }
+
+
+def latest_passenger_md(joined: pd.DataFrame) -> str:
+    """The course dashboard's headline: the latest passenger's prediction against the outcome."""
+    if joined.empty:
+        return "_no passengers_"
+    row = joined.sort_values(["event_time", "passenger_id"]).iloc[-1]
+    predicted = "survived" if int(row["predicted_survived"]) == 1 else "died"
+    label = row.get(LABEL_COLUMN)
+    if label is None or (isinstance(label, float) and math.isnan(label)):
+        actual = "not known yet"
+    else:
+        actual = "survived" if int(label) == 1 else "died"
+    verdict = "" if actual == "not known yet" else (" ✅" if predicted == actual else " ❌")
+    return (
+        f"**{row['passenger_id']}** at {row['event_time']}: predicted **{predicted}** "
+        f"(p={float(row['survival_probability']):.2f}, model v{int(row['model_version'])}), "
+        f"actual **{actual}**{verdict}"
+    )
+
+
+def history_md(joined: pd.DataFrame, limit: int = HISTORY_ROWS) -> str:
+    """The most recent predictions of the day with their outcomes, as a Markdown table."""
+    recent = joined.sort_values(["event_time", "passenger_id"]).tail(limit).iloc[::-1]
+    lines = [
+        "| passenger | event_time | class | sex | age | p(survive) | predicted | actual |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in recent.iterrows():
+        age = "?" if pd.isna(r.get("age")) else f"{float(r['age']):.0f}"
+        sex = "female" if r.get("is_female") == 1 else "male"
+        actual = "?" if pd.isna(r.get(LABEL_COLUMN)) else int(r[LABEL_COLUMN])
+        lines.append(
+            f"| {r['passenger_id']} | {r['event_time']} | {int(r['pclass'])} | {sex} | {age} "
+            f"| {float(r['survival_probability']):.2f} | {int(r['predicted_survived'])} "
+            f"| {actual} |"
+        )
+    return "\n".join(lines)
+
+
+def _load_champion_or_fail(conn):
+    """The champion and its verified model, or a dg.Failure that says what to do."""
+    try:
+        return load_champion(conn)
+    except NoChampionError as error:
+        raise dg.Failure(
+            description=f"no champion model to score with: {error}", allow_retries=False
+        ) from error
+    except RegistryError as error:  # checksum mismatch or unloadable artifact
+        raise dg.Failure(
+            description=f"refusing to score with the champion: {error}", allow_retries=False
+        ) from error
+    except duckdb_lib.CatalogException as error:
+        raise dg.Failure(
+            description=(
+                "no model registry in the warehouse yet (models.model_versions is missing): "
+                "run the training_pipeline job first"
+            ),
+            allow_retries=False,
+        ) from error
+
+
+# --- monitoring ----------------------------------------------------------------------------
+
+
+@dg.asset(
+    key=PERFORMANCE_KEY,
+    group_name=GROUP,
+    description=(
+        "Per day and model version: predictions, labelled count, accuracy, precision, recall, "
+        "F1, confusion counts, predicted vs actual survival rate, and feature drift (PSI per "
+        "feature) of the scored passengers against that model version's training profile."
+    ),
+    ins={"predictions": dg.AssetIn(key=PREDICTIONS_KEY)},
+    deps=[FEATURES_KEY, MODEL_VERSIONS_KEY],
+    partitions_def=DAILY_PARTITIONS,
+    metadata={
+        "partition_expr": "day",
+        "dagster/column_lineage": dg.TableColumnLineage(
+            deps_by_column={
+                "model_version": [dg.TableColumnDep(PREDICTIONS_KEY, "model_version")],
+                "accuracy": [
+                    dg.TableColumnDep(PREDICTIONS_KEY, "predicted_survived"),
+                    dg.TableColumnDep(FEATURES_KEY, LABEL_COLUMN),
+                ],
+                "max_psi": [
+                    *(dg.TableColumnDep(FEATURES_KEY, c) for c in FEATURE_COLUMNS),
+                    dg.TableColumnDep(MODEL_VERSIONS_KEY, "training_profile"),
+                ],
+            }
+        ),
+    },
+    check_specs=checks.PERFORMANCE_CHECK_SPECS,
+    kinds={"duckdb", "pandas"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+)
+def model_performance(
+    context: dg.AssetExecutionContext, predictions: pd.DataFrame, duckdb: DuckDBResource
+):
+    start, end = context.partition_time_window
+    with open_warehouse(duckdb) as conn:
+        features = read_day_features(conn, start, end)
+        profiles = _training_profiles(conn, predictions)
+        history = _performance_history(conn, start)
+    scored = features[features["passenger_id"].isin(predictions["passenger_id"])]
+    performance = monitoring.performance_by_day(predictions, features)
+    drift = {v: monitoring.drift_summary(p, scored) for v, p in profiles.items()}
+    performance = monitoring.with_drift(performance, drift)
+    thresholds = monitoring.Thresholds.from_env()
+
+    metadata: dict[str, Any] = {}
+    if performance.empty:
+        metadata["reason"] = dg.MetadataValue.text(
+            f"no predictions for {context.partition_key}: nothing to monitor"
+        )
+    else:
+        metadata.update(_performance_metadata(performance, history, predictions, features))
+    yield dg.Output(performance, metadata=metadata)
+    yield from checks.evaluate(performance, thresholds)
+
+
+def _training_profiles(conn, predictions: pd.DataFrame) -> dict[int, dict]:
+    """Each scoring version's training profile (a deleted version simply gets no drift)."""
+    profiles = {}
+    for version in sorted({int(v) for v in predictions.get("model_version", [])}):
+        try:
+            profiles[version] = get_version(conn, version).training_profile
+        except ModelNotFoundError:
+            continue
+    return profiles
+
+
+def _performance_history(conn, before: datetime) -> pd.DataFrame:
+    """Earlier days of ``monitoring.model_performance`` for the rolling chart."""
+    if not table_exists(conn, PERFORMANCE_TABLE):
+        return monitoring.empty_performance()
+    return conn.execute(
+        f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day < ? ORDER BY day DESC LIMIT ?",
+        [_naive_utc(before), ROLLING_DAYS * 3],
+    ).df()
+
+
+def _performance_metadata(
+    performance: pd.DataFrame,
+    history: pd.DataFrame,
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+) -> dict[str, Any]:
+    """Numbers the UI charts over time, plus the dashboard images."""
+    # The row of the version that scored most of the day is the headline.
+    main = performance.sort_values("n_predictions").iloc[-1]
+    metadata: dict[str, Any] = {
+        "model_version": dg.MetadataValue.int(int(main["model_version"])),
+        "n_predictions": dg.MetadataValue.int(int(performance["n_predictions"].sum())),
+        "n_labelled": dg.MetadataValue.int(int(performance["n_labelled"].sum())),
+    }
+    for name in ("accuracy", "f1", "max_psi", "survival_rate_shift"):
+        value = float(main[name])
+        if math.isfinite(value):
+            metadata[name] = dg.MetadataValue.float(value)
+    metadata["confusion_matrix"] = dg.MetadataValue.md(
+        plots.confusion_matrix_md(
+            int(main["tn"]),
+            int(main["fp"]),
+            int(main["fn"]),
+            int(main["tp"]),
+            title=f"Model v{int(main['model_version'])}, {main['day']:%Y-%m-%d}",
+        )
+    )
+    psi = json.loads(main["psi_by_feature"]) if main["psi_by_feature"] else {}
+    if psi:
+        metadata["psi_by_feature"] = dg.MetadataValue.md(
+            plots.bar_chart_md(list(psi), list(psi.values()), "Drift per feature", "PSI")
+        )
+    metadata["rolling_accuracy"] = dg.MetadataValue.md(_rolling_chart(history, performance))
+    joined = predictions.merge(
+        features[["passenger_id", "pclass", "is_female", "age", LABEL_COLUMN]],
+        on="passenger_id",
+        how="left",
+    )
+    metadata["latest_passenger"] = dg.MetadataValue.md(latest_passenger_md(joined))
+    return metadata
+
+
+def _rolling_chart(history: pd.DataFrame, today: pd.DataFrame) -> str:
+    """Accuracy and max PSI per day over the last days, today included."""
+    frame = pd.concat([history, today], ignore_index=True)
+    frame["day"] = pd.to_datetime(frame["day"])
+    daily = (
+        frame.sort_values("n_predictions")
+        .groupby("day", as_index=False)
+        .last()
+        .sort_values("day")
+        .tail(ROLLING_DAYS)
+    )
+
+    def values(column: str) -> list[float | None]:
+        return [None if pd.isna(v) else float(v) for v in daily[column]]
+
+    return plots.line_chart_md(
+        [f"{d:%m-%d}" for d in daily["day"]],
+        {"accuracy": values("accuracy"), "max PSI": values("max_psi")},
+        title=f"Last {len(daily)} days",
+        ylabel="accuracy / PSI",
+    )
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """Partition bounds are tz-aware UTC; event_time is stored as naive UTC."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
