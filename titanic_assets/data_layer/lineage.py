@@ -1,0 +1,133 @@
+"""Row-level lineage: from one passenger to its source, features, predictions and models.
+
+Dagster's asset graph answers "which assets feed which"; this answers the user's question about
+one row: "where did this passenger come from, did it pass the checks, which model versions scored
+it, and what were those models trained on?" Everything is read from the warehouse, so the answer
+holds with or without a running Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from titanic_assets.data_layer.feature_store import (
+    BLOCKING_SUITE,
+    HISTORICAL_FEATURES,
+    QUALITY_LEDGER,
+    SYNTHETIC_FEATURES,
+)
+from titanic_assets.data_layer.warehouse import table_exists
+
+
+class PassengerNotFoundError(LookupError):
+    """No source row, feature row or prediction names this passenger."""
+
+
+def passenger_lineage(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any]:
+    """Everything the warehouse knows about one passenger, as plain JSON-able data."""
+    source = _source(conn, passenger_id)
+    features = _first(conn, HISTORICAL_FEATURES, passenger_id) or _first(
+        conn, SYNTHETIC_FEATURES, passenger_id
+    )
+    predictions = _rows(
+        conn,
+        "inference.predictions",
+        "SELECT * FROM inference.predictions WHERE passenger_id = ? ORDER BY predicted_at",
+        [passenger_id],
+    )
+    if source is None and features is None and not predictions:
+        raise PassengerNotFoundError(f"no passenger with id {passenger_id!r} in the warehouse")
+    batch_id = (features or source or {}).get("batch_id")
+    quality = _rows(
+        conn,
+        QUALITY_LEDGER,
+        f"SELECT suite, passed, evaluated_rows, evaluated_at, run_id FROM {QUALITY_LEDGER} "
+        "WHERE batch_id = ? ORDER BY suite",
+        [batch_id],
+    )
+    certified = any(q["suite"] == BLOCKING_SUITE and q["passed"] for q in quality)
+    versions = sorted({int(p["model_version"]) for p in predictions})
+    models = [_model(conn, version) for version in versions]
+    return {
+        "passenger_id": passenger_id,
+        "source": source,
+        "features": features,
+        "quality": {"batch_id": batch_id, "certified": certified, "suites": quality},
+        "predictions": predictions,
+        "models": [m for m in models if m is not None],
+    }
+
+
+def _source(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any] | None:
+    raw = _rows(
+        conn,
+        "features.raw_historical_passengers",
+        "SELECT source_file, source_shape, source_row, record, loaded_at "
+        "FROM features.raw_historical_passengers WHERE passenger_id = ?",
+        [passenger_id],
+    )
+    if raw:
+        row = raw[0]
+        return {
+            "kind": "historical",
+            "batch_id": "historical",
+            "file": row["source_file"],
+            "shape": row["source_shape"],
+            "row": row["source_row"],
+            "record_as_loaded": json.loads(row["record"]),
+            "loaded_at": row["loaded_at"],
+        }
+    synthetic = _rows(
+        conn,
+        "features.synthetic_passengers",
+        "SELECT * FROM features.synthetic_passengers WHERE passenger_id = ?",
+        [passenger_id],
+    )
+    if synthetic:
+        row = synthetic[0]
+        return {"kind": "synthetic", "partition": row["batch_id"], **row}
+    return None
+
+
+def _model(conn: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | None:
+    rows = _rows(
+        conn,
+        "models.model_versions",
+        "SELECT version, created_at, is_champion, accuracy, f1, roc_auc, metrics, "
+        "training_rows, training_cutoff, training_data_hash, run_id, artifact_sha256 "
+        "FROM models.model_versions WHERE version = ?",
+        [version],
+    )
+    if not rows:
+        return None
+    model = rows[0]
+    model["metrics"] = json.loads(model["metrics"]) if model["metrics"] else {}
+    return model
+
+
+def _first(conn: duckdb.DuckDBPyConnection, table: str, passenger_id: str) -> dict | None:
+    rows = _rows(conn, table, f"SELECT * FROM {table} WHERE passenger_id = ?", [passenger_id])
+    return rows[0] if rows else None
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, table: str, sql: str, params: list) -> list[dict]:
+    """Rows as JSON-able dicts; a table that does not exist yet simply has no rows."""
+    if not table_exists(conn, table):
+        return []
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [
+        {name: _plain(value) for name, value in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
