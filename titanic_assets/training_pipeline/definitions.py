@@ -1,0 +1,12 @@
+"""The training pipeline's Dagster definitions (resources are added at the top level)."""
+
+import dagster as dg
+
+from titanic_assets.training_pipeline import assets, jobs, sensors
+
+defs = dg.Definitions(
+    assets=[assets.training_data, assets.model_version],
+    asset_checks=[assets.champion_is_sound],
+    jobs=[jobs.training_pipeline, jobs.promote_model],
+    sensors=[sensors.retrain_on_new_passengers],
+)

@@ -1,0 +1,99 @@
+"""Retrain when enough new labelled passengers have arrived since the champion was trained.
+
+The sensor wakes on each materialization of the feature store (an asset sensor: Dagster keeps
+the cursor, the storage id of the last event seen, and ``context.cursor`` is None on the first
+tick), counts labelled rows with ``event_time`` after the champion's ``training_cutoff`` and
+requests ``training_pipeline`` once that count reaches ``$TITANIC_RETRAIN_MIN_NEW_ROWS``
+(default 500), or when there is no champion yet.
+
+The run key is ``(champion version, how many thresholds' worth of new rows)``: while a training
+run is pending, later feature-store updates map to the same key and are not requested again;
+if the challenger loses, the next threshold's worth of rows earns another attempt.
+
+The warehouse is opened read-only with a short timeout. A locked or missing warehouse is a
+skip, never a crash: the next feature-store materialization re-evaluates.
+"""
+
+import os
+from datetime import datetime
+
+import dagster as dg
+import duckdb as duckdb_lib
+from dagster_duckdb import DuckDBResource
+
+from titanic_assets.automation import sensor_status
+from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.warehouse import connect, table_exists
+from titanic_assets.training_pipeline.assets import FEATURE_VIEW, PASSENGER_FEATURES, TRAINING_DATA
+from titanic_assets.training_pipeline.jobs import training_pipeline
+
+THRESHOLD_ENV = "TITANIC_RETRAIN_MIN_NEW_ROWS"
+DEFAULT_THRESHOLD = 500
+LOCK_TIMEOUT_S = 3.0
+
+
+def retrain_threshold() -> int:
+    """Rows needed to retrain; read at every tick so changing the env needs no reload."""
+    raw = os.environ.get(THRESHOLD_ENV, "").strip()
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_THRESHOLD
+    except ValueError:
+        return DEFAULT_THRESHOLD
+
+
+def new_labelled_rows(conn, since: datetime | None) -> tuple[int, datetime | None]:
+    """Labelled feature-store rows after ``since`` (all if None), and the latest event_time."""
+    if not table_exists(conn, FEATURE_VIEW):
+        return 0, None
+    row = conn.execute(
+        f"SELECT count(*) FILTER (WHERE ? IS NULL OR event_time > ?), max(event_time) "
+        f"FROM {FEATURE_VIEW} WHERE survived IS NOT NULL",
+        [since, since],
+    ).fetchone()
+    return int(row[0] or 0), row[1]
+
+
+@dg.asset_sensor(
+    asset_key=PASSENGER_FEATURES,
+    job=training_pipeline,
+    minimum_interval_seconds=60,
+    default_status=sensor_status(),
+    description=f"Retrain when ${THRESHOLD_ENV} (default {DEFAULT_THRESHOLD}) labelled passengers "
+    "newer than the champion's training cutoff are in the feature store, or no champion exists.",
+)
+def retrain_on_new_passengers(context: dg.SensorEvaluationContext, duckdb: DuckDBResource):
+    threshold = retrain_threshold()
+    try:
+        with connect(duckdb.database, read_only=True, timeout_s=LOCK_TIMEOUT_S) as conn:
+            current = registry.champion(conn)
+            since = current.training_cutoff if current else None
+            new_rows, latest = new_labelled_rows(conn, since)
+    except FileNotFoundError as error:
+        return dg.SkipReason(str(error))
+    except duckdb_lib.Error as error:  # locked by a writer, or being created right now
+        return dg.SkipReason(f"warehouse busy, will re-evaluate on the next update: {error}")
+
+    baseline = f"v{current.version} cutoff {since.isoformat()}" if current else "no champion"
+    if latest is None:
+        return dg.SkipReason("the feature store has no labelled passengers yet")
+    if current is not None and new_rows < threshold:
+        return dg.SkipReason(
+            f"{new_rows} new labelled passengers since {baseline}; retraining at {threshold}"
+        )
+    bucket = new_rows // threshold
+    run_key = f"champion-{current.version if current else 'none'}-new-rows-x{bucket}"
+    context.log.info(f"requesting training: {new_rows} new labelled passengers since {baseline}")
+    return dg.RunRequest(
+        run_key=run_key,
+        # The cutoff is fixed now, so the run trains on exactly what this tick counted.
+        run_config={
+            "ops": {
+                "__".join(TRAINING_DATA.path): {"config": {"cutoff": latest.isoformat()}},
+            }
+        },
+        tags={
+            "titanic/trigger": "retrain_on_new_passengers",
+            "titanic/new_labelled_rows": str(new_rows),
+            "titanic/baseline": baseline,
+        },
+    )
