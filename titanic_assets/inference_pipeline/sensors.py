@@ -47,7 +47,7 @@ def _read(database: str, reader):
     try:
         with connect(database, read_only=True, timeout_s=SENSOR_CONNECT_TIMEOUT_S) as conn:
             return reader(conn)
-    except (FileNotFoundError, duckdb_lib.IOException) as error:
+    except (FileNotFoundError, duckdb_lib.IOException, duckdb_lib.ConnectionException) as error:
         raise _WarehouseBusy(str(error).splitlines()[0]) from error
 
 
@@ -87,6 +87,7 @@ def rescore_on_new_champion(
     if today is None:
         return dg.SkipReason("today is outside the inference partitions")
     return dg.RunRequest(
+        job_name=JOB_NAME,
         run_key=f"champion-v{current.version}-event{event_id}",
         partition_key=today,
         tags={
@@ -148,6 +149,7 @@ def retrain_on_model_degradation(
         return dg.SkipReason(f"champion v{current.version} healthy on {day}")
     context.log.info(f"requesting retraining: {'; '.join(reasons)}")
     return dg.RunRequest(
+        job_name=TRAINING_JOB_NAME,
         run_key=f"retrain-{day}-v{current.version}",
         tags={
             "titanic/trigger": "monitoring",
