@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from titanic_assets.automation import schedule_status
 from titanic_assets.inference_pipeline.assets import DAILY_PARTITIONS, GROUP
 
 JOB_NAME = "inference_pipeline"
@@ -24,7 +25,7 @@ inference_job = dg.define_asset_job(
     cron_schedule="30 0 * * *",
     job=inference_job,
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=schedule_status(),
     description=(
         "At 00:30 UTC, score the day that just ended. The half hour leaves time for the feature "
         "pipeline's last hourly partition (23:00) to be generated and certified."
