@@ -9,7 +9,7 @@ predict and CLI tests.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import numpy as np
@@ -275,3 +275,29 @@ def _failure_message(result) -> str:
     events = [e for e in result.all_events if e.is_step_failure]
     assert events
     return events[0].step_failure_data.error.message
+
+
+def test_feature_store_missing_a_model_input_fails_naming_it(seeded) -> None:
+    with connect(seeded["path"]) as conn:
+        conn.execute("ALTER TABLE features.passenger_features DROP COLUMN fare")
+    result = run_inference(seeded["path"], DAY, raise_on_error=False)
+    assert not result.success
+    message = _failure_message(result)
+    assert "fare" in message and f"model version {seeded['version']}" in message
+
+
+def test_daily_schedule_scores_the_day_that_ended(warehouse) -> None:
+    from titanic_assets.inference_pipeline.jobs import inference_job, inference_pipeline_daily
+
+    definitions = dg.Definitions(
+        assets=[predictions, model_performance],
+        jobs=[inference_job],
+        schedules=[inference_pipeline_daily],
+        resources=warehouse_resources(warehouse),
+    )
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 6, 0, 30, tzinfo=UTC),
+        repository_def=definitions.get_repository_def(),
+    )
+    request = inference_pipeline_daily.evaluate_tick(context).run_requests[0]
+    assert request.partition_key == DAY
