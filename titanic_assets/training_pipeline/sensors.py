@@ -73,7 +73,10 @@ def retrain_on_new_passengers(context: dg.SensorEvaluationContext, duckdb: DuckD
     except duckdb_lib.Error as error:  # locked by a writer, or being created right now
         return dg.SkipReason(f"warehouse busy, will re-evaluate on the next update: {error}")
 
-    baseline = f"v{current.version} cutoff {since.isoformat()}" if current else "no champion"
+    if current is None:
+        baseline = "no champion"
+    else:
+        baseline = f"v{current.version} cutoff {since.isoformat() if since else 'unknown'}"
     if latest is None:
         return dg.SkipReason("the feature store has no labelled passengers yet")
     if current is not None and new_rows < threshold:
