@@ -260,7 +260,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for column in _FLOAT_COLUMNS:
         out[column] = pd.to_numeric(out[column]).astype("float64")
     for column in ("max_psi_feature", "psi_by_feature"):
-        out[column] = out[column].astype(object).where(out[column].notna(), None)
+        # "string", not object: an empty object column becomes DuckDB type NULL on first write.
+        out[column] = out[column].astype("string")
     return out[list(PERFORMANCE_COLUMNS)].reset_index(drop=True)
 
 

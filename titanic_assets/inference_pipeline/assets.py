@@ -23,7 +23,7 @@ from titanic_assets.core.features import (
     LABEL_COLUMN,
     MissingFeatureInputError,
 )
-from titanic_assets.core.predict import score_features
+from titanic_assets.core.predict import THRESHOLD, score_features
 from titanic_assets.data_layer.registry import (
     ModelNotFoundError,
     NoChampionError,
@@ -187,8 +187,6 @@ def assemble_predictions(
     passengers: pd.DataFrame, probabilities, model_version: int, run_id: str
 ) -> pd.DataFrame:
     """The ``inference.predictions`` rows for scored passengers (decision threshold 0.5)."""
-    from titanic_assets.core.predict import THRESHOLD
-
     out = pd.DataFrame(
         {
             "passenger_id": passengers["passenger_id"].astype(object).to_numpy(),
@@ -207,7 +205,9 @@ def assemble_predictions(
 
 def empty_predictions() -> pd.DataFrame:
     """A typed zero-row predictions frame: an empty day still writes (and replaces) its rows."""
-    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in PREDICTION_COLUMNS})
+    # Text columns as pandas "string": an empty object column would make DuckDB create a
+    # column of type NULL, and the first real day could then not be inserted.
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in PREDICTION_COLUMNS})
     for column in ("event_time", "predicted_at"):
         frame[column] = frame[column].astype("datetime64[us]")
     for column in ("model_version", "predicted_survived"):
@@ -418,7 +418,7 @@ def _performance_metadata(
 
 def _rolling_chart(history: pd.DataFrame, today: pd.DataFrame) -> str:
     """Accuracy and max PSI per day over the last days, today included."""
-    frame = pd.concat([history, today], ignore_index=True)
+    frame = pd.concat([f for f in (history, today) if not f.empty], ignore_index=True)
     frame["day"] = pd.to_datetime(frame["day"])
     daily = (
         frame.sort_values("n_predictions")
