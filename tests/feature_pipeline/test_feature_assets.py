@@ -1,10 +1,10 @@
 """The feature pipeline's wiring, run for real against a temporary warehouse and instance."""
 
 import dagster as dg
-import duckdb
 import pytest
 
 from titanic_assets.data_layer.resources import warehouse_resources
+from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.feature_pipeline.definitions import defs as feature_defs
 
 HOUR = "2026-11-27-05:00"
@@ -23,7 +23,7 @@ def run(defs, job, instance, **kwargs) -> dg.ExecuteInProcessResult:
 
 
 def query(warehouse: str, sql: str, params=None):
-    with duckdb.connect(warehouse, read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
 
 
@@ -123,7 +123,7 @@ def test_corrupted_hour_fails_blocking_check_and_is_withheld(backfilled, warehou
         run_config=synthetic_config(30),
     ).success
     assert counts(warehouse)["synthetic"] == 30
-    with duckdb.connect(warehouse) as conn:  # corrupt the stored raw hour
+    with connect(warehouse) as conn:  # corrupt the stored raw hour
         conn.execute(
             "UPDATE features.synthetic_passengers SET pclass = 4, age = 300 "
             "WHERE passenger_id IN (SELECT passenger_id FROM features.synthetic_passengers LIMIT 3)"

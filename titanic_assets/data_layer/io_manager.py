@@ -22,7 +22,7 @@ from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager
 
-from titanic_assets.data_layer.warehouse import table_exists, transaction
+from titanic_assets.data_layer.warehouse import connect, table_exists, transaction
 
 
 def column_schema(frame: pd.DataFrame) -> TableSchema:
@@ -32,6 +32,15 @@ def column_schema(frame: pd.DataFrame) -> TableSchema:
             TableColumn(name=str(name), type=str(dtype)) for name, dtype in frame.dtypes.items()
         ]
     )
+
+
+def _text_typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns as pandas strings, so an all-null (or empty) first write still creates a
+    VARCHAR column rather than DuckDB's NULL type, which would refuse every later insert."""
+    objects = frame.select_dtypes("object").columns
+    if len(objects) == 0:
+        return frame
+    return frame.astype(dict.fromkeys(objects, "string"))
 
 
 class _TransactionalDuckDbClient(DuckDbClient):
@@ -45,7 +54,9 @@ class _TransactionalDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context, table_slice) -> Iterator:
-        with DuckDbClient.connect(context, table_slice) as conn, transaction(conn):
+        # Our own connect (not the stock one): it waits out another writer's lock and closes
+        # the connection even when the write fails, so a failed step never keeps the lock.
+        with connect(context.resource_config["database"]) as conn, transaction(conn):
             yield conn
 
 
@@ -54,6 +65,7 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
     ):
         table = f"{table_slice.schema}.{table_slice.table}"
+        obj = _text_typed(obj)
         connection.register("_output_frame", obj)
         try:
             connection.execute(

@@ -7,7 +7,7 @@ from typing import Any
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets.data_layer.io_manager import WarehouseIOManager
-from titanic_assets.data_layer.warehouse import warehouse_path
+from titanic_assets.data_layer.warehouse import connect, warehouse_path
 
 
 def warehouse_resources(database: str | None = None) -> dict[str, Any]:
@@ -17,3 +17,13 @@ def warehouse_resources(database: str | None = None) -> dict[str, Any]:
         "io_manager": WarehouseIOManager(database=path),
         "duckdb": DuckDBResource(database=path),
     }
+
+
+def open_warehouse(resource: DuckDBResource):
+    """A short connection to the resource's warehouse file, closed even when the step fails.
+
+    Use this instead of ``DuckDBResource.get_connection``: in dagster-duckdb 0.29 that closes
+    only on success, so a failed step would keep DuckDB's single-writer lock (or clash with a
+    later open in the same process).
+    """
+    return connect(resource.database)

@@ -24,6 +24,10 @@ SCHEMAS = ("features", "models", "inference", "monitoring")
 #: The Dagster concurrency pool of every step that opens the warehouse.
 WAREHOUSE_POOL = "duckdb"
 
+#: The same settings dagster-duckdb opens with: DuckDB refuses a second connection in one process
+#: to the same file with different settings, and the CLI, sensors and assets share processes.
+CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
+
 _LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
 
 
@@ -53,7 +57,7 @@ def connect(
     delay = 0.05
     while True:
         try:
-            conn = duckdb.connect(path, read_only=read_only)
+            conn = duckdb.connect(path, read_only=read_only, config=CONNECTION_CONFIG)
             break
         except duckdb.IOException as error:
             if not any(m in str(error) for m in _LOCK_MESSAGES) or time.monotonic() > deadline:

@@ -32,6 +32,7 @@ from titanic_assets.data_layer.feature_store import (
     withdraw_certificate,
 )
 from titanic_assets.data_layer.io_manager import column_schema
+from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
 from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 
@@ -188,7 +189,7 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
     metadata={"dagster/column_lineage": _lineage_to_passengers(HISTORICAL_PASSENGERS)},
 )
 def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.DataFrame:
-    with duckdb.get_connection() as conn:
+    with open_warehouse(duckdb) as conn:
         withdraw_certificate(conn, HISTORICAL_BATCH)
     return build_features(passengers)
 
@@ -266,7 +267,7 @@ def synthetic_passengers(
 def synthetic_features(
     context: dg.AssetExecutionContext, passengers: pd.DataFrame, duckdb: DuckDBResource
 ) -> pd.DataFrame:
-    with duckdb.get_connection() as conn:
+    with open_warehouse(duckdb) as conn:
         withdraw_certificate(conn, batch_id_for(context.partition_key))
     return build_features(passengers)
 
@@ -296,7 +297,7 @@ def synthetic_features(
     },
 )
 def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    with duckdb.get_connection() as conn:
+    with open_warehouse(duckdb) as conn:
         ensure_feature_store(conn)
         counts = feature_store_counts(conn)
         sample = conn.execute(f"SELECT * FROM {FEATURE_VIEW} LIMIT 0").df()

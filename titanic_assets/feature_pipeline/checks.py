@@ -24,6 +24,7 @@ from titanic_assets.data_layer.feature_store import (
     SYNTHETIC_FEATURES,
     record_quality_result,
 )
+from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
 from titanic_assets.feature_pipeline import assets
 from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
@@ -47,7 +48,7 @@ def _check_result(
         if suite_name == BLOCKING_SUITE
         else quality.validate_distribution
     )
-    with duckdb.get_connection() as conn:
+    with open_warehouse(duckdb) as conn:
         frame: pd.DataFrame = conn.execute(
             f"SELECT * FROM {table} WHERE batch_id = ?", [batch_id]
         ).df()

@@ -31,7 +31,8 @@ from titanic_assets.data_layer.registry import (
     get_version,
     load_champion,
 )
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, connect, table_exists
+from titanic_assets.data_layer.resources import open_warehouse
+from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, table_exists
 from titanic_assets.feature_pipeline.partitions import PARTITIONS_START
 from titanic_assets.inference_pipeline import checks
 
@@ -66,15 +67,6 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 
 HISTORY_ROWS = 15
 ROLLING_DAYS = 14
-
-
-def open_warehouse(resource: DuckDBResource):
-    """A short connection to the resource's database file, closed even when the step fails.
-
-    ``DuckDBResource.get_connection`` (dagster-duckdb 0.29) closes only on success: after a
-    failure the open connection lingers and blocks the next writer or a read-only open.
-    """
-    return connect(resource.database)
 
 
 # --- predictions ---------------------------------------------------------------------------

@@ -12,8 +12,6 @@ promotes it only if it is at least as accurate as the current champion on THIS h
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -35,6 +33,7 @@ from titanic_assets.core.model import (
 )
 from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
 from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, table_exists
 
 GROUP = "training_pipeline"
@@ -80,20 +79,6 @@ class ModelConfig(dg.Config):
         values = self.model_dump()
         values.pop("cv_folds")
         return TrainingParams(**values)
-
-
-@contextmanager
-def warehouse_connection(resource: DuckDBResource) -> Iterator:
-    """The resource's connection, closed even when the block raises.
-
-    ``DuckDBResource.get_connection`` closes only on success; a connection left open by a failed
-    step would keep the single-writer lock (or clash with later opens in the same process).
-    """
-    with resource.get_connection() as conn:
-        try:
-            yield conn
-        finally:
-            conn.close()
 
 
 def parse_cutoff(value: str | None) -> datetime:
@@ -185,7 +170,7 @@ def training_data(
     context: dg.AssetExecutionContext, config: TrainingDataConfig, duckdb: DuckDBResource
 ) -> dg.Output[pd.DataFrame]:
     cutoff = parse_cutoff(config.cutoff)
-    with warehouse_connection(duckdb) as conn:
+    with open_warehouse(duckdb) as conn:
         frame = read_training_rows(conn, cutoff)
     frame["split"] = "train"
     frame.loc[holdout_mask(frame["passenger_id"]), "split"] = "holdout"
@@ -252,7 +237,7 @@ def model_version(
     data_hash = content_hash(training_data)
     run_id = context.run.run_id
 
-    with warehouse_connection(duckdb) as conn:
+    with open_warehouse(duckdb) as conn:
         registry.ensure_registry(conn)
         current = registry.champion(conn)
         champion_metrics = None
@@ -357,7 +342,7 @@ def _decide(
     "model input.",
 )
 def champion_is_sound(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with warehouse_connection(duckdb) as conn:
+    with open_warehouse(duckdb) as conn:
         versions = registry.list_versions(conn)
         champions = int(versions["is_champion"].sum()) if not versions.empty else 0
         problems = []

@@ -9,8 +9,9 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
-from titanic_assets.training_pipeline.assets import GROUP, MODEL_VERSIONS, warehouse_connection
+from titanic_assets.training_pipeline.assets import GROUP, MODEL_VERSIONS
 
 training_pipeline = dg.define_asset_job(
     name="training_pipeline",
@@ -38,7 +39,7 @@ def promote_or_rollback(
     if not config.reason.strip():
         raise dg.Failure("`reason` must say why the champion changes")
     run_id = context.run.run_id
-    with warehouse_connection(duckdb) as conn:
+    with open_warehouse(duckdb) as conn:
         previous = registry.champion(conn)
         try:
             if config.rollback:

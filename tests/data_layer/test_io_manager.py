@@ -1,0 +1,78 @@
+"""The warehouse I/O manager: atomic partition replace, inserts by name, typed empty tables."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from titanic_assets.data_layer.io_manager import WarehouseIOManager
+from titanic_assets.data_layer.warehouse import connect
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+
+
+def events_asset(frame_for):
+    @dg.asset(key=["t", "events"], partitions_def=DAYS, metadata={"partition_expr": "event_time"})
+    def events(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        return frame_for(context.partition_key)
+
+    return events
+
+
+def day_frame(day: str, n: int, note=None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"id": [f"{day}-{i}" for i in range(n)], "event_time": pd.Timestamp(day), "note": note}
+    )
+
+
+def materialize(asset, warehouse, day, instance):
+    return dg.materialize(
+        [asset],
+        partition_key=day,
+        resources={"io_manager": WarehouseIOManager(database=warehouse)},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def rows(warehouse):
+    with connect(warehouse, read_only=True) as conn:
+        return conn.execute("SELECT id, note FROM t.events ORDER BY id").fetchall()
+
+
+def test_partition_rewrite_replaces_and_null_text_is_varchar(warehouse, instance):
+    asset = events_asset(lambda day: day_frame(day, 3))
+    assert materialize(asset, warehouse, "2026-11-02", instance).success
+    assert materialize(asset, warehouse, "2026-11-02", instance).success
+    assert len(rows(warehouse)) == 3
+    with connect(warehouse, read_only=True) as conn:
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'events'"
+            ).fetchall()
+        )
+    assert types["note"] == "VARCHAR"
+    later = events_asset(lambda day: day_frame(day, 2, note="x"))
+    assert materialize(later, warehouse, "2026-11-03", instance).success
+    assert len(rows(warehouse)) == 5
+
+
+def test_failed_write_leaves_the_old_partition(warehouse, instance):
+    assert materialize(
+        events_asset(lambda d: day_frame(d, 4)), warehouse, "2026-11-02", instance
+    ).success
+
+    def broken(day: str) -> pd.DataFrame:  # a column the table does not have: the insert fails
+        return day_frame(day, 2).assign(unexpected=1)
+
+    result = materialize(events_asset(broken), warehouse, "2026-11-02", instance)
+    assert not result.success
+    assert len(rows(warehouse)) == 4  # the DELETE of the old partition was rolled back
+
+
+@pytest.mark.parametrize("n", [0])
+def test_empty_partition_creates_typed_table(warehouse, instance, n):
+    assert materialize(
+        events_asset(lambda d: day_frame(d, n)), warehouse, "2026-11-02", instance
+    ).success
+    assert rows(warehouse) == []
