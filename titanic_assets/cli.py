@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_predict(subcommands)
-    # --- lineage: registered by the lead (`titanic lineage PASSENGER_ID`) -------------------
-    # Add `_add_lineage(subcommands)` here, defined like `_add_predict` below.
-    # -------------------------------------------------------------------------------------
+    _add_lineage(subcommands)
     return parser
 
 
@@ -114,6 +112,89 @@ def _predict_with(passenger) -> Callable:
         return predict_one(conn, passenger)
 
     return run
+
+
+# --- lineage -------------------------------------------------------------------------------
+
+
+def _add_lineage(subcommands) -> None:
+    cmd = subcommands.add_parser(
+        "lineage",
+        help="trace one passenger: source, features, checks, predictions, model versions",
+        description=(
+            "Show where a passenger came from (historical file row or synthetic partition), "
+            "its feature row and data-quality verdict, every prediction with the model "
+            "version that made it, and each version's training data and metrics."
+        ),
+    )
+    cmd.add_argument("passenger_id", help="e.g. titanic3-00001 or syn-2026112705-000001")
+    cmd.add_argument("--json", action="store_true", help="print the full record as JSON")
+    cmd.set_defaults(handler=_run_lineage)
+
+
+def _run_lineage(args: argparse.Namespace) -> int:
+    from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
+
+    passenger_id = args.passenger_id.strip()
+    if not passenger_id:
+        return _fail("titanic lineage: invalid PASSENGER_ID: must not be empty", EXIT_BAD_INPUT)
+
+    def run(conn):
+        try:
+            return passenger_lineage(conn, passenger_id)
+        except PassengerNotFoundError as error:
+            return _fail(f"titanic lineage: {error}", EXIT_UNAVAILABLE)
+
+    result = _with_warehouse(run)
+    if isinstance(result, int):
+        return result
+    if args.json:
+        import json
+
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(_lineage_text(result))
+    return EXIT_OK
+
+
+def _lineage_text(record: dict) -> str:
+    """The lineage as a short human-readable report, newest facts last."""
+    lines = [f"passenger {record['passenger_id']}"]
+    source = record["source"] or {}
+    if source.get("kind") == "historical":
+        lines.append(
+            f"  source      historical: {source['file']} row {source['row']} "
+            f"({source['shape']} shape, loaded {source['loaded_at']})"
+        )
+    elif source.get("kind") == "synthetic":
+        lines.append(f"  source      synthetic partition {source['partition']}")
+    else:
+        lines.append("  source      unknown (no source row kept)")
+    quality = record["quality"]
+    verdicts = ", ".join(
+        f"{q['suite']} {'passed' if q['passed'] else 'FAILED'}" for q in quality["suites"]
+    )
+    status = "in the feature store" if quality["certified"] else "WITHHELD from the feature store"
+    lines.append(f"  checks      batch {quality['batch_id']}: {verdicts or 'not run'} -> {status}")
+    features = record["features"]
+    if features:
+        shown = {k: v for k, v in features.items() if k not in ("passenger_id", "batch_id")}
+        lines.append("  features    " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    if not record["predictions"]:
+        lines.append("  predictions none yet")
+    for p in record["predictions"]:
+        lines.append(
+            f"  prediction  {p['predicted_survived']} (p={p['survival_probability']:.3f}) "
+            f"by model v{p['model_version']} at {p['predicted_at']}"
+        )
+    for m in record["models"]:
+        champion = " (champion)" if m["is_champion"] else ""
+        lines.append(
+            f"  model v{m['version']}{champion}  trained on {m['training_rows']} rows up to "
+            f"{m['training_cutoff']} (data hash {str(m['training_data_hash'])[:12]}), "
+            f"holdout accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f}, run {m['run_id']}"
+        )
+    return "\n".join(lines)
 
 
 # --- shared --------------------------------------------------------------------------------
