@@ -114,3 +114,21 @@ def test_unknown_passenger_exits_1_and_injection_is_inert(cycle, passenger_id):
     assert "no passenger with id" in done.stderr and "Traceback" not in done.stderr
     with connect(cycle, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM inference.predictions").fetchall()[0][0] == 80
+
+
+def test_models_promote_and_rollback_by_hand(cycle):
+    listed = titanic("models", warehouse=cycle)
+    assert listed.returncode == 0 and "version" in listed.stdout
+    missing = titanic("promote", "99", "--reason", "try", warehouse=cycle)
+    assert missing.returncode == 1 and "99" in missing.stderr and "Traceback" not in missing.stderr
+    bad = titanic("promote", "one", "--reason", "try", warehouse=cycle)
+    assert bad.returncode == 2 and "VERSION" in bad.stderr
+    same = titanic("promote", "1", "--reason", "re-affirm v1", warehouse=cycle)
+    assert same.returncode == 0 and "champion: v1" in same.stdout
+    with connect(cycle, read_only=True) as conn:
+        champions = conn.execute(
+            "SELECT version FROM models.model_versions WHERE is_champion"
+        ).fetchall()
+        reasons = conn.execute("SELECT reason FROM models.promotions").fetchall()
+    assert champions == [(1,)]
+    assert any("re-affirm v1" in r[0] for r in reasons)

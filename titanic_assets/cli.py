@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 1
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_predict(subcommands)
     _add_lineage(subcommands)
+    _add_models(subcommands)
+    _add_promote(subcommands)
+    _add_rollback(subcommands)
     return parser
 
 
@@ -197,11 +201,94 @@ def _lineage_text(record: dict) -> str:
     return "\n".join(lines)
 
 
+# --- registry: models, promote, rollback --------------------------------------------------
+
+
+def _add_models(subcommands) -> None:
+    cmd = subcommands.add_parser("models", help="list registered model versions")
+    cmd.set_defaults(handler=_run_models)
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    def run(conn):
+        from titanic_assets.data_layer import registry
+
+        return registry.list_versions(conn)
+
+    versions = _with_warehouse(run)
+    if isinstance(versions, int):
+        return versions
+    columns = ["version", "is_champion", "accuracy", "f1", "roc_auc", "training_rows",
+               "training_cutoff", "created_at"]  # fmt: skip
+    print(versions[columns].to_string(index=False) if len(versions) else "no model versions yet")
+    return EXIT_OK
+
+
+def _add_promote(subcommands) -> None:
+    cmd = subcommands.add_parser(
+        "promote",
+        help="make a registered version the champion (by hand)",
+        description="Promote VERSION to champion; the reason is logged in models.promotions. "
+        "Batch inference picks the new champion up on its next run.",
+    )
+    cmd.add_argument("version", help="registered model version (integer)")
+    cmd.add_argument("--reason", required=True, help="why the champion changes")
+    cmd.set_defaults(handler=_run_promote)
+
+
+def _run_promote(args: argparse.Namespace) -> int:
+    try:
+        version = int(args.version)
+    except ValueError:
+        return _fail(
+            f"titanic promote: invalid VERSION: must be an integer (got {args.version!r})",
+            EXIT_BAD_INPUT,
+        )
+    if not args.reason.strip():
+        return _fail("titanic promote: invalid --reason: must not be empty", EXIT_BAD_INPUT)
+
+    def run(conn):
+        from titanic_assets.data_layer import registry
+
+        registry.promote(conn, version, f"manual (CLI): {args.reason}")
+        return ("ok", version)
+
+    result = _with_warehouse(run, read_only=False)
+    if isinstance(result, int):  # an exit code: the failure was already reported
+        return result
+    print(f"champion: v{version}")
+    return EXIT_OK
+
+
+def _add_rollback(subcommands) -> None:
+    cmd = subcommands.add_parser("rollback", help="return to the previous champion")
+    cmd.add_argument("--reason", required=True, help="why the champion changes")
+    cmd.set_defaults(handler=_run_rollback)
+
+
+def _run_rollback(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        return _fail("titanic rollback: invalid --reason: must not be empty", EXIT_BAD_INPUT)
+
+    def run(conn):
+        from titanic_assets.data_layer import registry
+
+        return ("ok", registry.rollback(conn, f"manual (CLI): {args.reason}"))
+
+    result = _with_warehouse(run, read_only=False)
+    if isinstance(result, int):
+        return result
+    print(f"champion: v{result[1]}")
+    return EXIT_OK
+
+
 # --- shared --------------------------------------------------------------------------------
 
 
-def _with_warehouse(action: Callable) -> object:
-    """Run ``action(conn)`` on a read-only warehouse connection, mapping known failures to exit 1.
+def _with_warehouse(action: Callable, *, read_only: bool = True) -> object:
+    """Run ``action(conn)`` on a warehouse connection, mapping known failures to exit 1.
+
+    Read-only unless the command changes the registry (promote, rollback).
 
     Returns the action's result, or an exit code after printing one line to stderr.
     """
@@ -212,7 +299,9 @@ def _with_warehouse(action: Callable) -> object:
 
     path = warehouse_path()
     try:
-        with connect(path, read_only=True, timeout_s=CONNECT_TIMEOUT_S) as conn:
+        if not read_only and not Path(path).exists():
+            raise FileNotFoundError(f"warehouse {path} does not exist yet: run `make demo` first")
+        with connect(path, read_only=read_only, timeout_s=CONNECT_TIMEOUT_S) as conn:
             return action(conn)
     except FileNotFoundError as error:
         return _fail(f"titanic: {error}", EXIT_UNAVAILABLE)
