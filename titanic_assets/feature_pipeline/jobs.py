@@ -8,8 +8,9 @@ multiprocess executor would spend more time starting processes than working.
 
 import dagster as dg
 
-from titanic_assets.automation import schedule_status
+from titanic_assets.automation import feature_schedule_cron, schedule_status
 from titanic_assets.feature_pipeline import assets
+from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 
 historical_backfill = dg.define_asset_job(
     name="historical_backfill",
@@ -33,9 +34,25 @@ feature_pipeline = dg.define_asset_job(
     description="One hour of synthetic passengers -> features -> GX checks -> feature store.",
 )
 
-hourly_synthetic_passengers = dg.build_schedule_from_partitioned_job(
-    feature_pipeline,
+
+@dg.schedule(
     name="hourly_synthetic_passengers",
-    description="At the top of each hour, generate the hour that just ended.",
+    cron_schedule=feature_schedule_cron(),
+    job=feature_pipeline,
+    execution_timezone="UTC",
     default_status=schedule_status(),
+    description="At the top of each hour, generate the hour that just ended "
+    "(cron: $TITANIC_FEATURE_SCHEDULE_CRON, default '0 * * * *').",
 )
+def hourly_synthetic_passengers(context: dg.ScheduleEvaluationContext):
+    # The last complete hour at the tick; the hour is the run key, so a faster cron never
+    # generates an hour twice.
+    scheduled = context.scheduled_execution_time.timestamp()
+    hour = HOURLY_PARTITIONS.get_partition_key_for_timestamp(scheduled - 3600)
+    if not HOURLY_PARTITIONS.has_partition_key(hour):
+        return dg.SkipReason(f"{hour} is before the first hourly partition")
+    # The generator learns from the historical list: until it is loaded, skip with a reason
+    # instead of launching a run that can only fail (a skipped hour can be backfilled later).
+    if context.instance.get_latest_materialization_event(assets.HISTORICAL_PASSENGERS) is None:
+        return dg.SkipReason("no historical passengers yet: run the historical_backfill job first")
+    return dg.RunRequest(run_key=hour, partition_key=hour, tags={"titanic/trigger": "schedule"})

@@ -21,7 +21,7 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets.automation import sensor_status
+from titanic_assets.automation import sensor_interval, sensor_status
 from titanic_assets.core import monitoring
 from titanic_assets.data_layer.registry import champion, promotions
 from titanic_assets.data_layer.warehouse import connect, table_exists
@@ -56,7 +56,7 @@ def _read(database: str, reader):
     asset_key=MODEL_VERSIONS_KEY,
     job_name=JOB_NAME,
     name="rescore_on_new_champion",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=sensor_interval(30),
     default_status=sensor_status(),
     description=(
         "When a training run promotes a new champion, re-score the current day with it "
@@ -103,7 +103,7 @@ def rescore_on_new_champion(
     asset_key=PERFORMANCE_KEY,
     job_name=TRAINING_JOB_NAME,
     name="retrain_on_model_degradation",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=sensor_interval(30),
     default_status=sensor_status(),
     description=(
         "When monitoring reports drift above TITANIC_PSI_CEILING or accuracy below "

@@ -21,7 +21,7 @@ import dagster as dg
 import duckdb as duckdb_lib
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets.automation import sensor_status
+from titanic_assets.automation import sensor_interval, sensor_status
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.warehouse import connect, table_exists
 from titanic_assets.training_pipeline.assets import FEATURE_VIEW, PASSENGER_FEATURES, TRAINING_DATA
@@ -56,7 +56,7 @@ def new_labelled_rows(conn, since: datetime | None) -> tuple[int, datetime | Non
 @dg.asset_sensor(
     asset_key=PASSENGER_FEATURES,
     job=training_pipeline,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=sensor_interval(60),
     default_status=sensor_status(),
     description=f"Retrain when ${THRESHOLD_ENV} (default {DEFAULT_THRESHOLD}) labelled passengers "
     "newer than the champion's training cutoff are in the feature store, or no champion exists.",
