@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -148,10 +148,6 @@ class PassengerGenerator:
         if weights.sum() == 0:
             raise ValueError("drift pclass_weights leave no passenger class to draw from")
         return weights / weights.sum()
-
-
-def hour_window(hour_start: datetime) -> tuple[datetime, datetime]:
-    return hour_start, hour_start + timedelta(hours=1)
 
 
 def _seed_for(hour_start: datetime, seed: int) -> int:

@@ -1,7 +1,7 @@
 """Time partitions shared by the pipelines: hourly synthetic arrivals, daily batch scoring.
 
-The start date is fixed in code (Dagster partition definitions must be stable); the last
-partition is always the last complete hour or day.
+The start date is fixed in code (Dagster partition definitions must be stable). The last hourly
+partition is the last complete hour; the daily ones run up to today.
 """
 
 import dagster as dg
@@ -9,4 +9,6 @@ import dagster as dg
 PARTITIONS_START = "2026-11-01"
 
 HOURLY_PARTITIONS = dg.HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00")
-DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
+#: Batch scoring runs per day. The current (incomplete) day is a partition too, so a newly
+#: promoted champion can re-score today's passengers so far.
+DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1)

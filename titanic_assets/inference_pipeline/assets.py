@@ -33,7 +33,7 @@ from titanic_assets.data_layer.registry import (
 )
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, table_exists
-from titanic_assets.feature_pipeline.partitions import PARTITIONS_START
+from titanic_assets.feature_pipeline.partitions import DAILY_PARTITIONS
 from titanic_assets.inference_pipeline import checks
 
 GROUP = "inference_pipeline"
@@ -50,7 +50,6 @@ PERFORMANCE_TABLE = "monitoring.model_performance"
 
 #: One partition per UTC day, from the feature pipeline's first hour. ``end_offset=1`` makes the
 #: current (still filling) day a partition too, so a new champion can re-score today.
-DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1)
 
 #: Columns of ``inference.predictions``, in order.
 PREDICTION_COLUMNS: tuple[str, ...] = (
