@@ -1,0 +1,284 @@
+"""The plain baseline: the full cycle with pandas, DuckDB and XGBoost, and no Dagster.
+
+It does the same work as the three Dagster jobs, with the same library code (generator,
+``build_features``, the GX suites, the model functions, the registry, monitoring) and writes the
+same warehouse tables, written to be as fast as it fairly can: every frame stays in memory
+between steps (no re-reading what was just written), one connection per stage, no UI metadata.
+
+Run on its own::
+
+    python -m benchmarks.plain --warehouse /tmp/w.duckdb --passengers 100000
+
+(the warehouse must already hold the historical backfill; ``benchmarks.run`` prepares one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import CUTOFF, DAY, HOUR, MODEL, SEED, Stopwatch
+from titanic_assets.core import monitoring, quality
+from titanic_assets.core.drift import feature_profile
+from titanic_assets.core.features import FEATURE_STORE_COLUMNS, LABEL_COLUMN, build_features
+from titanic_assets.core.generator import PassengerGenerator
+from titanic_assets.core.metrics import classification_metrics
+from titanic_assets.core.model import (
+    TrainingParams,
+    cross_val_accuracy,
+    holdout_mask,
+    model_to_bytes,
+    predict_proba,
+    train_model,
+)
+from titanic_assets.core.predict import THRESHOLD, score_features
+from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
+from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.feature_store import (
+    FEATURE_VIEW,
+    SYNTHETIC_FEATURES,
+    ensure_feature_store,
+    record_quality_result,
+    withdraw_certificate,
+)
+from titanic_assets.data_layer.warehouse import connect, transaction
+
+PREDICTION_COLUMNS = (
+    "passenger_id",
+    "event_time",
+    "source",
+    "batch_id",
+    "model_version",
+    "predicted_survived",
+    "survival_probability",
+    "predicted_at",
+    "run_id",
+)
+
+
+def write_slice(conn, table: str, frame: pd.DataFrame, where: str | None, params=()) -> None:
+    """Replace the rows of ``table`` matching ``where`` (all rows if None) by ``frame``, atomically."""
+    conn.register("_plain_frame", frame)
+    try:
+        with transaction(conn):
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _plain_frame LIMIT 0"
+            )
+            conn.execute(
+                f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""), list(params)
+            )
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _plain_frame")
+    finally:
+        conn.unregister("_plain_frame")
+
+
+def _schemas(conn) -> None:
+    for schema in ("features", "models", "inference", "monitoring"):
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+
+# --- feature pipeline: one hour ---------------------------------------------------------------
+
+
+def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = None) -> dict:
+    sw = sw or Stopwatch()
+    run_id = f"plain-{uuid.uuid4().hex[:12]}"
+    batch = hour.strftime("%Y-%m-%d-%H:00")
+    start, end = hour, hour + timedelta(hours=1)
+    with sw.lap("generate"):
+        with connect(db) as conn:
+            historical = conn.execute("SELECT * FROM features.historical_passengers").df()
+        generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
+        passengers = generator.generate(hour, n, seed=SEED)
+        accepted, rejected = validate_passengers(passengers)
+        if not rejected.empty:
+            raise RuntimeError(f"generator produced {len(rejected)} invalid passengers")
+    with sw.lap("features"):
+        features = build_features(accepted)
+    with sw.lap("checks"):
+        results = {
+            quality.INTEGRITY: quality.validate_integrity(features),
+            quality.DISTRIBUTION: quality.validate_distribution(features),
+        }
+    with sw.lap("write"):
+        window = "event_time >= ? AND event_time < ?"
+        with connect(db) as conn:
+            _schemas(conn)
+            withdraw_certificate(conn, batch)
+            write_slice(conn, "features.synthetic_passengers", accepted, window, (start, end))
+            write_slice(conn, SYNTHETIC_FEATURES, features, window, (start, end))
+            for suite, result in results.items():
+                record_quality_result(
+                    conn,
+                    batch_id=batch,
+                    asset="features/synthetic_features",
+                    suite=suite,
+                    passed=result.success,
+                    evaluated_rows=result.evaluated_rows,
+                    failed_expectations=result.as_metadata()["failed"],
+                    run_id=run_id,
+                )
+            ensure_feature_store(conn)
+    if not results[quality.INTEGRITY].success:
+        raise RuntimeError(f"integrity suite failed for {batch}")
+    return {"rows": len(accepted), "passengers": accepted, "features": features}
+
+
+# --- training pipeline --------------------------------------------------------------------------
+
+
+def _content_hash(frame: pd.DataFrame) -> str:
+    ordered = frame.sort_values("passenger_id").reset_index(drop=True)
+    digest = hashlib.sha256(json.dumps(list(ordered.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def training_run(db: str, cutoff: str = CUTOFF, model: dict | None = None, sw=None) -> dict:
+    sw = sw or Stopwatch()
+    settings = dict(MODEL if model is None else model)
+    folds_wanted = settings.pop("cv_folds", 5)
+    params = TrainingParams(**settings)
+    features = list(params.feature_columns)
+    run_id = f"plain-{uuid.uuid4().hex[:12]}"
+    cutoff_at = pd.Timestamp(cutoff).to_pydatetime()
+    with sw.lap("read"):
+        columns = ", ".join(f'"{c}"' for c in FEATURE_STORE_COLUMNS)
+        with connect(db) as conn:
+            frame = conn.execute(
+                f"SELECT {columns} FROM {FEATURE_VIEW} "
+                f"WHERE event_time <= ? AND {LABEL_COLUMN} IS NOT NULL ORDER BY passenger_id",
+                [cutoff_at],
+            ).df()
+        frame["split"] = "train"
+        frame.loc[holdout_mask(frame["passenger_id"]), "split"] = "holdout"
+        digest = _content_hash(frame)
+    train = frame[frame["split"] == "train"]
+    holdout = frame[frame["split"] == "holdout"]
+    with sw.lap("train"):
+        xgb = train_model(train, params)
+        metrics = classification_metrics(
+            holdout[LABEL_COLUMN], predict_proba(xgb, holdout, features)
+        )
+        folds = min(folds_wanted, int(train[LABEL_COLUMN].value_counts().min()))
+        metrics["cv_accuracy"] = cross_val_accuracy(train, params, folds) if folds >= 2 else None
+        metrics["cv_folds"] = folds
+        metrics["holdout_rows"] = len(holdout)
+        profile = feature_profile(train, features)
+    with sw.lap("write"), connect(db) as conn:
+        _schemas(conn)
+        write_slice(conn, "models.training_data", frame, None)
+        registry.ensure_registry(conn)
+        current = registry.champion(conn)
+        champion_accuracy = None
+        if current is not None:
+            _, champion_model = registry.load_model(conn, current.version)
+            champion_prob = predict_proba(champion_model, holdout, current.features)
+            champion_accuracy = classification_metrics(holdout[LABEL_COLUMN], champion_prob)[
+                "accuracy"
+            ]
+        version = registry.register_version(
+            conn,
+            model_bytes=model_to_bytes(xgb),
+            params=params.to_dict(),
+            features=features,
+            metrics=metrics,
+            training_rows=len(train),
+            training_cutoff=pd.Timestamp(frame["event_time"].max()).to_pydatetime(),
+            training_data_hash=digest,
+            training_profile=profile,
+            run_id=run_id,
+        )
+        if current is None or metrics["accuracy"] >= champion_accuracy:
+            registry.promote(conn, version, "plain benchmark: first or better", run_id=run_id)
+    return {"rows": len(frame), "version": version, "accuracy": metrics["accuracy"]}
+
+
+# --- inference pipeline: one day ----------------------------------------------------------------
+
+
+def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> dict:
+    sw = sw or Stopwatch()
+    run_id = f"plain-{uuid.uuid4().hex[:12]}"
+    start, end = day, day + timedelta(days=1)
+    with sw.lap("read"), connect(db) as conn:
+        passengers = conn.execute(
+            f"SELECT * FROM {FEATURE_VIEW} WHERE event_time >= ? AND event_time < ? "
+            "ORDER BY event_time, passenger_id",
+            [start, end],
+        ).df()
+        version, model = registry.load_champion(conn)
+    with sw.lap("score"):
+        probabilities = score_features(model, passengers, version.features)
+        scored = pd.DataFrame(
+            {
+                "passenger_id": passengers["passenger_id"].to_numpy(),
+                "event_time": passengers["event_time"].astype("datetime64[us]").to_numpy(),
+                "source": passengers["source"].to_numpy(),
+                "batch_id": passengers["batch_id"].to_numpy(),
+                "model_version": np.full(len(passengers), int(version.version), dtype="int64"),
+                "predicted_survived": (probabilities >= THRESHOLD).astype("int64"),
+                "survival_probability": probabilities.astype("float64"),
+                "predicted_at": pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).as_unit("us"),
+                "run_id": run_id,
+            }
+        )[list(PREDICTION_COLUMNS)]
+    with sw.lap("write_predictions"):
+        window = "event_time >= ? AND event_time < ?"
+        with connect(db) as conn:
+            _schemas(conn)
+            write_slice(conn, "inference.predictions", scored, window, (start, end))
+    with sw.lap("monitoring"):
+        performance = monitoring.performance_by_day(scored, passengers)
+        drift = {
+            int(version.version): monitoring.drift_summary(version.training_profile, passengers)
+        }
+        performance = monitoring.with_drift(performance, drift)
+        thresholds = monitoring.Thresholds.from_env()
+        for row in performance.to_dict("records"):  # the two WARN checks
+            monitoring.accuracy_reasons(row, thresholds)
+            monitoring.drift_reasons(row, thresholds)
+        with connect(db) as conn:
+            write_slice(
+                conn,
+                "monitoring.model_performance",
+                performance,
+                "day >= ? AND day < ?",
+                (start, end),
+            )
+    return {"rows": len(scored), "predictions": scored}
+
+
+def cycle(db: str, n: int, model: dict | None = None) -> dict[str, float]:
+    """The full cycle; returns seconds per stage and ``total``."""
+    times = {}
+    for name, step in (
+        ("feature_pipeline", lambda: feature_run(db, n)),
+        ("training_pipeline", lambda: training_run(db, CUTOFF, model)),
+        ("inference_pipeline", lambda: inference_run(db, DAY)),
+    ):
+        started = time.perf_counter()
+        step()
+        times[name] = time.perf_counter() - started
+    times["total"] = sum(times.values())
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", required=True)
+    parser.add_argument("--passengers", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    print(json.dumps(cycle(args.warehouse, args.passengers), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""`make bench`: every scenario of issue 6, results to benchmarks/results/latest.{json,md}.
+
+    python -m benchmarks.run            # full run (~10 min on 2 cores)
+    python -m benchmarks.run --quick    # tiny smoke run (seconds), writes to scratch
+
+Scenarios: (1) orchestration overhead Dagster/plain for the full cycle at 10k, 100k, 1M
+passengers; (2) incremental cost of an hourly feature run and a daily inference run with 10k vs
+5M passengers of history; (3) feature and scoring throughput against bare DuckDB insert and
+bare XGBoost predict at 1M; (4) peak RSS of a 1M-passenger cycle; (5) code-location load time
+against a bare ``import dagster``. Every figure is a median of several runs (see ``reps``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from benchmarks.common import (
+    MODEL,
+    RESULTS,
+    copy_warehouse,
+    dagster_home,
+    machine,
+    scratch_dir,
+)
+
+FULL = {
+    "sizes": [10_000, 100_000, 1_000_000],
+    "reps": {10_000: 5, 100_000: 3, 1_000_000: 3},
+    "per_hour": 10_000,
+    "history_hours": 500,  # 500 x 10k = 5M passengers of history
+    "incremental_reps": 3,
+    "memory_n": 1_000_000,
+    "limit_reps": 3,
+    "startup_reps": 5,
+}
+QUICK = {
+    "sizes": [2_000],
+    "reps": {2_000: 1},
+    "per_hour": 500,
+    "history_hours": 4,
+    "incremental_reps": 1,
+    "memory_n": 2_000,
+    "limit_reps": 1,
+    "startup_reps": 1,
+}
+
+TARGETS = {
+    "overhead_ratio_100000": ("<=", 1.5),
+    "overhead_ratio_1000000": ("<=", 1.2),
+    "incremental_ratio_features": ("<=", 1.2),
+    "incremental_ratio_inference": ("<=", 1.2),
+    "feature_throughput_vs_limit": (">=", 0.5),
+    "scoring_throughput_vs_limit": (">=", 0.5),
+    "peak_rss_gib_1m": ("<=", 2.0),
+}
+
+
+def quiet() -> None:
+    """Dagster's console logger and library warnings would drown the progress lines."""
+    warnings.filterwarnings("ignore")
+    logging.getLogger("dagster").setLevel(logging.ERROR)
+    for name in ("great_expectations", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def run(settings: dict, scratch: Path, log) -> dict:
+    from benchmarks import plain
+    from benchmarks.dagster_arm import DagsterArm, historical_backfill
+    from benchmarks.scenarios import incremental, memory, overhead, startup, throughput
+
+    started = time.perf_counter()
+    dagster_home(scratch)
+    template = scratch / "template.duckdb"
+    for suffix in ("", ".wal"):
+        Path(f"{template}{suffix}").unlink(missing_ok=True)
+    historical_backfill(str(template))
+    # Warm-up (untimed): both arms once at a tiny N, so lazy imports (GX, XGBoost, matplotlib)
+    # and GX's context are paid before any timed run, in both arms alike.
+    for name in ("warm_plain", "warm_dagster"):
+        copy_warehouse(template, scratch / f"{name}.duckdb")
+    plain.cycle(str(scratch / "warm_plain.duckdb"), 500)
+    DagsterArm(str(scratch / "warm_dagster.duckdb")).cycle(500)
+    log(f"setup {time.perf_counter() - started:.1f} s")
+
+    sizes = settings["sizes"]
+    big = sizes[-1]
+    log("scenario 1: orchestration overhead (full cycle, Dagster vs plain)")
+    over = overhead.run_sizes(scratch, template, sizes, settings["reps"], log=log)
+    log("scenario 3: throughput against the bare DuckDB insert / XGBoost predict")
+    thr = throughput.run(
+        scratch, template, str(scratch / "overhead_dagster.duckdb"), big, over,
+        settings["limit_reps"],
+    )  # fmt: skip
+    log("scenario 2: incremental cost (history small vs large)")
+    inc = incremental.run(
+        scratch, template, settings["per_hour"], settings["history_hours"],
+        settings["incremental_reps"], log=log,
+    )  # fmt: skip
+    log(f"scenario 4: peak RSS of a {settings['memory_n']}-passenger cycle (subprocess)")
+    mem = memory.peak_rss(scratch, template, settings["memory_n"])
+    log("scenario 5: start-up")
+    start = startup.run(settings["startup_reps"])
+
+    return {
+        "overhead_ratio": over["ratio"],
+        "incremental_ratio_features": inc["incremental_ratio_features"],
+        "incremental_ratio_inference": inc["incremental_ratio_inference"],
+        "feature_throughput_vs_limit": thr["feature_throughput_vs_limit"],
+        "scoring_throughput_vs_limit": thr["scoring_throughput_vs_limit"],
+        "peak_rss_gib_1m": mem["peak_rss_gib"],
+        "codeloc_load_s": start["codeloc_load_s"],
+        "import_dagster_s": start["import_dagster_s"],
+        "machine": machine(),
+        "settings": {
+            **{k: v for k, v in settings.items() if k != "reps"},
+            "reps": {str(k): v for k, v in settings["reps"].items()},
+            "model": MODEL,
+            "note": "model settings passed to both arms; medians of reps runs",
+        },
+        "raw": {
+            "overhead": over,
+            "incremental": inc,
+            "throughput": thr,
+            "memory": mem,
+            "startup": start,
+        },
+        "elapsed_s": time.perf_counter() - started,
+    }
+
+
+def verdicts(results: dict) -> dict[str, bool]:
+    flat = {
+        "overhead_ratio_100000": results["overhead_ratio"].get("100000"),
+        "overhead_ratio_1000000": results["overhead_ratio"].get("1000000"),
+        **{k: results.get(k) for k in TARGETS if not k.startswith("overhead")},
+    }
+    out = {}
+    for key, (op, bound) in TARGETS.items():
+        value = flat.get(key)
+        if value is not None:
+            out[key] = value <= bound if op == "<=" else value >= bound
+    return out
+
+
+def markdown(results: dict, command: str) -> str:
+    m = results["machine"]
+    raw = results["raw"]
+    met = verdicts(results)
+
+    def mark(key: str) -> str:
+        return "" if key not in met else (" ✅" if met[key] else " ❌")
+
+    lines = [
+        f"Benchmarks of {m['date']} on {m['cores']} cores / {m['memory']} "
+        f"(Python {m['python']}), `{command}`; medians, model settings "
+        f"{json.dumps(results['settings']['model'])} in both arms.",
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+    ]
+    for n, ratio in results["overhead_ratio"].items():
+        r = raw["overhead"]["runs"][n]
+        target = {"100000": "≤ 1.5", "1000000": "≤ 1.2"}.get(n, "—")
+        lines.append(
+            f"| overhead Dagster/plain, full cycle, N={int(n):,} ({r['reps']} runs) | "
+            f"**{ratio:.2f}** ({r['dagster_s']:.1f} s vs {r['plain_s']:.1f} s) | "
+            f"{target}{mark('overhead_ratio_' + n)} |"
+        )
+    inc = raw["incremental"]
+    hist = inc["history_rows"]
+    for key, label in (("features", "hourly feature run"), ("inference", "daily inference run")):
+        k = f"incremental_ratio_{key}"
+        lines.append(
+            f"| {label} of {inc['new_hour_passengers']:,}, history {hist['large']:,} vs "
+            f"{hist['small']:,} rows | **{results[k]:.2f}** ({inc['median_s']['large'][key]:.2f} s "
+            f"vs {inc['median_s']['small'][key]:.2f} s) | ≤ 1.2{mark(k)} |"
+        )
+    thr = raw["throughput"]
+    lines.append(
+        f"| feature pipeline vs bare DuckDB insert, {thr['rows']:,} rows | "
+        f"**{results['feature_throughput_vs_limit']:.2f}** "
+        f"({thr['feature_pipeline_passengers_per_s']:,.0f} vs "
+        f"{thr['bare_insert_passengers_per_s']:,.0f} passengers/s) | ≥ 0.5"
+        f"{mark('feature_throughput_vs_limit')} |"
+    )
+    lines.append(
+        f"| batch scoring vs bare XGBoost predict, {thr['rows']:,} rows | "
+        f"**{results['scoring_throughput_vs_limit']:.2f}** "
+        f"({thr['scoring_passengers_per_s']:,.0f} vs "
+        f"{thr['bare_predict_passengers_per_s']:,.0f} passengers/s) | ≥ 0.5"
+        f"{mark('scoring_throughput_vs_limit')} |"
+    )
+    mem = raw["memory"]
+    lines.append(
+        f"| peak RSS, {mem['rows']:,}-passenger cycle | **{results['peak_rss_gib_1m']:.2f} GiB** "
+        f"| ≤ 2 GiB{mark('peak_rss_gib_1m')} |"
+    )
+    lines.append(
+        f"| load code location / bare `import dagster` | **{results['codeloc_load_s']:.2f} s** / "
+        f"{results['import_dagster_s']:.2f} s | — |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
+    parser.add_argument("--output", help="results JSON (default: benchmarks/results/latest.json;"
+                        " with --quick: <scratch>/quick/latest.json)")  # fmt: skip
+    parser.add_argument("--scratch", help="scratch folder (default: benchmarks/scratch)")
+    args = parser.parse_args(argv)
+    quiet()
+    settings = QUICK if args.quick else FULL
+    scratch = scratch_dir(Path(args.scratch) if args.scratch else None)
+    output = Path(
+        args.output
+        or (scratch / "quick" / "latest.json" if args.quick else RESULTS / "latest.json")
+    )
+    command = "make bench" if not args.quick else "python -m benchmarks.run --quick"
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    results = run(settings, scratch, log)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    table = markdown(results, command)
+    output.with_suffix(".md").write_text(table)
+    print("\n" + table)
+    print(f"results: {output} (+ .md), {results['elapsed_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
