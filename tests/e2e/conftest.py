@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ TEST_ENV = {
     "TITANIC_SENSOR_INTERVAL_S": "3",
     "TITANIC_FEATURE_SCHEDULE_CRON": "* * * * *",
     "TITANIC_RETRAIN_MIN_NEW_ROWS": "30",
+    # No retraining on monitoring verdicts: PSI of a 20-passenger test hour is noise, and a
+    # retraining launched by it would move the champion's cutoff past the hours the
+    # new-passengers test adds. (The degradation sensor still evaluates every tick.)
+    "TITANIC_PSI_CEILING": "100",
+    "TITANIC_ACCURACY_FLOOR": "0",
     "GX_ANALYTICS_ENABLED": "false",
     "DAGSTER_DISABLE_TELEMETRY": "1",
     "PYTHONUNBUFFERED": "1",
@@ -241,11 +247,25 @@ class LiveDagster:
         return "\n".join(out)
 
 
+def _default_signals() -> None:
+    """In the child: default SIGINT/SIGTERM even if the test runner was started with them
+    ignored (a background job of a non-interactive shell ignores SIGINT; Python then installs
+    no KeyboardInterrupt handler and the server could not be stopped gracefully)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _spawn(name: str, args: list[str], env: dict, log: Path) -> subprocess.Popen:
     with log.open("wb") as out:
         # A new session = a new process group: killpg reaches everything it forks.
         return subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_signals,
         )
 
 
@@ -294,6 +314,16 @@ def live(tmp_path_factory) -> Iterator[LiveDagster]:
         home=home,
         warehouse=warehouse,
         logs={"webserver": base / "webserver.log", "daemon": base / "daemon.log"},
+    )
+    # Create the instance's storage first: the webserver and the daemon (and their code
+    # servers) would otherwise race to create the same fresh SQLite schemas.
+    subprocess.run(
+        [str(BIN / "dagster"), "instance", "migrate"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=STARTUP_S,
     )
     try:
         server.procs["webserver"] = _spawn(
@@ -348,3 +378,16 @@ def first_cycle(live: LiveDagster) -> dict[str, Run]:
         ),
     )
     return {"backfill": backfill, "training": training, "inference": inference}
+
+
+@pytest.fixture(scope="session")
+def scored_day(live: LiveDagster, first_cycle) -> str:
+    """Yesterday with passengers and batch scores, for pages that plot monitoring figures.
+
+    The sensor-launched inference scores *today*, which may hold no complete hour yet.
+    """
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    config = {"ops": {"features__synthetic_passengers": {"config": {"seed": 3}}}}
+    live.wait_run(live.launch("feature_pipeline", config, partition=f"{day}-12:00"))
+    live.wait_run(live.launch("inference_pipeline", partition=day))
+    return day

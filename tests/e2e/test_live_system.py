@@ -139,10 +139,12 @@ def test_backfill_then_sensors_train_and_score_by_themselves(live: LiveDagster, 
 def test_feature_partitions_succeed_and_new_passengers_trigger_retraining(
     live: LiveDagster, first_cycle
 ):
-    # Two hours of yesterday, as a user would launch them from the launchpad (the schedule
-    # owns the current hour; these cannot collide with it).
+    # Two late hours of yesterday, as a user would launch them from the launchpad: later than
+    # any hour generated before (scored_day: 12:00), so newer than the champion's cutoff. The
+    # schedule owns the current hour; these cannot collide with it.
     yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
-    partitions = [f"{yesterday}-10:00", f"{yesterday}-11:00"]
+    partitions = [f"{yesterday}-20:00", f"{yesterday}-21:00"]
+    before = {r.run_id for r in live.runs(job="training_pipeline")}
     run_ids = [live.launch("feature_pipeline", FEATURE_OPS_CONFIG, partition=p) for p in partitions]
     runs = [live.wait_run(run_id) for run_id in run_ids]
     assert [r.tags["dagster/partition"] for r in runs] == partitions
@@ -152,6 +154,7 @@ def test_feature_partitions_succeed_and_new_passengers_trigger_retraining(
         "retraining on new passengers (baseline: the champion)",
         lambda r: (
             r.job == "training_pipeline"
+            and r.run_id not in before
             and r.tags.get("dagster/sensor_name") == "retrain_on_new_passengers"
             and r.tags.get("titanic/baseline", "").startswith("v")
         ),

@@ -1,0 +1,109 @@
+"""A real browser look at the live UI: headless Chromium renders the asset graph and the
+monitoring asset's plots, as a newcomer would see them.
+
+Shares the live webserver/daemon with test_live_system.py (session fixtures in conftest.py)
+and waits for the first cycle (backfill, then the sensor-launched training and inference) and
+for ``scored_day`` (yesterday, with passengers and batch scores) so that there is something to
+plot. Screenshots go to the test's temporary folder; with
+``TITANIC_UPDATE_DOCS=1`` the graph and plots are also written to docs/ (the README's images).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser import Browser, find_chromium
+from tests.e2e.conftest import ROOT, LiveDagster, free_port
+
+pytestmark = pytest.mark.e2e
+
+GROUPS = ("feature_pipeline", "training_pipeline", "inference_pipeline")
+#: Group ids in the UI's "expanded" URL state: open all three groups in the global graph.
+EXPANDED = ",".join(f"global@global:{group}" for group in GROUPS)
+GRAPH_ASSETS = ("passenger_features", "training_data", "model_versions", "predictions")
+PLOTTED_METRICS = ("accuracy", "max_psi", "n_predictions")
+DOCS = ROOT / "docs"
+
+
+def _texts_inside(selector: str) -> str:
+    """JS: the exact texts of leaf elements inside ``selector`` (e.g. the graph's SVG)."""
+    return f"""[...document.querySelectorAll({json.dumps(selector)} + ' *')]
+      .filter(e => e.children.length === 0).map(e => e.textContent.trim())"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory, live: LiveDagster):
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; CI's .ci/run does)")
+    # Dismiss the "Join the Dagster community" dialog once, as its Skip button does.
+    live.graphql("mutation { setNuxSeen }")
+    base = tmp_path_factory.mktemp("chromium")
+    chromium = Browser(executable, base / "profile", free_port())
+    try:
+        # Collapse the navigation once (stored by the UI) so the graph gets the width.
+        chromium.goto(f"{live.url}/asset-groups")
+        chromium.wait_for("the UI to render", "document.body.innerText.includes('Lineage')")
+        chromium.click_text("button", "Hide navigation")
+        yield chromium
+    finally:
+        chromium.close()
+
+
+def _save(shot: Path, name: str) -> None:
+    """With TITANIC_UPDATE_DOCS=1, keep the screenshot as a small palette PNG in docs/."""
+    if os.environ.get("TITANIC_UPDATE_DOCS") == "1":
+        from PIL import Image
+
+        DOCS.mkdir(exist_ok=True)
+        with Image.open(shot) as image:
+            image.convert("RGB").quantize(colors=64).save(DOCS / name, optimize=True)
+
+
+def test_asset_graph_renders_the_three_pipelines(live, first_cycle, browser, tmp_path):
+    browser.goto(f"{live.url}/asset-groups?expanded={EXPANDED}")
+    in_graph = _texts_inside("svg foreignObject")
+    rendered = browser.wait_for(
+        "the three groups and their assets drawn in the graph",
+        f"""(() => {{
+          const texts = new Set({in_graph});
+          const wanted = {json.dumps([*GROUPS, *GRAPH_ASSETS])};
+          return wanted.every(t => texts.has(t)) && [...texts];
+        }})()""",
+    )
+    assert set(GROUPS) <= set(rendered)
+    assert set(GRAPH_ASSETS) <= set(rendered)
+    # Edges are SVG paths between the nodes: the lineage is drawn, not only the boxes.
+    assert browser.evaluate("document.querySelectorAll('svg path').length") >= 8
+    shot = browser.screenshot(tmp_path / "asset_graph.png")
+    assert shot.stat().st_size > 10_000
+    _save(shot, "asset_graph.png")
+
+
+def test_monitoring_asset_page_shows_the_plots(live, scored_day, browser, tmp_path):
+    browser.goto(f"{live.url}/assets/monitoring/model_performance")
+    browser.wait_for(
+        "the asset page's metadata", "document.body.innerText.includes('Latest materialization')"
+    )
+    browser.wait_for("the metadata's Plots toggle", "document.body.innerText.includes('Plots')")
+    assert browser.click_text("button", "Plots"), "no Plots button on the asset page"
+    browser.wait_for(
+        "one chart per numeric monitoring figure",
+        f"""(() => {{
+          const texts = new Set({_texts_inside("body")});
+          return document.querySelectorAll('canvas').length >= {len(PLOTTED_METRICS)}
+            && {json.dumps(PLOTTED_METRICS)}.every(m => texts.has(m));
+        }})()""",
+    )
+    # The group and the sensor that re-scores on a new champion are linked from the page.
+    page = browser.evaluate("document.body.innerText")
+    assert "inference_pipeline" in page
+    assert "rescore_on_new_champion" in page
+    browser.evaluate("document.querySelector('canvas').scrollIntoView({block: 'center'})")
+    shot = browser.screenshot(tmp_path / "monitoring_plots.png")
+    assert shot.stat().st_size > 10_000
+    _save(shot, "monitoring_plots.png")
