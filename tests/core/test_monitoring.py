@@ -101,8 +101,18 @@ def test_shifted_class_and_age_mix_is_reported_as_drift(real_features) -> None:
     summary = drift_summary(profile, drifted)
     assert summary["max_psi"] > Thresholds().psi_ceiling, summary
     assert summary["max_psi_feature"] in {"pclass", "age", "fare"}
-    reasons = verdict(summary)
+    reasons = verdict({**summary, "n_predictions": len(drifted)})
     assert reasons and "drift" in reasons[0]
+
+
+def test_drift_needs_enough_scored_passengers(real_features) -> None:
+    """PSI on a 20-passenger day is mostly sampling noise: no verdict until enough are scored."""
+    profile = feature_profile(real_features, FEATURE_COLUMNS)
+    small = real_features.sample(20, random_state=5)
+    summary = drift_summary(profile, small)
+    assert summary["max_psi"] > Thresholds().psi_ceiling  # noise alone crosses the ceiling
+    assert verdict({**summary, "n_predictions": 20}) == []
+    assert verdict({**summary, "n_predictions": 500})
 
 
 def test_with_drift_fills_columns_as_json(real_features) -> None:

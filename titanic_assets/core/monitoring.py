@@ -30,6 +30,7 @@ from titanic_assets.core.drift import drift_report
 ACCURACY_FLOOR_ENV = "TITANIC_ACCURACY_FLOOR"
 MIN_LABELLED_ENV = "TITANIC_MIN_LABELLED"
 PSI_CEILING_ENV = "TITANIC_PSI_CEILING"
+MIN_SCORED_FOR_DRIFT_ENV = "TITANIC_MIN_SCORED_FOR_DRIFT"
 
 #: Columns of ``monitoring.model_performance``, in order.
 PERFORMANCE_COLUMNS: tuple[str, ...] = (
@@ -74,14 +75,18 @@ class Thresholds:
 
     ``accuracy_floor`` only applies once ``min_labelled`` predictions have labels: on a handful
     of passengers accuracy swings by tens of points and would raise false alarms. ``psi_ceiling``
-    is the usual "major shift" line for PSI (0.25). Defaults can be overridden by the
-    environment variables ``TITANIC_ACCURACY_FLOOR``, ``TITANIC_MIN_LABELLED`` and
-    ``TITANIC_PSI_CEILING`` (see :meth:`from_env`).
+    is the usual "major shift" line for PSI (0.25); it applies once ``min_scored_for_drift``
+    passengers were scored, because PSI over ten bins has a sampling floor of roughly
+    bins / n (about 0.5 for a 20-passenger hour, 0.05 for 200), so tiny days would read as drift.
+    Defaults can be overridden by the environment variables ``TITANIC_ACCURACY_FLOOR``,
+    ``TITANIC_MIN_LABELLED``, ``TITANIC_PSI_CEILING`` and ``TITANIC_MIN_SCORED_FOR_DRIFT``
+    (see :meth:`from_env`).
     """
 
     accuracy_floor: float = 0.70
     min_labelled: int = 30
     psi_ceiling: float = 0.25
+    min_scored_for_drift: int = 200
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Thresholds:
@@ -102,6 +107,7 @@ class Thresholds:
             accuracy_floor=read(ACCURACY_FLOOR_ENV, default.accuracy_floor, float),
             min_labelled=read(MIN_LABELLED_ENV, default.min_labelled, int),
             psi_ceiling=read(PSI_CEILING_ENV, default.psi_ceiling, float),
+            min_scored_for_drift=read(MIN_SCORED_FOR_DRIFT_ENV, default.min_scored_for_drift, int),
         )
 
 
@@ -236,9 +242,12 @@ def accuracy_reasons(row: Mapping[str, Any], t: Thresholds) -> list[str]:
 
 
 def drift_reasons(row: Mapping[str, Any], t: Thresholds) -> list[str]:
-    """Feature drift: the largest PSI above the ceiling."""
+    """Feature drift: the largest PSI above the ceiling, on enough scored passengers."""
     max_psi = _number(row.get("max_psi"))
+    n = _number(row.get("n_predictions"))
     if math.isnan(max_psi) or max_psi <= t.psi_ceiling:
+        return []
+    if math.isnan(n) or n < t.min_scored_for_drift:
         return []
     feature = row.get("max_psi_feature") or "?"
     return [f"feature drift: PSI {max_psi:.3f} on {feature} above ceiling {t.psi_ceiling:.2f}"]
