@@ -17,6 +17,7 @@ learned relationship) so that monitoring can be shown to catch it.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +49,15 @@ class DriftSpec:
     concept_shift: float = 0.0
 
     def __post_init__(self) -> None:
+        # NaN passes every range comparison below (and a NaN age shift would silently blank
+        # every age), inf breaks the class weights: refuse both up front, naming the field.
+        for name, value in (
+            ("age_shift_years", self.age_shift_years),
+            ("concept_shift", self.concept_shift),
+            *((f"pclass_weights[{k}]", w) for k, w in self.pclass_weights.items()),
+        ):
+            if not math.isfinite(value):
+                raise ValueError(f"drift {name} must be a finite number, got {value}")
         unknown = sorted(set(self.pclass_weights) - set(PCLASSES))
         if unknown:
             raise ValueError(f"drift pclass_weights has unknown classes {unknown}; use 1, 2, 3")

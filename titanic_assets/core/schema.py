@@ -138,7 +138,8 @@ def normalise_source(raw: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     frame = raw.rename(columns={c: shape.columns[c.strip()] for c in raw.columns})
     out = pd.DataFrame(index=frame.index)
     if shape is KAGGLE:
-        out["passenger_id"] = "kaggle-" + frame["source_row_id"].astype(str).str.strip()
+        # A blank PassengerId stays missing (and is rejected), not the id "kaggle-".
+        out["passenger_id"] = "kaggle-" + _to_text(frame["source_row_id"])
     else:
         out["passenger_id"] = [f"titanic3-{i + 1:05d}" for i in range(len(frame))]
     out["source"] = SOURCE_HISTORICAL
@@ -175,6 +176,8 @@ def validate_passengers(
     or a value is out of its domain. ``raw`` (same index) lets a reason show the text as loaded.
     Rejected rows keep all their columns plus ``reject_reasons``.
     """
+    if raw is not None:  # Kaggle headers ("Age", "Fare"...) -> passenger names, for the checks
+        raw = raw.rename(columns=lambda c: _RAW_NAMES.get(str(c).strip(), c))
     reasons: list[list[str]] = [[] for _ in range(len(passengers))]
 
     def flag(mask: pd.Series, message: str, column: str | None = None) -> None:
@@ -208,6 +211,10 @@ def validate_passengers(
     rejected = passengers[rejected_mask].copy()
     rejected["reject_reasons"] = ["; ".join(r) for r in reasons if r]
     return accepted, rejected
+
+
+#: Either shape's header -> the passenger column it feeds (what validation looks up in ``raw``).
+_RAW_NAMES = {**TITANIC3_COLUMNS, **KAGGLE_COLUMNS}
 
 
 def _flag_unparseable(passengers, raw, flag) -> None:

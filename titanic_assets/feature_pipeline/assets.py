@@ -215,15 +215,15 @@ def synthetic_passengers(
 ) -> dg.Output[pd.DataFrame]:
     if historical.empty:
         raise dg.Failure("no historical passengers to learn from: run historical_backfill first")
+    hour_start = context.partition_time_window.start.replace(tzinfo=None)
     try:
         drift = config.drift()
         generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
-    except ValueError as error:
+        passengers = generator.generate(
+            hour_start, config.passengers_per_hour, seed=config.seed, drift=drift
+        )
+    except ValueError as error:  # bad drift / generator settings: say which, no traceback
         raise dg.Failure(str(error)) from error
-    hour_start = context.partition_time_window.start.replace(tzinfo=None)
-    passengers = generator.generate(
-        hour_start, config.passengers_per_hour, seed=config.seed, drift=drift
-    )
     accepted, rejected = validate_passengers(passengers)
     if not rejected.empty:  # a generator bug, not bad luck: never store it silently
         raise dg.Failure(
