@@ -178,16 +178,12 @@ def validate_passengers(
     """
     if raw is not None:  # Kaggle headers ("Age", "Fare"...) -> passenger names, for the checks
         raw = raw.rename(columns=lambda c: _RAW_NAMES.get(str(c).strip(), c))
-    reasons: list[list[str]] = [[] for _ in range(len(passengers))]
+    # Vectorised: each rule is one boolean mask; text reasons are built only for the rows a
+    # rule flags (a million clean passengers cost a few array operations, no per-row lists).
+    rules: list[tuple[np.ndarray, str, str | None]] = []
 
     def flag(mask: pd.Series, message: str, column: str | None = None) -> None:
-        for pos in np.flatnonzero(mask.fillna(False).to_numpy()):
-            shown = ""
-            if column is not None and raw is not None and column in raw.columns:
-                shown = f" (got {raw[column].iloc[pos]!r})"
-            elif column is not None:
-                shown = f" (got {passengers[column].iloc[pos]!r})"
-            reasons[pos].append(message + shown)
+        rules.append((np.asarray(mask.fillna(False), dtype=bool), message, column))
 
     p = passengers
     flag(p["passenger_id"].isna(), "passenger_id is missing")
@@ -206,10 +202,21 @@ def validate_passengers(
     if raw is not None:
         _flag_unparseable(passengers, raw, flag)
 
-    rejected_mask = pd.Series([bool(r) for r in reasons], index=passengers.index)
-    accepted = _typed(passengers[~rejected_mask])
+    rejected_mask = np.zeros(len(passengers), dtype=bool)
+    for mask, _, _ in rules:
+        rejected_mask |= mask
+    reasons: dict[int, list[str]] = {int(pos): [] for pos in np.flatnonzero(rejected_mask)}
+    for mask, message, column in rules:  # rule order = the order reasons are listed in
+        for pos in np.flatnonzero(mask):
+            shown = ""
+            if column is not None and raw is not None and column in raw.columns:
+                shown = f" (got {raw[column].iloc[pos]!r})"
+            elif column is not None:
+                shown = f" (got {passengers[column].iloc[pos]!r})"
+            reasons[int(pos)].append(message + shown)
+    accepted = _typed(passengers[~rejected_mask] if reasons else passengers)
     rejected = passengers[rejected_mask].copy()
-    rejected["reject_reasons"] = ["; ".join(r) for r in reasons if r]
+    rejected["reject_reasons"] = ["; ".join(r) for r in reasons.values()]
     return accepted, rejected
 
 

@@ -35,10 +35,14 @@ def column_schema(frame: pd.DataFrame) -> TableSchema:
 
 
 def _text_typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns as pandas strings, so an all-null (or empty) first write still creates a
-    VARCHAR column rather than DuckDB's NULL type, which would refuse every later insert."""
-    objects = frame.select_dtypes("object").columns
-    if len(objects) == 0:
+    """All-null (or empty) object columns as pandas strings, so a first write still creates a
+    VARCHAR column rather than DuckDB's NULL type, which would refuse every later insert.
+    Columns holding values keep their dtype: DuckDB types them from the values, and converting
+    a million strings to pandas' string dtype would cost more than the insert."""
+    objects = [
+        c for c in frame.select_dtypes("object").columns if frame[c].first_valid_index() is None
+    ]
+    if not objects:
         return frame
     return frame.astype(dict.fromkeys(objects, "string"))
 
@@ -99,6 +103,40 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
         return [pd.DataFrame]
 
 
+class _HandOverDbIOManager(DbIOManager):
+    """Hands the frame just written to the next step of the same run that loads it.
+
+    With the in-process executor, a downstream step usually loads exactly the table slice its
+    upstream step has just written (synthetic passengers -> features, training data -> model,
+    predictions -> monitoring). Reading it back from DuckDB would only rebuild the same frame
+    (a second or more per million rows), so the last written frame is kept and handed over once,
+    if run and table slice match; anything else is read from the warehouse as before. Only one
+    frame is kept, and it is dropped at its first load.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._last: tuple[str, TableSlice, pd.DataFrame] | None = None
+
+    def handle_output(self, context: OutputContext, obj: object) -> None:
+        self._last = None
+        super().handle_output(context, obj)
+        # Only frames that read back alike (a plain 0..n-1 index, as a query returns).
+        if isinstance(obj, pd.DataFrame) and obj.index.equals(pd.RangeIndex(len(obj))):
+            self._last = (context.run_id, self._get_table_slice(context, context), obj)
+
+    def load_input(self, context: InputContext) -> object:
+        last, self._last = self._last, None
+        upstream = context.upstream_output
+        if last is not None and upstream is not None:
+            run_id, table_slice, frame = last
+            if run_id == upstream.run_id and table_slice == self._get_table_slice(
+                context, upstream
+            ):
+                return frame.copy(deep=False)
+        return super().load_input(context)
+
+
 class WarehouseIOManager(DuckDBIOManager):
     """Pandas DataFrames in the DuckDB warehouse; partition writes replace atomically."""
 
@@ -111,7 +149,7 @@ class WarehouseIOManager(DuckDBIOManager):
         return pd.DataFrame
 
     def create_io_manager(self, context) -> DbIOManager:
-        return DbIOManager(
+        return _HandOverDbIOManager(
             db_client=_TransactionalDuckDbClient(),
             database=self.database,
             schema=self.schema_,

@@ -176,6 +176,9 @@ def training_data(
     frame.loc[holdout_mask(frame["passenger_id"]), "split"] = "holdout"
     validate_training_rows(frame, config.min_rows)
     digest = content_hash(frame)
+    # Handed to model_version with the frame when it comes straight from this step (the I/O
+    # manager's in-run hand-over keeps attrs); a frame read back from the table is re-hashed.
+    frame.attrs["content_sha256"] = digest
     latest = frame["event_time"].max()
     context.log.info(f"{len(frame)} labelled passengers up to {cutoff.isoformat()}")
     return dg.Output(
@@ -234,7 +237,7 @@ def model_version(
     metrics["cv_folds"] = folds
     metrics["holdout_rows"] = len(holdout)
     cutoff = pd.Timestamp(training_data["event_time"].max()).to_pydatetime()
-    data_hash = content_hash(training_data)
+    data_hash = training_data.attrs.get("content_sha256") or content_hash(training_data)
     run_id = context.run.run_id
 
     with open_warehouse(duckdb) as conn:
