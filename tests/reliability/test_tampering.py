@@ -1,0 +1,252 @@
+"""Tampering and safety: checksummed artifacts, no pickle, parameterised SQL, a loopback UI.
+
+* A model artifact altered in the registry is refused on load, by the CLI and by batch inference.
+* An attacker who also rewrites the checksum still cannot get code run: artifacts are parsed only
+  as XGBoost UBJSON/JSON, and nothing in the package can unpickle.
+* Strings from users (passenger ids, model versions, cutoffs) reach SQL only as parameters.
+* The UI binds to 127.0.0.1 unless the user asks for another host.
+"""
+
+from __future__ import annotations
+
+import ast
+import pickle
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.inference_pipeline.test_inference_assets import seed_champion
+from tests.reliability._support import PROJECT
+from titanic_assets import cli
+from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
+from titanic_assets.data_layer.resources import warehouse_resources
+from titanic_assets.data_layer.warehouse import connect
+from titanic_assets.inference_pipeline.assets import predictions
+
+PACKAGE = PROJECT / "titanic_assets"
+GOOD = ["--pclass", "1", "--sex", "female", "--age", "29", "--fare", "80", "--embarked", "S"]
+MALICIOUS = [
+    "x'; DROP TABLE features.historical_features; --",
+    "' OR '1'='1",
+    '"; DELETE FROM models.model_versions; --',
+    "titanic3-00001' UNION SELECT * FROM models.model_versions --",
+]
+
+
+class _Boom:
+    """Unpickling this creates a file: proof that someone unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture
+def champion_warehouse(tmp_path, historical_passengers) -> str:
+    warehouse = str(tmp_path / "warehouse.duckdb")
+    seed_champion(warehouse, historical_passengers)
+    return warehouse
+
+
+def _replace_artifact(warehouse: str, data: bytes, *, fix_checksum: bool) -> None:
+    with connect(warehouse) as conn:
+        if fix_checksum:
+            conn.execute(
+                "UPDATE models.model_versions SET artifact = ?, artifact_sha256 = ? WHERE version = 1",
+                [data, registry.sha256_hex(data)],
+            )
+        else:
+            conn.execute("UPDATE models.model_versions SET artifact = ? WHERE version = 1", [data])
+
+
+def _artifact(warehouse: str) -> bytes:
+    with connect(warehouse, read_only=True) as conn:
+        return bytes(conn.execute("SELECT artifact FROM models.model_versions").fetchall()[0][0])
+
+
+def _predict(warehouse: str, monkeypatch, capsys) -> tuple[int, str, str]:
+    monkeypatch.setenv("TITANIC_DUCKDB", warehouse)
+    code = cli.main(["predict", *GOOD])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_untampered_champion_scores(champion_warehouse, monkeypatch, capsys):
+    code, out, _ = _predict(champion_warehouse, monkeypatch, capsys)
+    assert code == cli.EXIT_OK and "model_version: 1" in out
+
+
+@pytest.mark.parametrize("where", ["first byte", "middle byte", "truncated", "appended"])
+def test_altered_artifact_is_refused_everywhere(champion_warehouse, where, monkeypatch, capsys):
+    data = bytearray(_artifact(champion_warehouse))
+    if where == "first byte":
+        data[0] ^= 0x01
+    elif where == "middle byte":
+        data[len(data) // 2] ^= 0x40
+    elif where == "truncated":
+        data = data[:-16]
+    else:
+        data += b"\x00"
+    _replace_artifact(champion_warehouse, bytes(data), fix_checksum=False)
+
+    with connect(champion_warehouse, read_only=True) as conn:
+        with pytest.raises(registry.ArtifactIntegrityError, match="SHA-256"):
+            registry.load_model(conn, 1)
+        with pytest.raises(registry.ArtifactIntegrityError, match="tampered"):
+            registry.load_champion(conn)
+
+    code, out, err = _predict(champion_warehouse, monkeypatch, capsys)
+    assert code == cli.EXIT_UNAVAILABLE and out == ""
+    assert "refusing to load" in err and "Traceback" not in err
+
+    result = dg.materialize(
+        [predictions],
+        partition_key="2026-11-05",
+        resources=warehouse_resources(champion_warehouse),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    assert "refusing to score" in failure.user_failure_data.description
+
+
+def test_pickle_with_a_valid_checksum_is_never_unpickled(
+    champion_warehouse, tmp_path, monkeypatch, capsys
+):
+    marker = tmp_path / "unpickled"
+    payload = pickle.dumps(_Boom(marker))
+    _replace_artifact(champion_warehouse, payload, fix_checksum=True)
+
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="not a loadable XGBoost model")
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_model(conn, 1)
+    code, _, err = _predict(champion_warehouse, monkeypatch, capsys)
+    assert code == cli.EXIT_UNAVAILABLE and "not a loadable XGBoost model" in err
+    assert not marker.exists()
+
+
+def test_loading_a_model_never_calls_pickle(champion_warehouse, monkeypatch, capsys):
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle was called while loading or scoring a model")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    with connect(champion_warehouse, read_only=True) as conn:
+        meta, model = registry.load_champion(conn)
+        assert meta.version == 1 and model is not None
+        fmt = conn.execute("SELECT DISTINCT artifact_format FROM models.model_versions").fetchall()
+    assert fmt == [("xgboost-ubj",)]
+    code, _, _ = _predict(champion_warehouse, monkeypatch, capsys)
+    assert code == cli.EXIT_OK
+
+
+UNSAFE_MODULES = {
+    "pickle",
+    "_pickle",
+    "cPickle",
+    "joblib",
+    "cloudpickle",
+    "dill",
+    "shelve",
+    "marshal",
+}
+UNSAFE_CALLS = {"read_pickle", "to_pickle", "load_pickle"}
+
+
+def test_no_pickle_anywhere_in_the_package():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module.split(".")[0]]
+            if set(names) & UNSAFE_MODULES:
+                offenders.append(f"{path.relative_to(PROJECT)}:{node.lineno} imports {names}")
+            if isinstance(node, ast.Attribute) and node.attr in UNSAFE_CALLS:
+                offenders.append(f"{path.relative_to(PROJECT)}:{node.lineno} calls {node.attr}")
+    assert not offenders, offenders
+
+
+# --- SQL built from user input -----------------------------------------------------------------
+
+
+def _table_counts(warehouse: str) -> dict[str, int]:
+    with connect(warehouse, read_only=True) as conn:
+        tables = conn.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' ORDER BY 1"
+        ).fetchall()
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for (t,) in tables}
+
+
+@pytest.fixture
+def lineage_warehouse(champion_warehouse, historical_passengers) -> str:
+    """The champion plus the historical features table the lineage lookup reads."""
+    from titanic_assets.core.features import build_features
+    from titanic_assets.data_layer.feature_store import HISTORICAL_FEATURES, ensure_feature_store
+
+    features = build_features(historical_passengers)
+    with connect(champion_warehouse) as conn:
+        ensure_feature_store(conn)
+        conn.register("f", features)
+        conn.execute(f"INSERT INTO {HISTORICAL_FEATURES} BY NAME SELECT * FROM f")
+    return champion_warehouse
+
+
+@pytest.mark.parametrize("passenger_id", MALICIOUS)
+def test_lineage_lookup_is_parameterised(lineage_warehouse, passenger_id, monkeypatch, capsys):
+    before = _table_counts(lineage_warehouse)
+    assert before["features.historical_features"] == 1309
+    with connect(lineage_warehouse) as conn:  # read-write: a DROP would succeed if it ran
+        with pytest.raises(PassengerNotFoundError):
+            passenger_lineage(conn, passenger_id)
+        assert passenger_lineage(conn, "titanic3-00001")["features"] is not None
+
+    monkeypatch.setenv("TITANIC_DUCKDB", lineage_warehouse)
+    code = cli.main(["lineage", passenger_id])
+    _, err = capsys.readouterr()
+    assert code == cli.EXIT_UNAVAILABLE and "no passenger with id" in err
+    assert _table_counts(lineage_warehouse) == before
+
+
+@pytest.mark.parametrize("version", [*MALICIOUS, "1 OR 1=1", "1.5", ""])
+def test_registry_version_lookup_is_parameterised(champion_warehouse, version):
+    before = _table_counts(champion_warehouse)
+    with connect(champion_warehouse) as conn, pytest.raises(registry.ModelNotFoundError):
+        registry.get_version(conn, version)
+    assert _table_counts(champion_warehouse) == before
+
+
+# --- the UI binds to loopback ------------------------------------------------------------------
+
+
+def _make_dry_run(*assignments: str) -> str:
+    done = subprocess.run(
+        ["make", "-n", "dev", *assignments],
+        cwd=PROJECT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return next(line for line in done.stdout.splitlines() if " dev " in line)
+
+
+def test_dev_server_binds_loopback_unless_told_otherwise():
+    default = _make_dry_run()
+    assert "dagster dev -h 127.0.0.1 " in default, default
+    chosen = _make_dry_run("HOST=0.0.0.0")
+    assert "dagster dev -h 0.0.0.0 " in chosen, chosen
+
+
+def test_workspace_loads_code_in_process_not_from_a_remote_server():
+    import yaml
+
+    workspace = yaml.safe_load((PROJECT / "workspace.yaml").read_text())
+    assert [list(entry) for entry in workspace["load_from"]] == [["python_module"]]
+    text = (PROJECT / "workspace.yaml").read_text() + (PROJECT / "dagster.yaml").read_text()
+    assert "0.0.0.0" not in text
