@@ -13,13 +13,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from xgboost import XGBClassifier
 
 from titanic_assets.core.features import FEATURE_COLUMNS, LABEL_COLUMN, model_matrix
+
+if TYPE_CHECKING:  # XGBoost (and the scikit-learn it pulls in) costs ~0.8 s to import: load it
+    # when a model is built, not when the code location (or the CLI) starts.
+    from xgboost import XGBClassifier
 
 #: The seed of the holdout split. Fixed forever (not a training hyperparameter): changing it would
 #: move passengers between train and holdout and make champion/challenger comparisons unfair.
@@ -91,6 +94,8 @@ def holdout_mask(
 
 
 def _classifier(params: TrainingParams) -> XGBClassifier:
+    from xgboost import XGBClassifier
+
     return XGBClassifier(
         n_estimators=params.n_estimators,
         max_depth=params.max_depth,
@@ -158,6 +163,8 @@ def model_to_bytes(model: XGBClassifier) -> bytes:
 
 def model_from_bytes(data: bytes) -> XGBClassifier:
     """Rebuild a classifier from :func:`model_to_bytes` output; predictions are identical."""
+    from xgboost import XGBClassifier
+
     model = XGBClassifier()
     model.load_model(bytearray(data))
     return model
