@@ -44,16 +44,23 @@ def project_env(home: Path, warehouse: str, **extra: str) -> dict[str, str]:
 
 
 def wait_for(
-    probe: Callable[[], T | None], *, timeout_s: float, what: str, interval_s: float = 0.5
+    probe: Callable[[], T | None],
+    *,
+    timeout_s: float,
+    what: str,
+    interval_s: float = 0.5,
+    progress: Callable[[], str] | None = None,
 ) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` (and the state
+    ``progress`` reports) at the deadline."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+            state = f" (last state: {progress()})" if progress else ""
+            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}{state}")
         time.sleep(interval_s)
 
 
