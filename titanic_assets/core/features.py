@@ -80,26 +80,29 @@ def build_features(passengers: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED_PASSENGER_FIELDS if c not in passengers.columns]
     if missing:
         raise MissingFeatureInputError(f"passengers are missing feature input columns: {missing}")
-    out = pd.DataFrame(index=passengers.index)
+    # Plain arrays into one new frame with a 0..n-1 index: no intermediate frame to re-index
+    # (a full copy at a million rows).
+    out: dict[str, object] = {}
     for column in KEY_COLUMNS:
         if column in passengers.columns:
-            out[column] = passengers[column]
-    sibsp = passengers["sibsp"].astype("float64")
-    parch = passengers["parch"].astype("float64")
-    out["pclass"] = passengers["pclass"].astype("float64")
-    out["is_female"] = (passengers["sex"] == "female").astype("float64")
-    out["age"] = passengers["age"].astype("float64")
-    out["fare"] = passengers["fare"].astype("float64")
+            out[column] = passengers[column].to_numpy()
+    sibsp = passengers["sibsp"].to_numpy(dtype="float64", na_value=np.nan)
+    parch = passengers["parch"].to_numpy(dtype="float64", na_value=np.nan)
+    family_size = sibsp + parch + 1.0
+    out["pclass"] = passengers["pclass"].to_numpy(dtype="float64", na_value=np.nan)
+    out["is_female"] = (passengers["sex"] == "female").to_numpy(dtype="float64", na_value=np.nan)
+    out["age"] = passengers["age"].to_numpy(dtype="float64", na_value=np.nan)
+    out["fare"] = passengers["fare"].to_numpy(dtype="float64", na_value=np.nan)
     out["sibsp"] = sibsp
     out["parch"] = parch
-    out["family_size"] = sibsp + parch + 1.0
-    out["is_alone"] = (out["family_size"] == 1.0).astype("float64")
+    out["family_size"] = family_size
+    out["is_alone"] = (family_size == 1.0).astype("float64")
     embarked = passengers["embarked"].astype(object)
     for port in PORTS:
-        out[f"embarked_{port.lower()}"] = (embarked == port).astype("float64")
+        out[f"embarked_{port.lower()}"] = (embarked == port).to_numpy(dtype="float64")
     if LABEL_COLUMN in passengers.columns:
-        out[LABEL_COLUMN] = passengers[LABEL_COLUMN].astype("int64")
-    return out.reset_index(drop=True)
+        out[LABEL_COLUMN] = passengers[LABEL_COLUMN].astype("int64").to_numpy()
+    return pd.DataFrame(out)
 
 
 def model_matrix(

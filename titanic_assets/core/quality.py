@@ -354,9 +354,13 @@ def _run(
     frame = frame.copy()
     with gx.lock:  # the data source's execution engine is shared; validate one frame at a time
         batch = gx.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(
-            suite, result_format=_RESULT_FORMAT, expectation_parameters=parameters
-        )
+        try:
+            result = batch.validate(
+                suite, result_format=_RESULT_FORMAT, expectation_parameters=parameters
+            )
+        finally:
+            _forget_batches(gx)
+        del batch, frame
     order = [_label(e.expectation_type, getattr(e, "column", None)) for e in suite.expectations]
     outcomes = sorted(
         (_outcome(r) for r in result.results),
@@ -368,6 +372,14 @@ def _run(
         evaluated_rows=len(features),
         outcomes=outcomes,
     )
+
+
+def _forget_batches(gx: _GX) -> None:
+    """Drop GX's cache of loaded batches: the engine otherwise keeps the last validated frame
+    (a copy of a million rows) alive until the next validation, for nothing."""
+    manager = gx.batch_definition.data_asset.datasource.get_execution_engine().batch_manager
+    manager.reset_batch_cache()
+    manager.batch_data_cache.clear()
 
 
 def _label(expectation_type: str, column: str | None) -> str:

@@ -40,11 +40,20 @@ def _text_typed(frame: pd.DataFrame) -> pd.DataFrame:
     Columns holding values keep their dtype: DuckDB types them from the values, and converting
     a million strings to pandas' string dtype would cost more than the insert."""
     objects = [
-        c for c in frame.select_dtypes("object").columns if frame[c].first_valid_index() is None
+        c
+        for c, dtype in frame.dtypes.items()
+        if pd.api.types.is_object_dtype(dtype) and not _has_value(frame[c])
     ]
     if not objects:
         return frame
     return frame.astype(dict.fromkeys(objects, "string"))
+
+
+def _has_value(column: pd.Series) -> bool:
+    """Any non-null value? Looks at the first row before scanning the column."""
+    if len(column) and column.iloc[0] is not None and not pd.isna(column.iloc[0]):
+        return True
+    return column.first_valid_index() is not None
 
 
 class _TransactionalDuckDbClient(DuckDbClient):

@@ -8,7 +8,8 @@ Per feature asset, two checks:
 * ``distribution`` — survival rate, female share, mean age, class mix within sample-size-aware
   bands. WARN: odd but possible batches are flagged, not withheld.
 
-The synthetic checks are partitioned like their asset: each hour is judged on its own rows.
+The synthetic checks are partitioned like their asset: each hour is judged on its own rows. Both
+suites of an asset run in one step on one load of the rows (not one read from DuckDB each).
 """
 
 import json
@@ -18,12 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets.core.schema import HISTORICAL_BATCH
-from titanic_assets.data_layer.feature_store import (
-    BLOCKING_SUITE,
-    HISTORICAL_FEATURES,
-    SYNTHETIC_FEATURES,
-    record_quality_result,
-)
+from titanic_assets.data_layer.feature_store import BLOCKING_SUITE, record_quality_result
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
 from titanic_assets.feature_pipeline import assets
@@ -32,53 +28,52 @@ from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 DISTRIBUTION_SUITE = "distribution"
 
 
-def _check_result(
+def _suite_results(
     context: dg.AssetCheckExecutionContext,
     duckdb: DuckDBResource,
+    frame: pd.DataFrame,
     *,
-    table: str,
     batch_id: str,
     asset_key: dg.AssetKey,
-    suite_name: str,
-) -> dg.AssetCheckResult:
+):
+    """Both suites on one frame of the batch; each verdict goes to the ledger, then to Dagster."""
     from titanic_assets.core import quality
 
-    validate = (
-        quality.validate_integrity
-        if suite_name == BLOCKING_SUITE
-        else quality.validate_distribution
-    )
+    results = {
+        BLOCKING_SUITE: quality.validate_integrity(frame),
+        DISTRIBUTION_SUITE: quality.validate_distribution(frame),
+    }
+    del frame  # the suites are done with it: do not keep a million rows alive while writing
     with open_warehouse(duckdb) as conn:
-        frame: pd.DataFrame = conn.execute(
-            f"SELECT * FROM {table} WHERE batch_id = ?", [batch_id]
-        ).df()
-        result = validate(frame)
+        for suite_name, result in results.items():
+            record_quality_result(
+                conn,
+                batch_id=batch_id,
+                asset=asset_key.to_user_string(),
+                suite=suite_name,
+                passed=result.success,
+                evaluated_rows=result.evaluated_rows,
+                failed_expectations=result.as_metadata()["failed"],
+                run_id=context.run.run_id,
+            )
+    for suite_name, result in results.items():
         summary = result.as_metadata()
-        record_quality_result(
-            conn,
-            batch_id=batch_id,
-            asset=asset_key.to_user_string(),
-            suite=suite_name,
+        yield dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=suite_name,
             passed=result.success,
-            evaluated_rows=result.evaluated_rows,
-            failed_expectations=summary["failed"],
-            run_id=context.run.run_id,
+            severity=dg.AssetCheckSeverity.ERROR
+            if suite_name == BLOCKING_SUITE
+            else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "batch_id": batch_id,
+                "rows_evaluated": result.evaluated_rows,
+                "expectations": summary["n_expectations"],
+                "expectations_failed": summary["n_failed"],
+                "failed_expectations": dg.MetadataValue.json(summary["failed"]),
+                "failed_summary": dg.MetadataValue.md(_failed_md(summary["failed"])),
+            },
         )
-    severity = (
-        dg.AssetCheckSeverity.ERROR if suite_name == BLOCKING_SUITE else dg.AssetCheckSeverity.WARN
-    )
-    return dg.AssetCheckResult(
-        passed=result.success,
-        severity=severity,
-        metadata={
-            "batch_id": batch_id,
-            "rows_evaluated": result.evaluated_rows,
-            "expectations": summary["n_expectations"],
-            "expectations_failed": summary["n_failed"],
-            "failed_expectations": dg.MetadataValue.json(summary["failed"]),
-            "failed_summary": dg.MetadataValue.md(_failed_md(summary["failed"])),
-        },
-    )
 
 
 def _failed_md(failed: list[dict]) -> str:
@@ -102,42 +97,43 @@ _SUITE_TEXT = {
 }
 
 
-def _quality_check(
-    asset_key: dg.AssetKey,
-    table: str,
-    suite_name: str,
-    partitions_def: dg.PartitionsDefinition | None,
+def _quality_checks(
+    asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None
 ) -> dg.AssetChecksDefinition:
-    """One suite as one check; partitioned checks judge their own hour (batch) only."""
+    """Both suites of one feature asset as ONE step: the batch's rows are loaded once (the frame
+    the asset step has just written, handed over by the I/O manager within a run; otherwise its
+    table slice, i.e. the hour or the historical table) and judged by both suites. Two checks
+    all the same: ``integrity`` blocking with severity ERROR, ``distribution`` a WARN."""
+    specs = [
+        dg.AssetCheckSpec(
+            name=suite_name,
+            asset=asset_key,
+            description=_SUITE_TEXT[suite_name],
+            blocking=suite_name == BLOCKING_SUITE,
+            partitions_def=partitions_def,
+        )
+        for suite_name in (BLOCKING_SUITE, DISTRIBUTION_SUITE)
+    ]
 
-    @dg.asset_check(
-        asset=asset_key,
-        name=suite_name,
-        blocking=suite_name == BLOCKING_SUITE,
-        partitions_def=partitions_def,
-        description=_SUITE_TEXT[suite_name],
+    @dg.multi_asset_check(
+        name=f"{asset_key.path[-1]}_quality",
+        specs=specs,
+        ins={"features": dg.AssetIn(key=asset_key)},
         pool=WAREHOUSE_POOL,
+        description="GX integrity (blocking) and distribution (warn) suites on one read.",
     )
-    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+    def _checks(
+        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, features: pd.DataFrame
+    ):
         batch_id = (
             assets.batch_id_for(context.partition_key) if partitions_def else HISTORICAL_BATCH
         )
-        return _check_result(
-            context,
-            duckdb,
-            table=table,
-            batch_id=batch_id,
-            asset_key=asset_key,
-            suite_name=suite_name,
-        )
+        yield from _suite_results(context, duckdb, features, batch_id=batch_id, asset_key=asset_key)
 
-    return _check
+    return _checks
 
 
 QUALITY_CHECKS = [
-    _quality_check(assets.HISTORICAL_FEATURES, HISTORICAL_FEATURES, suite, None)
-    for suite in (BLOCKING_SUITE, DISTRIBUTION_SUITE)
-] + [
-    _quality_check(assets.SYNTHETIC_FEATURES, SYNTHETIC_FEATURES, suite, HOURLY_PARTITIONS)
-    for suite in (BLOCKING_SUITE, DISTRIBUTION_SUITE)
+    _quality_checks(assets.HISTORICAL_FEATURES, None),
+    _quality_checks(assets.SYNTHETIC_FEATURES, HOURLY_PARTITIONS),
 ]

@@ -197,6 +197,11 @@ def latest_rows(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
     return frame[frame["event_time"] >= threshold]
 
 
+def _rows_of(frame: pd.DataFrame, passenger_ids: pd.Series) -> pd.DataFrame:
+    """The rows of ``frame`` for a few passengers, found before any column is copied."""
+    return frame[frame["passenger_id"].isin(passenger_ids)]
+
+
 def assemble_predictions(
     passengers: pd.DataFrame, probabilities, model_version: int, run_id: str
 ) -> pd.DataFrame:
@@ -231,8 +236,11 @@ def empty_predictions() -> pd.DataFrame:
 
 
 def _prediction_metadata(scored: pd.DataFrame, passengers: pd.DataFrame) -> dict[str, Any]:
-    joined = latest_rows(scored, HISTORY_ROWS).merge(
-        passengers[["passenger_id", "pclass", "is_female", "age", "fare", LABEL_COLUMN]],
+    latest = latest_rows(scored, HISTORY_ROWS)
+    joined = latest.merge(
+        _rows_of(passengers, latest["passenger_id"])[
+            ["passenger_id", "pclass", "is_female", "age", "fare", LABEL_COLUMN]
+        ],
         on="passenger_id",
         how="left",
     )
@@ -421,8 +429,11 @@ def _performance_metadata(
             plots.bar_chart_md(list(psi), list(psi.values()), "Drift per feature", "PSI")
         )
     metadata["rolling_accuracy"] = dg.MetadataValue.md(_rolling_chart(history, performance))
-    joined = latest_rows(predictions, HISTORY_ROWS).merge(
-        features[["passenger_id", "pclass", "is_female", "age", LABEL_COLUMN]],
+    latest = latest_rows(predictions, HISTORY_ROWS)
+    joined = latest.merge(
+        _rows_of(features, latest["passenger_id"])[
+            ["passenger_id", "pclass", "is_female", "age", LABEL_COLUMN]
+        ],
         on="passenger_id",
         how="left",
     )
