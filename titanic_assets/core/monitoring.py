@@ -157,9 +157,9 @@ def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.Da
         return empty_performance()
     known = labels[["passenger_id", "survived"]].dropna(subset=["survived"])
     # A label carried on the predictions themselves is ignored: ``labels`` is the one source.
-    frame = predictions.drop(columns=["survived"], errors="ignore").merge(
-        known, on="passenger_id", how="left"
-    )
+    # Only the columns used below go into the join (not the text keys a prediction row carries).
+    used = ["passenger_id", "event_time", "model_version", "predicted_survived"]
+    frame = predictions[used].merge(known, on="passenger_id", how="left")
     frame["day"] = pd.to_datetime(frame["event_time"]).dt.floor("D")
     rows = []
     for (day, version), group in frame.groupby(["day", "model_version"], sort=True):

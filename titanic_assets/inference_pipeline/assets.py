@@ -358,7 +358,8 @@ def model_performance(
         features = read_day_features(conn, start, end, MONITORING_COLUMNS)
         profiles = _training_profiles(conn, predictions)
         history = _performance_history(conn, start)
-    scored = features[features["passenger_id"].isin(predictions["passenger_id"])]
+    was_scored = features["passenger_id"].isin(predictions["passenger_id"])
+    scored = features if was_scored.all() else features[was_scored]  # usually all: no copy
     performance = monitoring.performance_by_day(predictions, features)
     drift = {v: monitoring.drift_summary(p, scored) for v, p in profiles.items()}
     performance = monitoring.with_drift(performance, drift)
