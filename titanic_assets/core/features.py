@@ -43,10 +43,10 @@ FORBIDDEN_INPUTS = frozenset(
         "name",
         "ticket",
         "cabin",
-        "boat",
-        "body",
-        "home_dest",
-        "home.dest",
+        "boat",  # leak: a lifeboat number means survived
+        "body",  # leak: a body number means died
+        "home_dest",  # leak-prone free text, and it identifies a person
+        "home.dest",  # (the same column under its titanic3 name)
         "survived",
         "source_row_id",
         "batch_id",

@@ -74,10 +74,11 @@ TITANIC3_COLUMNS = {
     "fare": "fare",
     "cabin": "cabin",
     "embarked": "embarked",
-    "boat": "boat",
-    "body": "body",
-    "home.dest": "home_dest",
+    "boat": "boat",  # raw table only: an outcome leak, never a feature
+    "body": "body",  # raw table only: an outcome leak, never a feature
+    "home.dest": "home_dest",  # raw table only, never a feature
 }
+# Optional in a titanic3 file; none of these is ever a model input (see features.FORBIDDEN_INPUTS).
 TITANIC3_OPTIONAL = frozenset({"boat", "body", "home.dest", "cabin", "name", "ticket"})
 KAGGLE_OPTIONAL = frozenset({"Name", "Ticket", "Cabin"})
 
