@@ -38,7 +38,7 @@ from titanic_assets.core.model import (
     predict_proba,
     train_model,
 )
-from titanic_assets.core.predict import THRESHOLD, score_features
+from titanic_assets.core.predict import PREDICTION_COLUMNS, THRESHOLD, score_features
 from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.feature_store import (
@@ -49,18 +49,6 @@ from titanic_assets.data_layer.feature_store import (
     withdraw_certificate,
 )
 from titanic_assets.data_layer.warehouse import connect, transaction
-
-PREDICTION_COLUMNS = (
-    "passenger_id",
-    "event_time",
-    "source",
-    "batch_id",
-    "model_version",
-    "predicted_survived",
-    "survival_probability",
-    "predicted_at",
-    "run_id",
-)
 
 
 def write_slice(conn, table: str, frame: pd.DataFrame, where: str | None, params=()) -> None:

@@ -22,6 +22,19 @@ from titanic_assets.core.schema import AGE_RANGE, FAMILY_RANGE, FARE_RANGE, PCLA
 #: Decision threshold on the survival probability (the same one monitoring uses).
 THRESHOLD = 0.5
 
+#: Columns of ``inference.predictions``, in order (batch scoring and the plain benchmark agree).
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "passenger_id",
+    "event_time",
+    "source",
+    "batch_id",
+    "model_version",
+    "predicted_survived",
+    "survival_probability",
+    "predicted_at",
+    "run_id",
+)
+
 
 class PassengerInputError(ValueError):
     """A passenger value out of its domain; ``field`` names the offending input."""

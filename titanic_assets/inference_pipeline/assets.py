@@ -23,7 +23,7 @@ from titanic_assets.core.features import (
     LABEL_COLUMN,
     MissingFeatureInputError,
 )
-from titanic_assets.core.predict import THRESHOLD, score_features
+from titanic_assets.core.predict import PREDICTION_COLUMNS, THRESHOLD, score_features
 from titanic_assets.data_layer.registry import (
     ModelNotFoundError,
     NoChampionError,
@@ -48,21 +48,6 @@ FEATURE_VIEW = "features.passenger_features"
 PREDICTIONS_TABLE = "inference.predictions"
 PERFORMANCE_TABLE = "monitoring.model_performance"
 
-#: One partition per UTC day, from the feature pipeline's first hour. ``end_offset=1`` makes the
-#: current (still filling) day a partition too, so a new champion can re-score today.
-
-#: Columns of ``inference.predictions``, in order.
-PREDICTION_COLUMNS: tuple[str, ...] = (
-    "passenger_id",
-    "event_time",
-    "source",
-    "batch_id",
-    "model_version",
-    "predicted_survived",
-    "survival_probability",
-    "predicted_at",
-    "run_id",
-)
 
 HISTORY_ROWS = 15
 ROLLING_DAYS = 14
