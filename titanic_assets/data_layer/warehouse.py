@@ -31,6 +31,15 @@ CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
 _LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
 
 
+class WarehouseLockedError(duckdb.IOException):
+    """Another process held the warehouse's lock for longer than the caller would wait.
+
+    Transient by nature (the holder finishes), unlike bad data: the Dagster side retries the
+    step for it (``data_layer.resources.retry_when_locked``) and for nothing else. A subclass
+    of DuckDB's ``IOException``, so code that already handles that keeps working.
+    """
+
+
 def warehouse_path() -> str:
     """The warehouse file: ``$TITANIC_DUCKDB`` if set, else ``data/`` in the project."""
     return os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
@@ -60,8 +69,13 @@ def connect(
             conn = duckdb.connect(path, read_only=read_only, config=CONNECTION_CONFIG)
             break
         except duckdb.IOException as error:
-            if not any(m in str(error) for m in _LOCK_MESSAGES) or time.monotonic() > deadline:
+            if not any(m in str(error) for m in _LOCK_MESSAGES):
                 raise
+            if time.monotonic() > deadline:
+                raise WarehouseLockedError(
+                    f"{path} stayed locked by another process for {timeout_s:.0f} s: "
+                    f"{str(error).splitlines()[0]}"
+                ) from error
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
     try:

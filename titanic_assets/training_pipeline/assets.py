@@ -35,6 +35,7 @@ from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, table_exists
+from titanic_assets.training_pipeline.champion import champion_changed
 
 GROUP = "training_pipeline"
 OWNERS = ["team:ml"]
@@ -268,6 +269,8 @@ def model_version(
         if promoted:
             registry.promote(conn, version, decision, run_id=run_id)
     context.log.info(decision)
+    if promoted:  # batch predictions re-score on this event (training_pipeline/champion.py)
+        context.log_event(champion_changed(version, decision, f"training run {run_id}"))
 
     comparison = [(f"v{version} (challenger)", metrics)]
     if current is not None and champion_metrics is not None:
