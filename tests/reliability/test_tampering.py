@@ -100,9 +100,9 @@ def test_altered_artifact_is_refused_everywhere(champion_warehouse, where, monke
         data += b"\x00"
     _replace_artifact(champion_warehouse, bytes(data), fix_checksum=False)
 
-    with connect(champion_warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match="SHA-256"):
-            registry.load_model(conn, 1)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="SHA-256")
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_model(conn, 1)
         with pytest.raises(registry.ArtifactIntegrityError, match="tampered"):
             registry.load_champion(conn)
 
@@ -131,9 +131,9 @@ def _other_valid_model(historical_passengers) -> bytes:
 
 
 def _assert_refused_everywhere(warehouse: str, match: str, monkeypatch, capsys) -> None:
-    with connect(warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match=match):
-            registry.load_champion(conn)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match=match)
+    with connect(warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
     code, out, err = _predict(warehouse, monkeypatch, capsys)
     assert code == cli.EXIT_UNAVAILABLE and out == ""
     assert match in err and "Traceback" not in err
@@ -168,9 +168,9 @@ def test_unsigned_version_is_refused_everywhere(champion_warehouse, monkeypatch,
 
 def test_a_model_signed_with_another_key_is_refused(champion_warehouse, monkeypatch):
     monkeypatch.setenv(signing.KEY_ENV, "another-deployment-key-" + "9" * 32)
-    with connect(champion_warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify"):
-            registry.load_champion(conn)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify")
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
 
 
 def test_key_file_created_on_first_use_with_0600_and_used_after(
@@ -190,24 +190,24 @@ def test_key_file_created_on_first_use_with_0600_and_used_after(
 
     # Another instance folder means another key: the same warehouse no longer verifies.
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "other_home"))
-    with connect(warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify"):
-            registry.load_champion(conn)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify")
+    with connect(warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
 
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     key_file.chmod(0o644)
-    with connect(warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match="chmod 600"):
-            registry.load_champion(conn)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="chmod 600")
+    with connect(warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
 
 
 def test_a_short_key_in_the_environment_fails_naming_the_variable(champion_warehouse, monkeypatch):
     monkeypatch.setenv(signing.KEY_ENV, "too-short")
     with pytest.raises(signing.SigningKeyError, match=signing.KEY_ENV):
         signing.signing_key()
-    with connect(champion_warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match=signing.KEY_ENV):
-            registry.load_champion(conn)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match=signing.KEY_ENV)
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
 
 
 def test_pickle_is_never_unpickled_even_when_signed(
@@ -216,9 +216,9 @@ def test_pickle_is_never_unpickled_even_when_signed(
     marker = tmp_path / "unpickled"
     payload = pickle.dumps(_Boom(marker))
     _replace_artifact(champion_warehouse, payload, fix_checksum=True)
-    with connect(champion_warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify"):
-            registry.load_model(conn, 1)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify")
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_model(conn, 1)
     # Someone holding the key signs the payload: it is still only parsed as XGBoost, never
     # unpickled.
     features = json.dumps(list(FEATURE_COLUMNS))
