@@ -37,13 +37,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "titanic_warehouse.duckdb"
 #: Schemas of the warehouse; a warehouse file must not be named after one of them.
 WAREHOUSE_SCHEMAS = ("features", "models", "inference", "monitoring")
+#: A model-signing key shorter than this is refused (HMAC-SHA256 wants >= 256 bits of secret).
+MIN_SIGNING_KEY_CHARS = 32
 
 
 class SettingsError(ValueError):
     """A ``TITANIC_*`` variable holds a value outside what it allows; the message says which."""
 
-    def __init__(self, name: str, raw: str, allowed: str) -> None:
-        super().__init__(f"{name}={raw!r} is not allowed: {allowed}")
+    def __init__(self, name: str, raw: str, allowed: str, *, secret: bool = False) -> None:
+        shown = f"<{len(raw.strip())} characters, not shown>" if secret else repr(raw)
+        super().__init__(f"{name}={shown} is not allowed: {allowed}")
         self.name = name
         self.raw = raw
         self.allowed = allowed
@@ -98,6 +101,12 @@ def _warehouse(raw: str) -> str:
     return str(path)
 
 
+def _signing_key(raw: str) -> str:
+    if len(raw) < MIN_SIGNING_KEY_CHARS:
+        raise ValueError("too short")
+    return raw
+
+
 def _file(raw: str) -> str:
     return str(Path(raw).expanduser())
 
@@ -148,6 +157,8 @@ class Variable:
     parse: Callable[[str], Any]
     read_at: str
     purpose: str
+    #: Never echoed in an error message (only its length is).
+    secret: bool = False
 
 
 VARIABLES: dict[str, Variable] = {
@@ -169,6 +180,16 @@ VARIABLES: dict[str, Variable] = {
             _file,
             "each backfill run (run config `source_csv` wins)",
             "the historical passenger list to backfill from; default the packaged titanic3 list",
+        ),
+        Variable(
+            "TITANIC_MODEL_SIGNING_KEY",
+            None,
+            f"at least {MIN_SIGNING_KEY_CHARS} characters, e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`",
+            _signing_key,
+            "every model sign and load",
+            "the HMAC key that signs model artifacts; unset: a 0600 key file in $DAGSTER_HOME",
+            secret=True,
         ),
         Variable(
             "TITANIC_AUTOMATION",
@@ -273,7 +294,7 @@ def value(name: str, environ: Mapping[str, str] | None = None) -> Any:
     try:
         return variable.parse(raw.strip())
     except (ValueError, IndexError):
-        raise SettingsError(name, raw, variable.allowed) from None
+        raise SettingsError(name, raw, variable.allowed, secret=variable.secret) from None
 
 
 @dataclass(frozen=True)
@@ -308,7 +329,12 @@ class Settings:
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
-    """Every project setting from ``environ`` (default ``os.environ``); the first bad one raises."""
+    """Every project setting from ``environ`` (default ``os.environ``); the first bad one raises.
+
+    The signing key is validated here too but not kept in :class:`Settings` (a secret is read
+    only where it is used, :mod:`titanic_assets.data_layer.signing`).
+    """
+    value("TITANIC_MODEL_SIGNING_KEY", environ)
     return Settings(
         duckdb=value("TITANIC_DUCKDB", environ),
         source_csv=value("TITANIC_SOURCE_CSV", environ),
