@@ -4,8 +4,10 @@ Two tables in the ``models`` schema:
 
 * ``models.model_versions`` — one row per trained model: metrics, params, input columns,
   training-data lineage (rows, cutoff, content hash, drift profile), the Dagster run id and the
-  model itself as XGBoost UBJSON (never a Python object dump) with its SHA-256, verified on
-  every load so a corrupted or tampered artifact is refused instead of served.
+  model itself as XGBoost UBJSON (never a Python object dump) with its SHA-256 and an
+  HMAC-SHA256 ``signature`` made with a key kept outside the warehouse (:mod:`.signing`).
+  Both are verified on every load: a corrupted artifact fails the hash, an artifact swapped
+  together with its hash fails the signature, and either is refused instead of served.
 * ``models.promotions`` — an append-only log of register/promote/rollback decisions, with the
   reason and run id. Rollback replays this log, so "the previous champion" is well defined
   even after several promotions and rollbacks.
@@ -30,6 +32,7 @@ import pandas as pd
 
 from titanic_assets.core.features import FORBIDDEN_INPUTS
 from titanic_assets.core.model import model_from_bytes
+from titanic_assets.data_layer import signing
 from titanic_assets.data_layer.warehouse import table_exists, transaction
 
 VERSIONS_TABLE = "models.model_versions"
@@ -55,7 +58,8 @@ _DDL = (
         artifact BLOB NOT NULL,
         artifact_sha256 VARCHAR NOT NULL,
         artifact_format VARCHAR NOT NULL,
-        run_id VARCHAR
+        run_id VARCHAR,
+        signature VARCHAR
     )
     """,
     """
@@ -75,8 +79,10 @@ _DDL = (
 _META_COLUMNS = (
     "version", "created_at", "is_champion", "accuracy", "f1", "roc_auc", "params", "features",
     "metrics", "training_rows", "training_cutoff", "training_data_hash", "training_profile",
-    "artifact_sha256", "artifact_format", "run_id",
+    "artifact_sha256", "artifact_format", "run_id", "signature",
 )  # fmt: skip
+#: Columns added after the first release: an older warehouse gets them on first use.
+_ADDED_COLUMNS = (("signature", "VARCHAR"),)
 _JSON_COLUMNS = ("params", "features", "metrics", "training_profile")
 
 
@@ -93,7 +99,7 @@ class NoChampionError(RegistryError):
 
 
 class ArtifactIntegrityError(RegistryError):
-    """The stored artifact does not match its SHA-256 or is not a loadable model."""
+    """The stored artifact does not match its SHA-256 or signature, or is not a loadable model."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +121,15 @@ class ModelVersion:
     training_profile: dict
     run_id: str | None
     artifact_sha256: str
+    signature: str | None = None
 
 
 def ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the registry schema and tables if missing (idempotent)."""
     for statement in _DDL:
         conn.execute(statement)
+    for column, kind in _ADDED_COLUMNS:
+        conn.execute(f"ALTER TABLE models.model_versions ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -150,6 +159,10 @@ def register_version(
         if metrics.get(key) is None:
             raise RegistryError(f"metrics must include {key!r}")
     ensure_registry(conn)
+    try:  # before the transaction: a key problem writes nothing
+        key = signing.signing_key()
+    except signing.SigningKeyError as error:
+        raise RegistryError(f"cannot sign the new model version: {error}") from error
     now = _utcnow()
     with transaction(conn):
         version = _scalar(conn, "SELECT coalesce(max(version), 0) + 1 FROM models.model_versions")
@@ -158,8 +171,8 @@ def register_version(
             INSERT INTO models.model_versions (
                 version, created_at, is_champion, accuracy, f1, roc_auc, params, features,
                 metrics, training_rows, training_cutoff, training_data_hash, training_profile,
-                artifact, artifact_sha256, artifact_format, run_id
-            ) VALUES (?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'xgboost-ubj', ?)
+                artifact, artifact_sha256, artifact_format, run_id, signature
+            ) VALUES (?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'xgboost-ubj', ?, ?)
             """,
             [
                 version, now, float(metrics["accuracy"]), float(metrics["f1"]),
@@ -167,6 +180,7 @@ def register_version(
                 _dumps(params), _dumps(list(features)), _dumps(metrics), int(training_rows),
                 _timestamp(training_cutoff), training_data_hash, _dumps(training_profile),
                 bytes(model_bytes), sha256_hex(bytes(model_bytes)), run_id,
+                signing.sign(version, list(features), bytes(model_bytes), key),
             ],
         )  # fmt: skip
         _log(conn, version, "register", "trained and registered", run_id, _champion_number(conn))
@@ -195,7 +209,13 @@ def champion(conn: duckdb.DuckDBPyConnection) -> ModelVersion | None:
 
 
 def load_model(conn: duckdb.DuckDBPyConnection, version: int) -> tuple[ModelVersion, Any]:
-    """A version and its model, after checking the artifact against its SHA-256."""
+    """A version and its model, after checking the artifact's SHA-256 and signature.
+
+    The SHA-256 catches corruption; the HMAC signature (:mod:`.signing`, key outside the
+    warehouse) catches a deliberate swap of artifact and hash together. Every path that serves
+    a model (training's champion comparison, batch inference, ``titanic predict``, the app)
+    loads through here.
+    """
     meta = get_version(conn, version)
     row = conn.execute(
         "SELECT artifact FROM models.model_versions WHERE version = ?", [meta.version]
@@ -207,6 +227,24 @@ def load_model(conn: duckdb.DuckDBPyConnection, version: int) -> tuple[ModelVers
             f"model version {meta.version}: artifact SHA-256 {actual[:12]}... does not match the "
             f"registered {meta.artifact_sha256[:12]}...; refusing to load a corrupted or tampered "
             "model (retrain, or promote another version)"
+        )
+    try:
+        key = signing.signing_key()
+    except signing.SigningKeyError as error:
+        raise ArtifactIntegrityError(
+            f"model version {meta.version}: cannot verify its signature: {error}"
+        ) from error
+    if not meta.signature:
+        raise ArtifactIntegrityError(
+            f"model version {meta.version} is unsigned (registered before models were signed, "
+            "or written outside the registry); refusing to load it: retrain (training_pipeline) "
+            "or promote a signed version"
+        )
+    if not signing.verify(meta.version, meta.features, data, meta.signature, key):
+        raise ArtifactIntegrityError(
+            f"model version {meta.version}: signature does not verify with the signing key "
+            f"({signing.KEY_ENV}, else {signing.key_path()}); refusing to load a tampered model, "
+            "or one signed with another key (retrain, or restore the key it was signed with)"
         )
     try:
         model = model_from_bytes(data)
