@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import CUTOFF, DAY, HOUR, MODEL, SEED, Stopwatch
+from titanic_assets import settings
 from titanic_assets.core import monitoring, quality
 from titanic_assets.core.features import build_features
 from titanic_assets.core.generator import PassengerGenerator
@@ -185,7 +186,7 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
             int(version.version): monitoring.drift_summary(version.training_profile, passengers)
         }
         performance = monitoring.with_drift(performance, drift)
-        thresholds = monitoring.Thresholds.from_env()
+        thresholds = settings.load().thresholds()
         for row in performance.to_dict("records"):  # the two WARN checks
             monitoring.accuracy_reasons(row, thresholds)
             monitoring.drift_reasons(row, thresholds)

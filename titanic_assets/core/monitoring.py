@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +24,6 @@ import numpy as np
 import pandas as pd
 
 from titanic_assets.core.drift import drift_report
-
-#: Environment variables that override :class:`Thresholds` defaults (for checks and sensors).
-ACCURACY_FLOOR_ENV = "TITANIC_ACCURACY_FLOOR"
-MIN_LABELLED_ENV = "TITANIC_MIN_LABELLED"
-PSI_CEILING_ENV = "TITANIC_PSI_CEILING"
-MIN_SCORED_FOR_DRIFT_ENV = "TITANIC_MIN_SCORED_FOR_DRIFT"
 
 #: Columns of ``monitoring.model_performance``, in order.
 PERFORMANCE_COLUMNS: tuple[str, ...] = (
@@ -78,37 +71,14 @@ class Thresholds:
     is the usual "major shift" line for PSI (0.25); it applies once ``min_scored_for_drift``
     passengers were scored, because PSI over ten bins has a sampling floor of roughly
     bins / n (about 0.5 for a 20-passenger hour, 0.05 for 200), so tiny days would read as drift.
-    Defaults can be overridden by the environment variables ``TITANIC_ACCURACY_FLOOR``,
-    ``TITANIC_MIN_LABELLED``, ``TITANIC_PSI_CEILING`` and ``TITANIC_MIN_SCORED_FOR_DRIFT``
-    (see :meth:`from_env`).
+    No defaults here: the values (and their defaults) come from the environment through
+    :func:`titanic_assets.settings.load`, which the adapters call, so one table documents them.
     """
 
-    accuracy_floor: float = 0.70
-    min_labelled: int = 30
-    psi_ceiling: float = 0.25
-    min_scored_for_drift: int = 200
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Thresholds:
-        """Defaults overridden by the environment; a malformed value fails naming the variable."""
-        env = os.environ if environ is None else environ
-        default = cls()
-
-        def read(name: str, fallback: float, kind: type) -> Any:
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
-                return fallback
-            try:
-                return kind(raw)
-            except ValueError as error:
-                raise ValueError(f"{name} must be a {kind.__name__}, got {raw!r}") from error
-
-        return cls(
-            accuracy_floor=read(ACCURACY_FLOOR_ENV, default.accuracy_floor, float),
-            min_labelled=read(MIN_LABELLED_ENV, default.min_labelled, int),
-            psi_ceiling=read(PSI_CEILING_ENV, default.psi_ceiling, float),
-            min_scored_for_drift=read(MIN_SCORED_FOR_DRIFT_ENV, default.min_scored_for_drift, int),
-        )
+    accuracy_floor: float
+    min_labelled: int
+    psi_ceiling: float
+    min_scored_for_drift: int
 
 
 def classification_counts(
@@ -214,17 +184,13 @@ def with_drift(performance: pd.DataFrame, drift: Mapping[int, Mapping[str, Any]]
     return _typed(out)
 
 
-def verdict(row: Mapping[str, Any], thresholds: Thresholds | None = None) -> list[str]:
+def verdict(row: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
     """Reasons a monitoring row calls for attention (empty list = healthy).
 
     Used by the WARN asset checks and by the retraining sensor, so "drift" means the same in
     the UI and in the decision to retrain.
     """
-    t = thresholds or Thresholds()
-    reasons = []
-    reasons += accuracy_reasons(row, t)
-    reasons += drift_reasons(row, t)
-    return reasons
+    return accuracy_reasons(row, thresholds) + drift_reasons(row, thresholds)
 
 
 def accuracy_reasons(row: Mapping[str, Any], t: Thresholds) -> list[str]:

@@ -37,9 +37,11 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from titanic_assets import settings
+
 KEY_ENV = "TITANIC_MODEL_SIGNING_KEY"
 KEY_FILE_NAME = "titanic_model_signing.key"
-MIN_KEY_CHARS = 32
+MIN_KEY_CHARS = settings.MIN_SIGNING_KEY_CHARS
 #: The make targets' default instance folder, used when DAGSTER_HOME is unset.
 DEFAULT_DAGSTER_HOME = Path(__file__).resolve().parents[2] / ".dagster_home"
 _SCHEME = "titanic-model-signature-v1"
@@ -50,7 +52,7 @@ class SigningKeyError(Exception):
 
 
 def _setting(name: str) -> str | None:
-    """One place that reads the environment, to be pointed at the shared settings module."""
+    """DAGSTER_HOME, as Dagster reads it (TITANIC_* variables go through ``settings``)."""
     value = os.environ.get(name)
     return value if value is not None and value.strip() else None
 
@@ -63,14 +65,11 @@ def key_path() -> Path:
 
 def signing_key() -> bytes:
     """The key from the environment, else from (or newly into) the key file."""
-    raw = _setting(KEY_ENV)
-    if raw is not None:
-        key = raw.strip()
-        if len(key) < MIN_KEY_CHARS:
-            raise SigningKeyError(
-                f"{KEY_ENV} must hold at least {MIN_KEY_CHARS} characters (got {len(key)}); "
-                "e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
-            )
+    try:
+        key = settings.value(KEY_ENV)  # validated there: length, never echoed
+    except settings.SettingsError as error:
+        raise SigningKeyError(str(error)) from None
+    if key is not None:
         return key.encode()
     return _key_from_file(key_path())
 

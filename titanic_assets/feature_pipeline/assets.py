@@ -16,6 +16,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from titanic_assets import settings
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, build_features
 from titanic_assets.core.generator import DriftSpec, PassengerGenerator
 from titanic_assets.core.schema import (
@@ -123,7 +124,7 @@ _HISTORICAL_OUT = {"kinds": {"pandas", "duckdb", "csv"}, "owners": OWNERS, "code
 )
 def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalSourceConfig):
     """Backfill the real passenger list (or a user's CSV) into the warehouse."""
-    source = resolve_source(config.source_csv)
+    source = resolve_source(config.source_csv, settings.load().source_csv)
     try:
         raw = read_source_csv(source.path)
         passengers, shape = normalise_source(raw)

@@ -16,6 +16,7 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from titanic_assets import settings
 from titanic_assets.core import monitoring, plots
 from titanic_assets.core.features import (
     FEATURE_COLUMNS,
@@ -348,7 +349,7 @@ def model_performance(
     performance = monitoring.performance_by_day(predictions, features)
     drift = {v: monitoring.drift_summary(p, scored) for v, p in profiles.items()}
     performance = monitoring.with_drift(performance, drift)
-    thresholds = monitoring.Thresholds.from_env()
+    thresholds = settings.load().thresholds()
 
     metadata: dict[str, Any] = {}
     if performance.empty:

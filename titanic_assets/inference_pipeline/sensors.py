@@ -21,6 +21,7 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from titanic_assets import settings
 from titanic_assets.automation import sensor_interval, sensor_status
 from titanic_assets.core import monitoring
 from titanic_assets.core.training_set import REASON_DEGRADATION
@@ -145,7 +146,7 @@ def retrain_on_model_degradation(
             f", not the champion v{current.version}: wait for it to be monitored"
         )
     row = mine.iloc[0].to_dict()
-    reasons = monitoring.verdict(row, monitoring.Thresholds.from_env())
+    reasons = monitoring.verdict(row, settings.load().thresholds())
     day = pd.Timestamp(row["day"]).strftime("%Y-%m-%d")
     if not reasons:
         return dg.SkipReason(f"champion v{current.version} healthy on {day}")
