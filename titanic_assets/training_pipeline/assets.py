@@ -19,6 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from titanic_assets import names
 from titanic_assets.core.drift import feature_profile
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS, FORBIDDEN_INPUTS, LABEL_COLUMN
 from titanic_assets.core.metrics import classification_metrics
@@ -34,16 +35,15 @@ from titanic_assets.core.model import (
 from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, table_exists
+from titanic_assets.data_layer.warehouse import table_exists
+from titanic_assets.names import FEATURE_VIEW, WAREHOUSE_POOL
 
-GROUP = "training_pipeline"
+GROUP = names.TRAINING_GROUP
 OWNERS = ["team:ml"]
-PREFIX = "models"
 
-PASSENGER_FEATURES = dg.AssetKey(["features", "passenger_features"])
-FEATURE_VIEW = "features.passenger_features"
-TRAINING_DATA = dg.AssetKey([PREFIX, "training_data"])
-MODEL_VERSIONS = dg.AssetKey([PREFIX, "model_versions"])
+PASSENGER_FEATURES = dg.AssetKey(names.PASSENGER_FEATURES)
+TRAINING_DATA = dg.AssetKey(names.TRAINING_DATA)
+MODEL_VERSIONS = dg.AssetKey(names.MODEL_VERSIONS)
 
 #: Below this, a holdout of ~20% is too small to compare models on.
 MIN_TRAINING_ROWS = 50
@@ -164,7 +164,7 @@ def validate_training_rows(frame: pd.DataFrame, min_rows: int) -> None:
     code_version="1",
     description="Labelled passengers from the feature store with event_time <= cutoff "
     "(point in time), with a stable per-passenger train/holdout split.",
-    metadata={"dagster/table_name": "models.training_data"},
+    metadata={"dagster/table_name": names.TRAINING_DATA_TABLE},
 )
 def training_data(
     context: dg.AssetExecutionContext, config: TrainingDataConfig, duckdb: DuckDBResource
@@ -216,7 +216,7 @@ def _comparison_md(rows: list[tuple[str, dict]]) -> str:
     description="Trains XGBoost on the train split, evaluates on the holdout (plus stratified "
     "CV), registers a version in models.model_versions and promotes it if it is at least as "
     "accurate as the current champion on the same holdout.",
-    metadata={"dagster/table_name": "models.model_versions"},
+    metadata={"dagster/table_name": names.MODEL_VERSIONS_TABLE},
 )
 def model_version(
     context: dg.AssetExecutionContext,
