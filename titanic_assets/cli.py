@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(subcommands)
     _add_promote(subcommands)
     _add_rollback(subcommands)
+    _add_app(subcommands)
     return parser
 
 
@@ -279,6 +280,41 @@ def _run_rollback(args: argparse.Namespace) -> int:
     if isinstance(result, int):
         return result
     print(f"champion: v{result[1]}")
+    return EXIT_OK
+
+
+# --- app -----------------------------------------------------------------------------------
+
+
+def _add_app(subcommands) -> None:
+    cmd = subcommands.add_parser(
+        "app",
+        help="start the Gradio apps (prediction form, latest passengers, monitoring)",
+        description="Serve the Gradio apps on the warehouse $TITANIC_DUCKDB names, offline "
+        "(no analytics, no share link). Reads use short read-only connections, so the app "
+        "can run next to the pipelines.",
+    )
+    cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    cmd.add_argument("--port", default="7860", help="port, 1-65535 (default 7860)")
+    cmd.set_defaults(handler=_run_app)
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    try:
+        port = int(args.port)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        return _fail(
+            f"titanic app: invalid --port: must be an integer 1-65535 (got {args.port!r})",
+            EXIT_BAD_INPUT,
+        )
+    from titanic_assets.apps.ui import serve
+
+    try:
+        serve(args.host, port)
+    except OSError as error:  # e.g. the port is taken
+        return _fail(f"titanic app: cannot serve on {args.host}:{port}: {error}", EXIT_UNAVAILABLE)
     return EXIT_OK
 
 

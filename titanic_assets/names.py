@@ -45,6 +45,8 @@ TRAINING_DATA_TABLE = "models.training_data"
 MODEL_VERSIONS_TABLE = "models.model_versions"
 #: The promotions log of the registry (no asset of its own).
 PROMOTIONS_TABLE = "models.promotions"
+#: The registry's compare-and-set champion record (no asset of its own).
+CHAMPION_STATE_TABLE = "models.champion_state"
 PREDICTIONS_TABLE = "inference.predictions"
 PERFORMANCE_TABLE = "monitoring.model_performance"
 

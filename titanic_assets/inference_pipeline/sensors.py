@@ -24,6 +24,7 @@ from dagster_duckdb import DuckDBResource
 from titanic_assets import names, settings
 from titanic_assets.automation import sensor_interval, sensor_status
 from titanic_assets.core import monitoring
+from titanic_assets.core.training_set import REASON_DEGRADATION
 from titanic_assets.data_layer.registry import champion, promotions
 from titanic_assets.data_layer.warehouse import connect, table_exists
 from titanic_assets.inference_pipeline.assets import (
@@ -153,6 +154,14 @@ def retrain_on_model_degradation(
     return dg.RunRequest(
         job_name=TRAINING_JOB_NAME,
         run_key=f"retrain-{day}-v{current.version}",
+        # Degradation: train on the regime that began with the degraded days (core.training_set).
+        run_config={
+            "ops": {
+                "models__training_data": {
+                    "config": {"reason": REASON_DEGRADATION, "degraded_day": day}
+                }
+            }
+        },
         tags={
             "titanic/trigger": "monitoring",
             "titanic/monitored_day": day,

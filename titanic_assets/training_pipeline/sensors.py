@@ -23,8 +23,9 @@ from dagster_duckdb import DuckDBResource
 from titanic_assets import settings
 from titanic_assets.automation import sensor_interval, sensor_status
 from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.feature_store import FEATURE_VIEW
 from titanic_assets.data_layer.warehouse import connect, table_exists
-from titanic_assets.training_pipeline.assets import FEATURE_VIEW, PASSENGER_FEATURES, TRAINING_DATA
+from titanic_assets.training_pipeline.assets import PASSENGER_FEATURES, TRAINING_DATA
 from titanic_assets.training_pipeline.jobs import training_pipeline
 
 THRESHOLD_ENV = "TITANIC_RETRAIN_MIN_NEW_ROWS"
