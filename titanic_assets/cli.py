@@ -132,7 +132,7 @@ def _add_lineage(subcommands) -> None:
             "version that made it, and each version's training data and metrics."
         ),
     )
-    cmd.add_argument("passenger_id", help="e.g. titanic3-00001 or syn-2026112705-000001")
+    cmd.add_argument("passenger_id", help="e.g. titanic3-41330420f6f5a8cf or syn-2026112705-000001")
     cmd.add_argument("--json", action="store_true", help="print the full record as JSON")
     cmd.set_defaults(handler=_run_lineage)
 

@@ -299,3 +299,17 @@ def test_titanic_app_rejects_a_bad_port_naming_it() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "--port" in done.stderr and "99999" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_monitoring_metadata_has_the_cumulative_matrix_and_history(app_cycle, snapshot) -> None:
+    """The Dagster UI shows the same all-history figures as the app's monitoring tab."""
+    view = data.monitoring(snapshot)
+    meta = app_cycle.performance_metadata
+    assert meta["n_labelled_all_history"].value == view.confusion["n"]
+    assert meta["accuracy_all_history"].value == pytest.approx(view.confusion["accuracy"])
+    assert meta["confusion_matrix_all_history"].value.startswith("![All labelled history, 2 days]")
+    table = meta["history"].value.splitlines()
+    assert len(table) == 2 + len(view.daily)  # header, rule, one row per day and version
+    newest = view.daily.iloc[-1]
+    assert table[2].startswith(f"| {newest['day']} | v{newest['model_version']} | ")
+    assert f"{newest['accuracy']:.3f}" in table[2]

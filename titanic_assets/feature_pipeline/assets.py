@@ -21,6 +21,9 @@ from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS,
 from titanic_assets.core.generator import DriftSpec, PassengerGenerator
 from titanic_assets.core.schema import (
     PASSENGER_COLUMNS,
+    detect_shape,
+    extra_columns,
+    label_leak_columns,
     normalise_source,
     validate_passengers,
 )
@@ -130,6 +133,13 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
         raise dg.Failure(description=str(error), metadata={"source": str(source.path)}) from error
     except ValueError as error:  # SourceShapeError names missing / unexpected columns
         raise dg.Failure(description=f"{source.path}: {error}") from error
+    extras = extra_columns(raw.columns, detect_shape(raw.columns))
+    leaks = label_leak_columns(raw, passengers)
+    if leaks:
+        context.log.warning(
+            f"{source.path}: columns {leaks} restate the survival label (leakage); kept in "
+            "the raw table only, never a model input"
+        )
     accepted, rejected = validate_passengers(passengers, raw)
     if accepted.empty:
         raise dg.Failure(
@@ -152,7 +162,14 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
     context.log.info(
         f"{source.description}: {len(raw)} rows in, {len(accepted)} accepted, {len(rejected)} rejected"
     )
-    common = {"source": source.description, "source_shape": shape, "rows_in": len(raw)}
+    common = {
+        "source": source.description,
+        "source_shape": shape,
+        "rows_in": len(raw),
+        # Extra columns are kept in the raw records only; no feature reads them.
+        "extra_columns": dg.MetadataValue.json(extras),
+        "label_leak_columns": dg.MetadataValue.json(leaks),
+    }
     yield dg.Output(raw_rows, "raw_historical_passengers", metadata=common)
     yield dg.Output(
         accepted,
@@ -199,7 +216,8 @@ def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.
     partitions_def=HOURLY_PARTITIONS,
     metadata={"partition_expr": "event_time"},
     description="New passengers for one hour, drawn from a generator learned from the "
-    "historical list (who travels, and how survival depends on sex, class, age and fare). "
+    "training split of the historical list (who travels, and how survival depends on sex, "
+    "class, age and fare; holdout passengers never shape it). "
     "Deterministic per partition; re-materializing an hour replaces it.",
     group_name=GROUP,
     kinds={"pandas", "duckdb", "scikitlearn"},
@@ -211,9 +229,16 @@ def synthetic_passengers(
     context: dg.AssetExecutionContext,
     config: SyntheticPassengersConfig,
     historical: pd.DataFrame,
+    duckdb: DuckDBResource,
 ) -> dg.Output[pd.DataFrame]:
     if historical.empty:
         raise dg.Failure("no historical passengers to learn from: run historical_backfill first")
+    # The hour's passengers and its features are two writes (two steps, two transactions). Withdraw
+    # the hour's certificate before the first one: a run killed between them leaves new passengers
+    # beside the old features, and the certified view then serves neither until a re-run has
+    # rewritten the features and passed the checks again.
+    with open_warehouse(duckdb) as conn:
+        withdraw_certificate(conn, batch_id_for(context.partition_key))
     hour_start = context.partition_time_window.start.replace(tzinfo=None)
     try:
         drift = config.drift()
@@ -243,6 +268,8 @@ def synthetic_passengers(
                 }
             ),
             "survival_rate": float(accepted["survived"].mean()) if len(accepted) else 0.0,
+            # The generator learns from the training split only (holdout excluded).
+            "generator_fitted_on": len(generator.templates),
         },
     )
 

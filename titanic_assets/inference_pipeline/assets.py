@@ -36,11 +36,11 @@ from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import table_exists
 from titanic_assets.feature_pipeline.partitions import DAILY_PARTITIONS
 from titanic_assets.inference_pipeline import checks
+from titanic_assets.inference_pipeline import history as history_lib
 from titanic_assets.names import WAREHOUSE_POOL
 
 GROUP = names.INFERENCE_GROUP
 OWNERS = ["team:ml-platform"]
-
 
 FEATURES_KEY = dg.AssetKey(names.PASSENGER_FEATURES)
 MODEL_VERSIONS_KEY = dg.AssetKey(names.MODEL_VERSIONS)
@@ -345,6 +345,7 @@ def model_performance(
         features = read_day_features(conn, start, end, MONITORING_COLUMNS)
         profiles = _training_profiles(conn, predictions)
         history = _performance_history(conn, start)
+        other_days = history_lib.other_days(conn, start, end)
     was_scored = features["passenger_id"].isin(predictions["passenger_id"])
     scored = features if was_scored.all() else features[was_scored]  # usually all: no copy
     performance = monitoring.performance_by_day(predictions, features)
@@ -359,6 +360,7 @@ def model_performance(
         )
     else:
         metadata.update(_performance_metadata(performance, history, predictions, features))
+        metadata.update(history_lib.cross_day_metadata(other_days, performance))
     yield dg.Output(performance, metadata=metadata)
     yield from checks.evaluate(performance, thresholds)
 
