@@ -112,7 +112,7 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 def _predict_with(passenger) -> Callable:
     def run(conn) -> dict:
-        from titanic_assets.core.predict import predict_one
+        from titanic_assets.data_layer.serving import predict_one
 
         return predict_one(conn, passenger)
 

@@ -14,7 +14,8 @@ import pytest
 
 from tests.apps.conftest import DAYS
 from titanic_assets.apps import data, render
-from titanic_assets.core.predict import PassengerInput, PassengerInputError, predict_one
+from titanic_assets.core.predict import PassengerInput, PassengerInputError
+from titanic_assets.data_layer.serving import predict_one
 from titanic_assets.data_layer.warehouse import connect
 
 #: Every scored passenger's newest prediction with its label, straight from the tables.

@@ -15,11 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from titanic_assets import settings
-
-SCHEMAS = settings.WAREHOUSE_SCHEMAS
-#: The Dagster concurrency pool of every step that opens the warehouse.
-WAREHOUSE_POOL = "duckdb"
+from titanic_assets import names, settings
 
 #: The same settings dagster-duckdb opens with: DuckDB refuses a second connection in one process
 #: to the same file with different settings, and the CLI, sensors and assets share processes.
@@ -80,7 +76,7 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
 
 
 def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
-    for schema in SCHEMAS:
+    for schema in names.SCHEMAS:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 

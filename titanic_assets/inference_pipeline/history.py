@@ -13,10 +13,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core import plots
 from titanic_assets.data_layer.warehouse import table_exists
 
-PERFORMANCE_TABLE = "monitoring.model_performance"
+PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
 
 #: Columns of the cross-day history table (and all the cumulative matrix needs).
 CROSS_DAY_COLUMNS = ("day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1",
