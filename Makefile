@@ -9,8 +9,9 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export TITANIC_DUCKDB ?= $(CURDIR)/data/titanic_warehouse.duckdb
 HOST ?= 127.0.0.1
 PORT ?= 3000
+APP_PORT ?= 7860
 
-.PHONY: install instance test demo dev bench lint format clean
+.PHONY: install instance test demo dev app bench lint format clean
 
 install: $(STAMP)
 
@@ -35,6 +36,10 @@ demo: install instance
 
 dev: install instance
 	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+
+# The Gradio apps on the same warehouse; runs alone or next to `make dev` (short read-only reads).
+app: install
+	$(BIN)/titanic app --host $(HOST) --port $(APP_PORT)
 
 bench: install
 	$(BIN)/python -m benchmarks.run

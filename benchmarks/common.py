@@ -19,6 +19,8 @@ from pathlib import Path
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TITANIC_AUTOMATION", "off")
 
+from titanic_assets import settings
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_SCRATCH = ROOT / "benchmarks" / "scratch"
@@ -40,7 +42,7 @@ MODEL = {"n_estimators": 50, "max_depth": 3, "n_jobs": 1, "cv_folds": 2}
 
 
 def scratch_dir(base: Path | None = None) -> Path:
-    path = Path(base or os.environ.get("TITANIC_BENCH_SCRATCH") or DEFAULT_SCRATCH)
+    path = Path(base or settings.value("TITANIC_BENCH_SCRATCH") or DEFAULT_SCRATCH)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

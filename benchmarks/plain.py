@@ -15,7 +15,6 @@ Run on its own::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 import uuid
@@ -25,21 +24,21 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import CUTOFF, DAY, HOUR, MODEL, SEED, Stopwatch
+from titanic_assets import names, settings
 from titanic_assets.core import monitoring, quality
-from titanic_assets.core.drift import feature_profile
-from titanic_assets.core.features import FEATURE_STORE_COLUMNS, LABEL_COLUMN, build_features
+from titanic_assets.core.features import build_features
 from titanic_assets.core.generator import PassengerGenerator
-from titanic_assets.core.metrics import classification_metrics
-from titanic_assets.core.model import (
-    TrainingParams,
-    cross_val_accuracy,
-    holdout_mask,
-    model_to_bytes,
-    predict_proba,
-    train_model,
-)
+from titanic_assets.core.model import TrainingParams
 from titanic_assets.core.predict import PREDICTION_COLUMNS, THRESHOLD, score_features
 from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
+from titanic_assets.core.training import fit_and_evaluate
+from titanic_assets.core.training_set import (
+    assign_splits,
+    content_hash,
+    parse_cutoff,
+    validate_training_rows,
+    widen_window,
+)
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.feature_store import (
     FEATURE_VIEW,
@@ -48,6 +47,7 @@ from titanic_assets.data_layer.feature_store import (
     record_quality_result,
     withdraw_certificate,
 )
+from titanic_assets.data_layer.training_store import champion_window_start, read_training_rows
 from titanic_assets.data_layer.warehouse import connect, transaction
 
 
@@ -68,7 +68,7 @@ def write_slice(conn, table: str, frame: pd.DataFrame, where: str | None, params
 
 
 def _schemas(conn) -> None:
-    for schema in ("features", "models", "inference", "monitoring"):
+    for schema in names.SCHEMAS:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 
@@ -78,7 +78,7 @@ def _schemas(conn) -> None:
 def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = None) -> dict:
     sw = sw or Stopwatch()
     run_id = f"plain-{uuid.uuid4().hex[:12]}"
-    batch = hour.strftime("%Y-%m-%d-%H:00")
+    batch = hour.strftime(names.HOUR_BATCH_FORMAT)
     start, end = hour, hour + timedelta(hours=1)
     with sw.lap("generate"):
         with connect(db) as conn:
@@ -100,13 +100,13 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
         with connect(db) as conn:
             _schemas(conn)
             withdraw_certificate(conn, batch)
-            write_slice(conn, "features.synthetic_passengers", accepted, window, (start, end))
+            write_slice(conn, names.SYNTHETIC_PASSENGERS_TABLE, accepted, window, (start, end))
             write_slice(conn, SYNTHETIC_FEATURES, features, window, (start, end))
             for suite, result in results.items():
                 record_quality_result(
                     conn,
                     batch_id=batch,
-                    asset="features/synthetic_features",
+                    asset="/".join(names.SYNTHETIC_FEATURES),
                     suite=suite,
                     passed=result.success,
                     evaluated_rows=result.evaluated_rows,
@@ -122,71 +122,28 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
 # --- training pipeline --------------------------------------------------------------------------
 
 
-def _content_hash(frame: pd.DataFrame) -> str:
-    ordered = frame.sort_values("passenger_id").reset_index(drop=True)
-    digest = hashlib.sha256(json.dumps(list(ordered.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
 def training_run(db: str, cutoff: str = CUTOFF, model: dict | None = None, sw=None) -> dict:
     sw = sw or Stopwatch()
     settings = dict(MODEL if model is None else model)
     folds_wanted = settings.pop("cv_folds", 5)
     params = TrainingParams(**settings)
-    features = list(params.feature_columns)
     run_id = f"plain-{uuid.uuid4().hex[:12]}"
-    cutoff_at = pd.Timestamp(cutoff).to_pydatetime()
     with sw.lap("read"):
-        columns = ", ".join(f'"{c}"' for c in FEATURE_STORE_COLUMNS)
         with connect(db) as conn:
-            frame = conn.execute(
-                f"SELECT {columns} FROM {FEATURE_VIEW} "
-                f"WHERE event_time <= ? AND {LABEL_COLUMN} IS NOT NULL ORDER BY passenger_id",
-                [cutoff_at],
-            ).df()
-        frame["split"] = "train"
-        frame.loc[holdout_mask(frame["passenger_id"]), "split"] = "holdout"
-        digest = _content_hash(frame)
-    train = frame[frame["split"] == "train"]
-    holdout = frame[frame["split"] == "holdout"]
+            frame = read_training_rows(conn, parse_cutoff(cutoff))
+            start = champion_window_start(conn)
+        frame = assign_splits(frame, widen_window(frame["event_time"], start))
+        validate_training_rows(frame, min_rows=2)
+        frame.attrs.update(content_sha256=content_hash(frame), reason="plain benchmark")
     with sw.lap("train"):
-        xgb = train_model(train, params)
-        metrics = classification_metrics(
-            holdout[LABEL_COLUMN], predict_proba(xgb, holdout, features)
-        )
-        folds = min(folds_wanted, int(train[LABEL_COLUMN].value_counts().min()))
-        metrics["cv_accuracy"] = cross_val_accuracy(train, params, folds) if folds >= 2 else None
-        metrics["cv_folds"] = folds
-        metrics["holdout_rows"] = len(holdout)
-        profile = feature_profile(train, features)
+        trained = fit_and_evaluate(frame, params, folds_wanted)
+        registration = trained.registration(run_id)  # includes the drift profile
     with sw.lap("write"), connect(db) as conn:
         _schemas(conn)
-        write_slice(conn, "models.training_data", frame, None)
-        registry.ensure_registry(conn)
-        current = registry.champion(conn)
-        champion_accuracy = None
-        if current is not None:
-            _, champion_model = registry.load_model(conn, current.version)
-            champion_prob = predict_proba(champion_model, holdout, current.features)
-            champion_accuracy = classification_metrics(holdout[LABEL_COLUMN], champion_prob)[
-                "accuracy"
-            ]
-        version = registry.register_version(
-            conn,
-            model_bytes=model_to_bytes(xgb),
-            params=params.to_dict(),
-            features=features,
-            metrics=metrics,
-            training_rows=len(train),
-            training_cutoff=pd.Timestamp(frame["event_time"].max()).to_pydatetime(),
-            training_data_hash=digest,
-            training_profile=profile,
-            run_id=run_id,
-        )
-        if current is None or metrics["accuracy"] >= champion_accuracy:
-            registry.promote(conn, version, "plain benchmark: first or better", run_id=run_id)
-    return {"rows": len(frame), "version": version, "accuracy": metrics["accuracy"]}
+        write_slice(conn, names.TRAINING_DATA_TABLE, frame, None)
+        version = registry.register_version(conn, **registration)
+        registry.decide_champion(conn, version, trained.judge(version), run_id=run_id)
+    return {"rows": len(frame), "version": version, "accuracy": trained.metrics["accuracy"]}
 
 
 # --- inference pipeline: one day ----------------------------------------------------------------
@@ -222,21 +179,21 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
         window = "event_time >= ? AND event_time < ?"
         with connect(db) as conn:
             _schemas(conn)
-            write_slice(conn, "inference.predictions", scored, window, (start, end))
+            write_slice(conn, names.PREDICTIONS_TABLE, scored, window, (start, end))
     with sw.lap("monitoring"):
         performance = monitoring.performance_by_day(scored, passengers)
         drift = {
             int(version.version): monitoring.drift_summary(version.training_profile, passengers)
         }
         performance = monitoring.with_drift(performance, drift)
-        thresholds = monitoring.Thresholds.from_env()
+        thresholds = settings.load().thresholds()
         for row in performance.to_dict("records"):  # the two WARN checks
             monitoring.accuracy_reasons(row, thresholds)
             monitoring.drift_reasons(row, thresholds)
         with connect(db) as conn:
             write_slice(
                 conn,
-                "monitoring.model_performance",
+                names.PERFORMANCE_TABLE,
                 performance,
                 "day >= ? AND day < ?",
                 (start, end),

@@ -8,6 +8,10 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TITANIC_AUTOMATION", "on")
+# One signing key for the whole session (and the subprocesses it starts): tests build a warehouse
+# under one DAGSTER_HOME and read it under another, which a per-home key file would refuse.
+# tests/reliability/test_tampering.py covers the key file itself.
+os.environ.setdefault("TITANIC_MODEL_SIGNING_KEY", "test-session-signing-key-0123456789abcdef")
 
 from titanic_assets.core.schema import normalise_source, validate_passengers
 from titanic_assets.core.sources import packaged_source, read_source_csv

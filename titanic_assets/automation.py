@@ -1,4 +1,4 @@
-"""How schedules and sensors behave in a live instance; every knob is an environment variable.
+"""How schedules and sensors behave in a live instance (values from :mod:`titanic_assets.settings`).
 
 * ``TITANIC_AUTOMATION`` — schedules, sensors and the automation condition sensor (which
   evaluates the assets' ``AutomationCondition``s) start RUNNING in a fresh instance, so that
@@ -16,56 +16,39 @@ Sensors that must read the warehouse keep their own cursor (:func:`unprocessed_e
 ``@asset_sensor`` advances its cursor even when a tick skips, so "warehouse busy, will retry"
 would silently drop the event; these sensors move the cursor only past events they judged.
 
-All are read when the code location loads: restart `make dev` (or reload the location in the
-UI) after changing them.
+All are read when the code location loads (a bad value stops the load, naming the variable):
+restart `make dev` (or reload the location in the UI) after changing them.
 """
-
-import os
 
 import dagster as dg
 
-AUTOMATION_ENV = "TITANIC_AUTOMATION"
-FEATURE_SCHEDULE_CRON_ENV = "TITANIC_FEATURE_SCHEDULE_CRON"
-SENSOR_INTERVAL_ENV = "TITANIC_SENSOR_INTERVAL_S"
-
-#: The hourly feature schedule's production cron: the top of each hour (UTC).
-DEFAULT_FEATURE_SCHEDULE_CRON = "0 * * * *"
-
-
-def automation_enabled() -> bool:
-    return os.environ.get(AUTOMATION_ENV, "on").strip().lower() not in {"off", "0", "false", "no"}
+from titanic_assets import settings
 
 
 def schedule_status() -> dg.DefaultScheduleStatus:
     return (
         dg.DefaultScheduleStatus.RUNNING
-        if automation_enabled()
+        if settings.load().automation
         else dg.DefaultScheduleStatus.STOPPED
     )
 
 
 def sensor_status() -> dg.DefaultSensorStatus:
     return (
-        dg.DefaultSensorStatus.RUNNING if automation_enabled() else dg.DefaultSensorStatus.STOPPED
+        dg.DefaultSensorStatus.RUNNING
+        if settings.load().automation
+        else dg.DefaultSensorStatus.STOPPED
     )
 
 
 def feature_schedule_cron() -> str:
-    """The feature schedule's cron: ``$TITANIC_FEATURE_SCHEDULE_CRON``, else hourly.
-
-    Not validated here: Dagster rejects an invalid cron string when the location loads, with
-    the schedule's name, which beats silently falling back to hourly.
-    """
-    return os.environ.get(FEATURE_SCHEDULE_CRON_ENV, "").strip() or DEFAULT_FEATURE_SCHEDULE_CRON
+    """The feature schedule's cron: ``$TITANIC_FEATURE_SCHEDULE_CRON``, else hourly."""
+    return settings.load().feature_schedule_cron
 
 
 def sensor_interval(default: int) -> int:
     """Seconds between a sensor's evaluations: ``$TITANIC_SENSOR_INTERVAL_S`` or ``default``."""
-    raw = os.environ.get(SENSOR_INTERVAL_ENV, "").strip()
-    try:
-        return max(1, int(raw)) if raw else default
-    except ValueError:
-        return default
+    return settings.load().sensor_interval(default)
 
 
 #: The name Dagster gives its own default automation sensor; kept so the docs' name applies.

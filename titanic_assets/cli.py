@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(subcommands)
     _add_promote(subcommands)
     _add_rollback(subcommands)
+    _add_app(subcommands)
     return parser
 
 
@@ -112,7 +113,7 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 def _predict_with(passenger) -> Callable:
     def run(conn) -> dict:
-        from titanic_assets.core.predict import predict_one
+        from titanic_assets.data_layer.serving import predict_one
 
         return predict_one(conn, passenger)
 
@@ -132,7 +133,7 @@ def _add_lineage(subcommands) -> None:
             "version that made it, and each version's training data and metrics."
         ),
     )
-    cmd.add_argument("passenger_id", help="e.g. titanic3-00001 or syn-2026112705-000001")
+    cmd.add_argument("passenger_id", help="e.g. titanic3-41330420f6f5a8cf or syn-2026112705-000001")
     cmd.add_argument("--json", action="store_true", help="print the full record as JSON")
     cmd.set_defaults(handler=_run_lineage)
 
@@ -310,6 +311,41 @@ def _announce_champion(version: int, decision: str) -> None:
     with dg.DagsterInstance.get() as instance:
         report_champion_change(instance, version, decision, "titanic CLI")
     print("reported to Dagster (models/champion): today's predictions will be re-scored")
+
+
+# --- app -----------------------------------------------------------------------------------
+
+
+def _add_app(subcommands) -> None:
+    cmd = subcommands.add_parser(
+        "app",
+        help="start the Gradio apps (prediction form, latest passengers, monitoring)",
+        description="Serve the Gradio apps on the warehouse $TITANIC_DUCKDB names, offline "
+        "(no analytics, no share link). Reads use short read-only connections, so the app "
+        "can run next to the pipelines.",
+    )
+    cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    cmd.add_argument("--port", default="7860", help="port, 1-65535 (default 7860)")
+    cmd.set_defaults(handler=_run_app)
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    try:
+        port = int(args.port)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        return _fail(
+            f"titanic app: invalid --port: must be an integer 1-65535 (got {args.port!r})",
+            EXIT_BAD_INPUT,
+        )
+    from titanic_assets.apps.ui import serve
+
+    try:
+        serve(args.host, port)
+    except OSError as error:  # e.g. the port is taken
+        return _fail(f"titanic app: cannot serve on {args.host}:{port}: {error}", EXIT_UNAVAILABLE)
+    return EXIT_OK
 
 
 # --- shared --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import importlib
 
 import dagster as dg
 
+from titanic_assets import settings
 from titanic_assets.automation import automation_condition_sensor
 from titanic_assets.data_layer.resources import warehouse_resources
 
@@ -15,7 +16,12 @@ PIPELINES = ("feature_pipeline", "training_pipeline", "inference_pipeline")
 
 
 def build_definitions(database: str | None = None) -> dg.Definitions:
-    """All pipelines on the warehouse at ``database`` (default: $TITANIC_DUCKDB or data/)."""
+    """All pipelines on the warehouse at ``database`` (default: $TITANIC_DUCKDB or data/).
+
+    Every ``TITANIC_*`` setting is validated first, so a bad value stops the code location
+    from loading with a message naming the variable (not a failure hours later in a tick).
+    """
+    settings.load()
     pipeline_defs = [
         importlib.import_module(f"titanic_assets.{name}.definitions").defs for name in PIPELINES
     ]

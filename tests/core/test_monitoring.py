@@ -10,19 +10,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from titanic_assets import settings
 from titanic_assets.core import schema
 from titanic_assets.core.drift import feature_profile
 from titanic_assets.core.features import FEATURE_COLUMNS, build_features
+from titanic_assets.core.metrics import classification_counts
 from titanic_assets.core.monitoring import (
     PERFORMANCE_COLUMNS,
     Thresholds,
-    classification_counts,
     drift_summary,
     empty_performance,
     performance_by_day,
     verdict,
     with_drift,
 )
+
+#: The documented defaults (every TITANIC_* monitoring variable unset).
+DEFAULTS = settings.load({}).thresholds()
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,7 @@ def test_classification_counts_match_hand_computed() -> None:
 
 def test_no_labels_gives_nan_not_zero() -> None:
     m = classification_counts([], [])
-    assert m["n_labelled"] == 0
+    assert m["n"] == 0
     assert math.isnan(m["accuracy"]) and math.isnan(m["f1"])
 
 
@@ -89,7 +93,7 @@ def test_same_population_has_low_psi(real_features) -> None:
     summary = drift_summary(profile, sample)
     assert summary["max_psi"] < 0.1, summary
     assert abs(summary["survival_rate_shift"]) < 0.1
-    assert verdict(summary) == []
+    assert verdict(summary, DEFAULTS) == []
 
 
 def test_shifted_class_and_age_mix_is_reported_as_drift(real_features) -> None:
@@ -99,9 +103,9 @@ def test_shifted_class_and_age_mix_is_reported_as_drift(real_features) -> None:
     drifted = rich.sample(300, replace=True, random_state=2).copy()
     drifted["age"] = drifted["age"] + 20.0
     summary = drift_summary(profile, drifted)
-    assert summary["max_psi"] > Thresholds().psi_ceiling, summary
+    assert summary["max_psi"] > DEFAULTS.psi_ceiling, summary
     assert summary["max_psi_feature"] in {"pclass", "age", "fare"}
-    reasons = verdict({**summary, "n_predictions": len(drifted)})
+    reasons = verdict({**summary, "n_predictions": len(drifted)}, DEFAULTS)
     assert reasons and "drift" in reasons[0]
 
 
@@ -110,9 +114,9 @@ def test_drift_needs_enough_scored_passengers(real_features) -> None:
     profile = feature_profile(real_features, FEATURE_COLUMNS)
     small = real_features.sample(20, random_state=5)
     summary = drift_summary(profile, small)
-    assert summary["max_psi"] > Thresholds().psi_ceiling  # noise alone crosses the ceiling
-    assert verdict({**summary, "n_predictions": 20}) == []
-    assert verdict({**summary, "n_predictions": 500})
+    assert summary["max_psi"] > DEFAULTS.psi_ceiling  # noise alone crosses the ceiling
+    assert verdict({**summary, "n_predictions": 20}, DEFAULTS) == []
+    assert verdict({**summary, "n_predictions": 500}, DEFAULTS)
 
 
 def test_with_drift_fills_columns_as_json(real_features) -> None:
@@ -129,17 +133,19 @@ def test_with_drift_fills_columns_as_json(real_features) -> None:
 
 
 def test_verdict_needs_enough_labels_for_accuracy() -> None:
-    t = Thresholds(accuracy_floor=0.7, min_labelled=30, psi_ceiling=0.25)
+    t = Thresholds(accuracy_floor=0.7, min_labelled=30, psi_ceiling=0.25, min_scored_for_drift=1)
     assert verdict({"n_labelled": 10, "accuracy": 0.2, "max_psi": 0.01}, t) == []
     reasons = verdict({"n_labelled": 40, "accuracy": 0.6, "max_psi": 0.01}, t)
     assert len(reasons) == 1 and "accuracy" in reasons[0]
     assert verdict({"n_labelled": 40, "accuracy": 0.8, "max_psi": float("nan")}, t) == []
 
 
-def test_thresholds_from_env() -> None:
-    t = Thresholds.from_env(
+def test_thresholds_from_settings() -> None:
+    t = settings.load(
         {"TITANIC_ACCURACY_FLOOR": "0.8", "TITANIC_MIN_LABELLED": "5", "TITANIC_PSI_CEILING": ""}
+    ).thresholds()
+    assert t == Thresholds(
+        accuracy_floor=0.8, min_labelled=5, psi_ceiling=0.25, min_scored_for_drift=200
     )
-    assert t == Thresholds(accuracy_floor=0.8, min_labelled=5, psi_ceiling=0.25)
     with pytest.raises(ValueError, match="TITANIC_PSI_CEILING"):
-        Thresholds.from_env({"TITANIC_PSI_CEILING": "high"})
+        settings.load({"TITANIC_PSI_CEILING": "high"})

@@ -2,6 +2,7 @@
 
 import pytest
 
+from titanic_assets import settings
 from titanic_assets.core.sources import SourceError, read_source_csv, resolve_source
 
 
@@ -12,10 +13,10 @@ def test_packaged_list_is_the_default(monkeypatch):
     assert len(read_source_csv(source.path)) == 1309
 
 
-def test_env_then_config_override(monkeypatch, tmp_path):
-    monkeypatch.setenv("TITANIC_SOURCE_CSV", str(tmp_path / "env.csv"))
-    assert resolve_source().path.name == "env.csv"
-    assert resolve_source(str(tmp_path / "cfg.csv")).path.name == "cfg.csv"
+def test_setting_then_config_override(tmp_path):
+    from_env = settings.load({"TITANIC_SOURCE_CSV": str(tmp_path / "env.csv")}).source_csv
+    assert resolve_source(None, from_env).path.name == "env.csv"
+    assert resolve_source(str(tmp_path / "cfg.csv"), from_env).path.name == "cfg.csv"
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ plot. Screenshots go to the test's temporary folder; with
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.browser import Browser, find_chromium
 from tests.e2e.conftest import ROOT, LiveDagster, free_port
+from titanic_assets import settings
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ def browser(tmp_path_factory, live: LiveDagster):
 
 def _save(shot: Path, name: str) -> None:
     """With TITANIC_UPDATE_DOCS=1, keep the screenshot as a small palette PNG in docs/."""
-    if os.environ.get("TITANIC_UPDATE_DOCS") == "1":
+    if settings.value("TITANIC_UPDATE_DOCS"):
         from PIL import Image
 
         DOCS.mkdir(exist_ok=True)

@@ -9,7 +9,6 @@ what the deterministic generator says: no passenger, feature row or prediction l
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from tests.reliability._support import (
     project_env,
     wait_for,
 )
+from titanic_assets import settings
 from titanic_assets.core.generator import PassengerGenerator
 from titanic_assets.core.schema import PASSENGER_COLUMNS
 from titanic_assets.data_layer.warehouse import connect
@@ -38,7 +38,7 @@ SETUP_DAY = "2026-11-01"
 SETUP_HOURS = ("2026-11-01-10:00", "2026-11-01-11:00")
 BACKFILL_START = datetime(2026, 11, 2)
 #: 48 by default (two days); TITANIC_RELIABILITY_HOURS=12 gives a quicker local run.
-N_HOURS = int(os.environ.get("TITANIC_RELIABILITY_HOURS", "48"))
+N_HOURS = settings.value("TITANIC_RELIABILITY_HOURS")
 #: Each queued run costs ~8 s of CPU (a process, Dagster, the code location, GX), and a busy
 #: 2-core machine was seen at ~12 s a run: allow 30 s a run before calling it stuck.
 RUNS_DEADLINE_S = 120 + 30 * (N_HOURS + 3)

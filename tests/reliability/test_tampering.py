@@ -1,8 +1,11 @@
-"""Tampering and safety: checksummed artifacts, no pickle, parameterised SQL, a loopback UI.
+"""Tampering and safety: signed artifacts, no pickle, parameterised SQL, a loopback UI.
 
 * A model artifact altered in the registry is refused on load, by the CLI and by batch inference.
-* An attacker who also rewrites the checksum still cannot get code run: artifacts are parsed only
-  as XGBoost UBJSON/JSON, and nothing in the package can unpickle.
+* Another valid model swapped in together with a fixed checksum is refused too: the HMAC
+  signature is made with a key outside the warehouse. So is an unsigned version.
+* The key file is created on first use with 0600 permissions; a loose or short key is refused.
+* Even someone holding the key cannot get code run: artifacts are parsed only as XGBoost
+  UBJSON/JSON, and nothing in the package can unpickle.
 * Strings from users (passenger ids, model versions, cutoffs) reach SQL only as parameters.
 * The UI binds to 127.0.0.1 unless the user asks for another host.
 """
@@ -10,7 +13,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import pickle
+import stat
 import subprocess
 from pathlib import Path
 
@@ -20,7 +25,9 @@ import pytest
 from tests.inference_pipeline.test_inference_assets import seed_champion
 from tests.reliability._support import PROJECT
 from titanic_assets import cli
-from titanic_assets.data_layer import registry
+from titanic_assets.core.features import FEATURE_COLUMNS
+from titanic_assets.core.schema import normalise_source
+from titanic_assets.data_layer import registry, signing
 from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
 from titanic_assets.data_layer.resources import warehouse_resources
 from titanic_assets.data_layer.warehouse import connect
@@ -94,9 +101,9 @@ def test_altered_artifact_is_refused_everywhere(champion_warehouse, where, monke
         data += b"\x00"
     _replace_artifact(champion_warehouse, bytes(data), fix_checksum=False)
 
-    with connect(champion_warehouse, read_only=True) as conn:
-        with pytest.raises(registry.ArtifactIntegrityError, match="SHA-256"):
-            registry.load_model(conn, 1)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="SHA-256")
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_model(conn, 1)
         with pytest.raises(registry.ArtifactIntegrityError, match="tampered"):
             registry.load_champion(conn)
 
@@ -115,13 +122,112 @@ def test_altered_artifact_is_refused_everywhere(champion_warehouse, where, monke
     assert "refusing to score" in failure.user_failure_data.description
 
 
-def test_pickle_with_a_valid_checksum_is_never_unpickled(
+def _other_valid_model(historical_passengers) -> bytes:
+    """A genuine XGBoost model, but not the registered one (deeper trees, other seed)."""
+    from titanic_assets.core.features import build_features
+    from titanic_assets.core.model import TrainingParams, model_to_bytes, train_model
+
+    rows = build_features(historical_passengers)
+    return model_to_bytes(train_model(rows, TrainingParams(n_estimators=7, max_depth=6, seed=3)))
+
+
+def _assert_refused_everywhere(warehouse: str, match: str, monkeypatch, capsys) -> None:
+    refused = pytest.raises(registry.ArtifactIntegrityError, match=match)
+    with connect(warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
+    code, out, err = _predict(warehouse, monkeypatch, capsys)
+    assert code == cli.EXIT_UNAVAILABLE and out == ""
+    assert match in err and "Traceback" not in err
+    result = dg.materialize(
+        [predictions],
+        partition_key="2026-11-05",
+        resources=warehouse_resources(warehouse),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    assert match in failure.user_failure_data.description
+
+
+def test_another_valid_model_with_a_fixed_checksum_is_refused_everywhere(
+    champion_warehouse, historical_passengers, monkeypatch, capsys
+):
+    swapped = _other_valid_model(historical_passengers)
+    assert swapped != _artifact(champion_warehouse)
+    _replace_artifact(champion_warehouse, swapped, fix_checksum=True)
+    with connect(champion_warehouse, read_only=True) as conn:  # the checksum alone is fooled
+        stored = conn.execute("SELECT artifact_sha256 FROM models.model_versions").fetchall()
+    assert stored[0][0] == registry.sha256_hex(swapped)
+    _assert_refused_everywhere(champion_warehouse, "signature does not verify", monkeypatch, capsys)
+
+
+def test_unsigned_version_is_refused_everywhere(champion_warehouse, monkeypatch, capsys):
+    with connect(champion_warehouse) as conn:
+        conn.execute("UPDATE models.model_versions SET signature = NULL")
+    _assert_refused_everywhere(champion_warehouse, "unsigned", monkeypatch, capsys)
+
+
+def test_a_model_signed_with_another_key_is_refused(champion_warehouse, monkeypatch):
+    monkeypatch.setenv(signing.KEY_ENV, "another-deployment-key-" + "9" * 32)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify")
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
+
+
+def test_key_file_created_on_first_use_with_0600_and_used_after(
+    tmp_path, historical_passengers, monkeypatch
+):
+    monkeypatch.delenv(signing.KEY_ENV, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    warehouse = str(tmp_path / "w.duckdb")
+    seed_champion(warehouse, historical_passengers)
+    key_file = home / signing.KEY_FILE_NAME
+    assert key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text()
+    with connect(warehouse, read_only=True) as conn:
+        assert registry.load_champion(conn)[0].version == 1
+    assert key_file.read_text() == key  # reused, not regenerated
+
+    # Another instance folder means another key: the same warehouse no longer verifies.
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "other_home"))
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify")
+    with connect(warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    key_file.chmod(0o644)
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="chmod 600")
+    with connect(warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
+
+
+def test_a_short_key_in_the_environment_fails_naming_the_variable(champion_warehouse, monkeypatch):
+    monkeypatch.setenv(signing.KEY_ENV, "too-short")
+    with pytest.raises(signing.SigningKeyError, match=signing.KEY_ENV):
+        signing.signing_key()
+    refused = pytest.raises(registry.ArtifactIntegrityError, match=signing.KEY_ENV)
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_champion(conn)
+
+
+def test_pickle_is_never_unpickled_even_when_signed(
     champion_warehouse, tmp_path, monkeypatch, capsys
 ):
     marker = tmp_path / "unpickled"
     payload = pickle.dumps(_Boom(marker))
     _replace_artifact(champion_warehouse, payload, fix_checksum=True)
-
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify")
+    with connect(champion_warehouse, read_only=True) as conn, refused:
+        registry.load_model(conn, 1)
+    # Someone holding the key signs the payload: it is still only parsed as XGBoost, never
+    # unpickled.
+    features = json.dumps(list(FEATURE_COLUMNS))
+    with connect(champion_warehouse) as conn:
+        conn.execute(
+            "UPDATE models.model_versions SET signature = ? WHERE version = 1 AND features = ?",
+            [signing.sign(1, FEATURE_COLUMNS, payload), features],
+        )
     refused = pytest.raises(registry.ArtifactIntegrityError, match="not a loadable XGBoost model")
     with connect(champion_warehouse, read_only=True) as conn, refused:
         registry.load_model(conn, 1)
@@ -202,13 +308,16 @@ def lineage_warehouse(champion_warehouse, historical_passengers) -> str:
 
 
 @pytest.mark.parametrize("passenger_id", MALICIOUS)
-def test_lineage_lookup_is_parameterised(lineage_warehouse, passenger_id, monkeypatch, capsys):
+def test_lineage_lookup_is_parameterised(
+    lineage_warehouse, passenger_id, monkeypatch, capsys, titanic3_raw
+):
+    first = normalise_source(titanic3_raw)[0]["passenger_id"].iloc[0]
     before = _table_counts(lineage_warehouse)
     assert before["features.historical_features"] == 1309
     with connect(lineage_warehouse) as conn:  # read-write: a DROP would succeed if it ran
         with pytest.raises(PassengerNotFoundError):
             passenger_lineage(conn, passenger_id)
-        assert passenger_lineage(conn, "titanic3-00001")["features"] is not None
+        assert passenger_lineage(conn, first)["features"] is not None
 
     monkeypatch.setenv("TITANIC_DUCKDB", lineage_warehouse)
     code = cli.main(["lineage", passenger_id])

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from titanic_assets import settings
 from titanic_assets.core import features, schema
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
 from titanic_assets.data_layer import registry
@@ -115,11 +116,13 @@ def test_threshold_below_skips_above_requests(tmp_path, real, instance, monkeypa
     assert not tick(instance, path, cursor=above.cursor).run_requests
 
 
-def test_default_threshold_is_500(monkeypatch):
+def test_default_threshold_is_500_and_a_bad_one_fails_the_tick(tmp_path, instance, monkeypatch):
     monkeypatch.delenv(sensors.THRESHOLD_ENV, raising=False)
-    assert sensors.retrain_threshold() == 500
+    assert settings.load().retrain_min_new_rows == 500
+    # No silent fallback: a bad value fails the tick, naming the variable and the value.
     monkeypatch.setenv(sensors.THRESHOLD_ENV, "not a number")
-    assert sensors.retrain_threshold() == 500
+    with pytest.raises(Exception, match="TITANIC_RETRAIN_MIN_NEW_ROWS='not a number'"):
+        tick(instance, str(tmp_path / "wh.duckdb"))
 
 
 def test_missing_or_locked_warehouse_is_a_skip(tmp_path, real, instance, monkeypatch):

@@ -5,7 +5,8 @@ UI) and the retraining sensor (a run request): one definition of "the model need
 
 * :func:`performance_by_day` — per (day, model_version): counts, accuracy, precision, recall,
   F1, the confusion counts and predicted vs actual survival rate. Unlabelled predictions count
-  in ``n_predictions`` but not in the metrics, so a partially labelled day is still honest.
+  in ``n_predictions`` but not in the metrics, so a partially labelled day is still honest. The
+  metrics are :func:`titanic_assets.core.metrics.classification_counts`, the same as training's.
 * :func:`drift_summary` — PSI per feature of the scored passengers against the model version's
   own training profile (:func:`titanic_assets.core.drift.feature_profile`), the largest PSI and
   the shift of the survival rate from the training rate.
@@ -16,21 +17,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from titanic_assets.core.drift import drift_report
-
-#: Environment variables that override :class:`Thresholds` defaults (for checks and sensors).
-ACCURACY_FLOOR_ENV = "TITANIC_ACCURACY_FLOOR"
-MIN_LABELLED_ENV = "TITANIC_MIN_LABELLED"
-PSI_CEILING_ENV = "TITANIC_PSI_CEILING"
-MIN_SCORED_FOR_DRIFT_ENV = "TITANIC_MIN_SCORED_FOR_DRIFT"
+from titanic_assets.core.metrics import classification_counts
 
 #: Columns of ``monitoring.model_performance``, in order.
 PERFORMANCE_COLUMNS: tuple[str, ...] = (
@@ -78,72 +72,14 @@ class Thresholds:
     is the usual "major shift" line for PSI (0.25); it applies once ``min_scored_for_drift``
     passengers were scored, because PSI over ten bins has a sampling floor of roughly
     bins / n (about 0.5 for a 20-passenger hour, 0.05 for 200), so tiny days would read as drift.
-    Defaults can be overridden by the environment variables ``TITANIC_ACCURACY_FLOOR``,
-    ``TITANIC_MIN_LABELLED``, ``TITANIC_PSI_CEILING`` and ``TITANIC_MIN_SCORED_FOR_DRIFT``
-    (see :meth:`from_env`).
+    No defaults here: the values (and their defaults) come from the environment through
+    :func:`titanic_assets.settings.load`, which the adapters call, so one table documents them.
     """
 
-    accuracy_floor: float = 0.70
-    min_labelled: int = 30
-    psi_ceiling: float = 0.25
-    min_scored_for_drift: int = 200
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Thresholds:
-        """Defaults overridden by the environment; a malformed value fails naming the variable."""
-        env = os.environ if environ is None else environ
-        default = cls()
-
-        def read(name: str, fallback: float, kind: type) -> Any:
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
-                return fallback
-            try:
-                return kind(raw)
-            except ValueError as error:
-                raise ValueError(f"{name} must be a {kind.__name__}, got {raw!r}") from error
-
-        return cls(
-            accuracy_floor=read(ACCURACY_FLOOR_ENV, default.accuracy_floor, float),
-            min_labelled=read(MIN_LABELLED_ENV, default.min_labelled, int),
-            psi_ceiling=read(PSI_CEILING_ENV, default.psi_ceiling, float),
-            min_scored_for_drift=read(MIN_SCORED_FOR_DRIFT_ENV, default.min_scored_for_drift, int),
-        )
-
-
-def classification_counts(
-    y_true: np.ndarray | pd.Series, y_pred: np.ndarray | pd.Series
-) -> dict[str, Any]:
-    """Confusion counts and the metrics derived from them; NaN where a ratio is undefined.
-
-    Computed from counts rather than through scikit-learn so an empty or one-class day gives
-    NaN (shown as "no data") instead of a warning and a misleading 0.
-    """
-    t = np.asarray(y_true, dtype=int)
-    p = np.asarray(y_pred, dtype=int)
-    tp = int(np.sum((t == 1) & (p == 1)))
-    tn = int(np.sum((t == 0) & (p == 0)))
-    fp = int(np.sum((t == 0) & (p == 1)))
-    fn = int(np.sum((t == 1) & (p == 0)))
-    n = tp + tn + fp + fn
-    precision = _ratio(tp, tp + fp)
-    recall = _ratio(tp, tp + fn)
-    f1 = (
-        2 * precision * recall / (precision + recall)
-        if not (math.isnan(precision) or math.isnan(recall)) and precision + recall > 0
-        else math.nan
-    )
-    return {
-        "n_labelled": n,
-        "accuracy": _ratio(tp + tn, n),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "tn": tn,
-        "fp": fp,
-        "fn": fn,
-        "tp": tp,
-    }
+    accuracy_floor: float
+    min_labelled: int
+    psi_ceiling: float
+    min_scored_for_drift: int
 
 
 def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +102,9 @@ def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.Da
         labelled = group.dropna(subset=["survived"])
         row: dict[str, Any] = {"day": day, "model_version": int(version)}
         row["n_predictions"] = len(group)
-        row.update(classification_counts(labelled["survived"], labelled["predicted_survived"]))
+        counts = classification_counts(labelled["survived"], labelled["predicted_survived"])
+        row["n_labelled"] = counts.pop("n")
+        row.update(counts)
         row["predicted_survival_rate"] = float(group["predicted_survived"].mean())
         row["actual_survival_rate"] = (
             float(labelled["survived"].mean()) if len(labelled) else math.nan
@@ -214,17 +152,13 @@ def with_drift(performance: pd.DataFrame, drift: Mapping[int, Mapping[str, Any]]
     return _typed(out)
 
 
-def verdict(row: Mapping[str, Any], thresholds: Thresholds | None = None) -> list[str]:
+def verdict(row: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
     """Reasons a monitoring row calls for attention (empty list = healthy).
 
     Used by the WARN asset checks and by the retraining sensor, so "drift" means the same in
     the UI and in the decision to retrain.
     """
-    t = thresholds or Thresholds()
-    reasons = []
-    reasons += accuracy_reasons(row, t)
-    reasons += drift_reasons(row, t)
-    return reasons
+    return accuracy_reasons(row, thresholds) + drift_reasons(row, thresholds)
 
 
 def accuracy_reasons(row: Mapping[str, Any], t: Thresholds) -> list[str]:
@@ -272,10 +206,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         # "string", not object: an empty object column becomes DuckDB type NULL on first write.
         out[column] = out[column].astype("string")
     return out[list(PERFORMANCE_COLUMNS)].reset_index(drop=True)
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else math.nan
 
 
 def _number(value: Any) -> float:

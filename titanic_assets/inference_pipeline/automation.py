@@ -28,9 +28,11 @@ from datetime import timedelta
 
 import dagster as dg
 
-HOURLY_FEATURES = dg.AssetKey(["features", "synthetic_features"])
-CHAMPION = dg.AssetKey(["models", "champion"])
-PREDICTIONS = dg.AssetKey(["inference", "predictions"])
+from titanic_assets import names
+
+HOURLY_FEATURES = dg.AssetKey(names.SYNTHETIC_FEATURES)
+CHAMPION = dg.AssetKey(names.CHAMPION)
+PREDICTIONS = dg.AssetKey(names.PREDICTIONS)
 
 _HOURS = dg.AssetSelection.assets(HOURLY_FEATURES)
 _CHAMPION = dg.AssetSelection.assets(CHAMPION)

@@ -5,8 +5,8 @@ retrain), not to stop publishing monitoring figures, so both checks are WARN and
 They are evaluated inside the monitoring asset (``check_specs``), on the frame it just computed,
 with the same :func:`titanic_assets.core.monitoring.verdict` rules the retraining sensor uses.
 
-Thresholds (environment variables, read at run time; defaults in
-:class:`titanic_assets.core.monitoring.Thresholds`):
+Thresholds (environment variables read at run time through :mod:`titanic_assets.settings`,
+which validates them and holds their defaults):
 
 * ``TITANIC_ACCURACY_FLOOR`` (default 0.70) — accuracy below this warns ...
 * ``TITANIC_MIN_LABELLED`` (default 30) — ... once at least this many predictions have labels.
@@ -21,11 +21,11 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core import monitoring
+from titanic_assets.names import ACCURACY_CHECK, DRIFT_CHECK
 
-PERFORMANCE_KEY = dg.AssetKey(["monitoring", "model_performance"])
-ACCURACY_CHECK = "accuracy_above_floor"
-DRIFT_CHECK = "drift_below_ceiling"
+PERFORMANCE_KEY = dg.AssetKey(names.MODEL_PERFORMANCE)
 
 PERFORMANCE_CHECK_SPECS = [
     dg.AssetCheckSpec(

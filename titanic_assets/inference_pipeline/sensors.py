@@ -3,7 +3,8 @@
 Re-scoring on a new champion is no longer a sensor: it is part of the predictions' automation
 condition (inference_pipeline/automation.py), which needs neither run config nor a warehouse
 read. :func:`retrain_on_model_degradation` stays a sensor because its decision reads the
-monitoring row from the warehouse (the verdict is not part of Dagster's asset state).
+monitoring row from the warehouse (the verdict is not part of Dagster's asset state) and its
+run config is computed at the tick (the degraded day the retraining starts its regime from).
 
 * :func:`retrain_on_model_degradation` — on each ``monitoring/model_performance``
   materialization: if the champion's row for the monitored day fails
@@ -25,13 +26,15 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from titanic_assets import names, settings
 from titanic_assets.automation import sensor_interval, sensor_status, unprocessed_events
 from titanic_assets.core import monitoring
+from titanic_assets.core.training_set import REASON_DEGRADATION
 from titanic_assets.data_layer.registry import champion
 from titanic_assets.data_layer.warehouse import connect, table_exists
 from titanic_assets.inference_pipeline.assets import PERFORMANCE_KEY, PERFORMANCE_TABLE
 
-TRAINING_JOB_NAME = "training_pipeline"
+TRAINING_JOB_NAME = names.TRAINING_JOB
 #: A sensor tick must stay short: give up on a locked warehouse after this long.
 SENSOR_CONNECT_TIMEOUT_S = 3.0
 
@@ -92,7 +95,7 @@ def _judge(
     def read(conn):
         if not table_exists(conn, PERFORMANCE_TABLE):
             return None, pd.DataFrame()
-        current = champion(conn) if table_exists(conn, "models.model_versions") else None
+        current = champion(conn) if table_exists(conn, names.MODEL_VERSIONS_TABLE) else None
         if partition:
             rows = conn.execute(
                 f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day = ?",
@@ -115,7 +118,7 @@ def _judge(
             f", not the champion v{current.version}: wait for it to be monitored"
         )
     row = mine.iloc[0].to_dict()
-    reasons = monitoring.verdict(row, monitoring.Thresholds.from_env())
+    reasons = monitoring.verdict(row, settings.load().thresholds())
     day = pd.Timestamp(row["day"]).strftime("%Y-%m-%d")
     if not reasons:
         return f"champion v{current.version} healthy on {day}"
@@ -123,6 +126,14 @@ def _judge(
     return dg.RunRequest(
         job_name=TRAINING_JOB_NAME,
         run_key=f"retrain-{day}-v{current.version}",
+        # Degradation: train on the regime that began with the degraded days (core.training_set).
+        run_config={
+            "ops": {
+                "models__training_data": {
+                    "config": {"reason": REASON_DEGRADATION, "degraded_day": day}
+                }
+            }
+        },
         tags={
             "titanic/trigger": "monitoring",
             "titanic/monitored_day": day,

@@ -4,47 +4,47 @@
                                                               │
                                                               └─ champion/challenger decision
 
-The training set is everything labelled in the feature store up to a cutoff, with a stable
-per-passenger train/holdout split (see :func:`titanic_assets.core.model.holdout_mask`). The
-model asset trains on the train rows, evaluates on the holdout, registers a version, and
-promotes it only if it is at least as accurate as the current champion on THIS holdout.
+Thin adapters: the rules live in the library — splits, the regime window and the checks in
+:mod:`titanic_assets.core.training_set`, training and evaluation in
+:mod:`titanic_assets.core.training`, the promotion rule in :mod:`titanic_assets.core.promotion`,
+the reads in :mod:`titanic_assets.data_layer.training_store` and the atomic register/decide in
+:mod:`titanic_assets.data_layer.registry`. Here: config, error translation, metadata.
 """
 
-import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from titanic_assets.core.drift import feature_profile
-from titanic_assets.core.features import FEATURE_STORE_COLUMNS, FORBIDDEN_INPUTS, LABEL_COLUMN
-from titanic_assets.core.metrics import classification_metrics
-from titanic_assets.core.model import (
-    TrainingParams,
-    cross_val_accuracy,
-    feature_importance,
-    holdout_mask,
-    model_to_bytes,
-    predict_proba,
-    train_model,
-)
+from titanic_assets import names
+from titanic_assets.core.features import FORBIDDEN_INPUTS, LABEL_COLUMN
+from titanic_assets.core.model import TrainingParams, feature_importance
 from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
-from titanic_assets.data_layer import registry
+from titanic_assets.core.training import TrainedModel, fit_and_evaluate
+from titanic_assets.core.training_set import (
+    EVAL_WINDOW_HOURS,
+    REASON_DEGRADATION,
+    TrainingSetError,
+    assign_splits,
+    content_hash,
+    parse_cutoff,
+    validate_training_rows,
+    widen_window,
+)
+from titanic_assets.data_layer import registry, training_store
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, table_exists
+from titanic_assets.names import WAREHOUSE_POOL
 from titanic_assets.training_pipeline.champion import champion_changed
 
-GROUP = "training_pipeline"
+GROUP = names.TRAINING_GROUP
 OWNERS = ["team:ml"]
-PREFIX = "models"
 
-PASSENGER_FEATURES = dg.AssetKey(["features", "passenger_features"])
-FEATURE_VIEW = "features.passenger_features"
-TRAINING_DATA = dg.AssetKey([PREFIX, "training_data"])
-MODEL_VERSIONS = dg.AssetKey([PREFIX, "model_versions"])
+PASSENGER_FEATURES = dg.AssetKey(names.PASSENGER_FEATURES)
+TRAINING_DATA = dg.AssetKey(names.TRAINING_DATA)
+MODEL_VERSIONS = dg.AssetKey(names.MODEL_VERSIONS)
 
 #: Below this, a holdout of ~20% is too small to compare models on.
 MIN_TRAINING_ROWS = 50
@@ -60,10 +60,23 @@ class TrainingDataConfig(dg.Config):
         "cutoff. Default: now. Re-running with the same cutoff gives the same training set.",
     )
     min_rows: int = Field(default=MIN_TRAINING_ROWS, ge=10)
+    reason: str = Field(
+        default="on_demand",
+        description=f"Why this run trains. '{REASON_DEGRADATION}' (set by the "
+        "retrain_on_model_degradation sensor, with degraded_day) trains from the start of the "
+        "degraded regime; otherwise the champion's training window is kept (all history if it "
+        "had none).",
+    )
+    degraded_day: str | None = Field(
+        default=None, description="The monitored day that failed (YYYY-MM-DD)."
+    )
+    regime_start: str | None = Field(
+        default=None, description="Explicit start of the training window (ISO); overrides."
+    )
 
 
 class ModelConfig(dg.Config):
-    """XGBoost hyperparameters (defaults: :class:`TrainingParams`)."""
+    """XGBoost hyperparameters (defaults: :class:`TrainingParams`) and the evaluation window."""
 
     n_estimators: int = Field(default=_DEFAULTS.n_estimators, ge=1, le=5000)
     max_depth: int = Field(default=_DEFAULTS.max_depth, ge=1, le=12)
@@ -75,84 +88,26 @@ class ModelConfig(dg.Config):
     seed: int = Field(default=_DEFAULTS.seed)
     n_jobs: int = Field(default=_DEFAULTS.n_jobs, ge=1, le=64)
     cv_folds: int = Field(default=5, ge=2, le=20, description="Stratified CV folds (train rows).")
+    eval_window_hours: float = Field(
+        default=EVAL_WINDOW_HOURS,
+        gt=0,
+        description="The 'recent' evaluation set: holdout passengers of the last N hours.",
+    )
 
     def params(self) -> TrainingParams:
         values = self.model_dump()
         values.pop("cv_folds")
+        values.pop("eval_window_hours")
         return TrainingParams(**values)
 
 
-def parse_cutoff(value: str | None) -> datetime:
-    """The cutoff as naive UTC (the warehouse's event_time convention); default now."""
-    if value is None or not str(value).strip():
-        return datetime.now(UTC).replace(tzinfo=None)
-    try:
-        stamp = pd.Timestamp(str(value).strip())
-    except ValueError as error:
-        raise dg.Failure(
-            f"cutoff {value!r} is not an ISO timestamp (e.g. 2026-01-31T12:00)"
-        ) from error
-    if pd.isna(stamp):
-        raise dg.Failure(f"cutoff {value!r} is not an ISO timestamp")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
-
-
-def content_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of the rows (sorted by passenger) and column names: the training data's identity."""
-    ordered = frame.sort_values("passenger_id").reset_index(drop=True)
-    digest = hashlib.sha256(json.dumps(list(ordered.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def read_training_rows(conn, cutoff: datetime) -> pd.DataFrame:
-    """Labelled feature-store rows with event_time <= cutoff; fails naming missing columns."""
-    if not table_exists(conn, FEATURE_VIEW):
-        raise dg.Failure(
-            f"{FEATURE_VIEW} does not exist: materialize the feature pipeline first "
-            "(historical_backfill, then feature_pipeline)"
-        )
-    present = {
-        row[0]
-        for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'features' AND table_name = 'passenger_features'"
-        ).fetchall()
-    }
-    missing = [c for c in FEATURE_STORE_COLUMNS if c not in present]
-    if missing:
-        raise dg.Failure(
-            f"{FEATURE_VIEW} lacks columns the model needs: {missing}. The feature store and "
-            "titanic_assets.core.features disagree; re-materialize the feature pipeline.",
-            metadata={"missing_columns": json.dumps(missing)},
-        )
-    columns = ", ".join(f'"{c}"' for c in FEATURE_STORE_COLUMNS)  # constants, not user input
-    return conn.execute(
-        f"SELECT {columns} FROM {FEATURE_VIEW} "
-        f"WHERE event_time <= ? AND {LABEL_COLUMN} IS NOT NULL ORDER BY passenger_id",
-        [cutoff],
-    ).df()
-
-
-def validate_training_rows(frame: pd.DataFrame, min_rows: int) -> None:
-    """Refuse what cannot make a trustworthy model, before anything is written."""
-    if len(frame) < min_rows:
-        raise dg.Failure(
-            f"only {len(frame)} labelled passengers up to the cutoff; at least {min_rows} are "
-            "needed to train and hold out a fair evaluation set (move the cutoff later, or "
-            "run the feature pipeline)"
-        )
-    for name, part in (("training set", frame), ("train split", frame[frame["split"] == "train"])):
-        classes = sorted(part[LABEL_COLUMN].unique().tolist())
-        if len(classes) < 2:
-            raise dg.Failure(
-                f"the {name} holds a single class {classes}: a classifier cannot learn survival "
-                "from it (check the labels in the feature store)"
-            )
-    if (frame["split"] == "holdout").sum() == 0:
-        raise dg.Failure("the holdout split is empty: nothing to evaluate the model on")
+def _window_start(conn, config: TrainingDataConfig) -> datetime | None:
+    """The requested window: explicit, degraded regime, or the champion's (library rules)."""
+    if config.regime_start:
+        return parse_cutoff(config.regime_start)
+    if config.reason == REASON_DEGRADATION and config.degraded_day:
+        return training_store.degradation_regime_start(conn, parse_cutoff(config.degraded_day))
+    return training_store.champion_window_start(conn)
 
 
 @dg.asset(
@@ -162,48 +117,47 @@ def validate_training_rows(frame: pd.DataFrame, min_rows: int) -> None:
     kinds={"duckdb", "pandas"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
-    code_version="1",
+    code_version="2",
     description="Labelled passengers from the feature store with event_time <= cutoff "
-    "(point in time), with a stable per-passenger train/holdout split.",
-    metadata={"dagster/table_name": "models.training_data"},
+    "(point in time), with a stable per-passenger holdout and the training window "
+    "(all history, or the regime since a detected degradation).",
+    metadata={"dagster/table_name": names.TRAINING_DATA_TABLE},
 )
 def training_data(
     context: dg.AssetExecutionContext, config: TrainingDataConfig, duckdb: DuckDBResource
 ) -> dg.Output[pd.DataFrame]:
-    cutoff = parse_cutoff(config.cutoff)
-    with open_warehouse(duckdb) as conn:
-        frame = read_training_rows(conn, cutoff)
-    frame["split"] = "train"
-    frame.loc[holdout_mask(frame["passenger_id"]), "split"] = "holdout"
-    validate_training_rows(frame, config.min_rows)
+    try:
+        cutoff = parse_cutoff(config.cutoff)
+        with open_warehouse(duckdb) as conn:
+            frame = training_store.read_training_rows(conn, cutoff)
+            start = _window_start(conn, config)
+        start = widen_window(frame["event_time"], start)
+        frame = assign_splits(frame, start)
+        validate_training_rows(frame, config.min_rows)
+    except TrainingSetError as error:
+        raise dg.Failure(str(error)) from error
     digest = content_hash(frame)
     # Handed to model_version with the frame when it comes straight from this step (the I/O
     # manager's in-run hand-over keeps attrs); a frame read back from the table is re-hashed.
-    frame.attrs["content_sha256"] = digest
-    latest = frame["event_time"].max()
-    context.log.info(f"{len(frame)} labelled passengers up to {cutoff.isoformat()}")
+    frame.attrs.update(content_sha256=digest, reason=config.reason)
+    splits = frame["split"].value_counts().to_dict()
+    context.log.info(f"{len(frame)} labelled passengers up to {cutoff.isoformat()}: {splits}")
     return dg.Output(
         frame,
         metadata={
             "rows": dg.MetadataValue.int(len(frame)),
-            "train_rows": dg.MetadataValue.int(int((frame["split"] == "train").sum())),
-            "holdout_rows": dg.MetadataValue.int(int((frame["split"] == "holdout").sum())),
+            **{f"{k}_rows": dg.MetadataValue.int(int(v)) for k, v in splits.items()},
             "cutoff": dg.MetadataValue.text(cutoff.isoformat()),
-            "latest_event_time": dg.MetadataValue.text(pd.Timestamp(latest).isoformat()),
+            "reason": dg.MetadataValue.text(config.reason),
+            "window_start": dg.MetadataValue.text(start.isoformat() if start else "all history"),
+            "latest_event_time": dg.MetadataValue.text(
+                pd.Timestamp(frame["event_time"].max()).isoformat()
+            ),
             "survival_rate": dg.MetadataValue.float(float(frame[LABEL_COLUMN].mean())),
             "sources": dg.MetadataValue.json(frame["source"].value_counts().to_dict()),
             "content_sha256": dg.MetadataValue.text(digest),
         },
     )
-
-
-def _comparison_md(rows: list[tuple[str, dict]]) -> str:
-    keys = ("accuracy", "f1", "roc_auc", "log_loss")
-    lines = ["| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-    for name, metrics in rows:
-        cells = [("-" if metrics.get(k) is None else f"{metrics[k]:.4f}") for k in keys]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 @dg.asset(
@@ -213,11 +167,12 @@ def _comparison_md(rows: list[tuple[str, dict]]) -> str:
     kinds={"xgboost", "duckdb"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
-    code_version="1",
-    description="Trains XGBoost on the train split, evaluates on the holdout (plus stratified "
-    "CV), registers a version in models.model_versions and promotes it if it is at least as "
-    "accurate as the current champion on the same holdout.",
-    metadata={"dagster/table_name": "models.model_versions"},
+    code_version="2",
+    description="Trains XGBoost on the training window, evaluates on the holdout, the recent "
+    "window and stratified CV, registers a signed version in models.model_versions and, in "
+    "one compare-and-set decision, promotes it if core.promotion's rule says it beats the "
+    "champion on the same rows.",
+    metadata={"dagster/table_name": names.MODEL_VERSIONS_TABLE},
 )
 def model_version(
     context: dg.AssetExecutionContext,
@@ -225,120 +180,94 @@ def model_version(
     duckdb: DuckDBResource,
     training_data: pd.DataFrame,
 ) -> dg.MaterializeResult:
-    params = config.params()
-    features = list(params.feature_columns)
-    validate_training_rows(training_data, min_rows=2)
-    train = training_data[training_data["split"] == "train"]
-    holdout = training_data[training_data["split"] == "holdout"]
-
-    model = train_model(train, params)
-    metrics = classification_metrics(holdout[LABEL_COLUMN], predict_proba(model, holdout, features))
-    folds = min(config.cv_folds, int(train[LABEL_COLUMN].value_counts().min()))
-    metrics["cv_accuracy"] = cross_val_accuracy(train, params, folds) if folds >= 2 else None
-    metrics["cv_folds"] = folds
-    metrics["holdout_rows"] = len(holdout)
-    cutoff = pd.Timestamp(training_data["event_time"].max()).to_pydatetime()
-    data_hash = training_data.attrs.get("content_sha256") or content_hash(training_data)
-    run_id = context.run.run_id
-
-    with open_warehouse(duckdb) as conn:
-        registry.ensure_registry(conn)
-        current = registry.champion(conn)
-        champion_metrics = None
-        champion_error = None
-        if current is not None:
-            try:
-                _, champion_model = registry.load_model(conn, current.version)
-                champion_prob = predict_proba(champion_model, holdout, current.features)
-                champion_metrics = classification_metrics(holdout[LABEL_COLUMN], champion_prob)
-            except (registry.ArtifactIntegrityError, KeyError, ValueError) as error:
-                champion_error = str(error)
-        version = registry.register_version(
-            conn,
-            model_bytes=model_to_bytes(model),
-            params=params.to_dict(),
-            features=features,
-            metrics=metrics,
-            training_rows=len(train),
-            training_cutoff=cutoff,
-            training_data_hash=data_hash,
-            training_profile=feature_profile(train, features),
-            run_id=run_id,
+    try:
+        trained = fit_and_evaluate(
+            training_data, config.params(), config.cv_folds, config.eval_window_hours
         )
-        promoted, decision = _decide(version, metrics, current, champion_metrics, champion_error)
-        if promoted:
-            registry.promote(conn, version, decision, run_id=run_id)
+    except TrainingSetError as error:
+        raise dg.Failure(str(error)) from error
+    run_id = context.run.run_id
+    with open_warehouse(duckdb) as conn:
+        version = registry.register_version(conn, **trained.registration(run_id))
+        promoted, decision, current = registry.decide_champion(
+            conn, version, trained.judge(version), run_id=run_id
+        )
     context.log.info(decision)
     if promoted:  # batch predictions re-score on this event (training_pipeline/champion.py)
         context.log_event(champion_changed(version, decision, f"training run {run_id}"))
-
-    comparison = [(f"v{version} (challenger)", metrics)]
-    if current is not None and champion_metrics is not None:
-        comparison.append((f"v{current.version} (champion)", champion_metrics))
-    importance = feature_importance(model)
-    numeric = {
-        key: dg.MetadataValue.float(float(metrics[key]))
-        for key in METRIC_KEYS
-        if metrics.get(key) is not None
-    }
+    champion = version if promoted else (current.version if current else 0)
     return dg.MaterializeResult(
-        metadata={
-            "version": dg.MetadataValue.int(version),
-            **numeric,
-            "promoted": dg.MetadataValue.bool(promoted),
-            "champion_version": dg.MetadataValue.int(
-                version if promoted else (current.version if current else 0)
-            ),
-            "decision": dg.MetadataValue.text(decision),
-            "champion_comparison": dg.MetadataValue.md(
-                "Holdout of this run (same rows for both models):\n\n" + _comparison_md(comparison)
-            ),
-            "confusion_matrix": dg.MetadataValue.md(
-                confusion_matrix_md(
-                    metrics["tn"],
-                    metrics["fp"],
-                    metrics["fn"],
-                    metrics["tp"],
-                    f"v{version} holdout (n={metrics['n']})",
-                )
-            ),
-            "feature_importance": dg.MetadataValue.md(
-                bar_chart_md(
-                    list(importance), list(importance.values()), "Feature importance", "gain share"
-                )
-            ),
-            "training_rows": dg.MetadataValue.int(len(train)),
-            "holdout_rows": dg.MetadataValue.int(len(holdout)),
-            "training_cutoff": dg.MetadataValue.text(cutoff.isoformat()),
-            "training_data_sha256": dg.MetadataValue.text(data_hash),
-            "params": dg.MetadataValue.json(params.to_dict()),
-            "run_id": dg.MetadataValue.text(run_id),
-        }
+        metadata=model_metadata(trained, version, run_id, promoted, decision, champion)
     )
 
 
-def _decide(
-    version: int,
-    metrics: dict,
-    current: registry.ModelVersion | None,
-    champion_metrics: dict | None,
-    champion_error: str | None,
-) -> tuple[bool, str]:
-    """Champion/challenger: promote iff the challenger is at least as accurate on this holdout."""
-    if current is None:
-        return True, f"v{version} promoted: first model, no champion yet"
-    if champion_metrics is None:
-        return False, (
-            f"v{version} registered but NOT promoted: champion v{current.version} could not be "
-            f"evaluated ({champion_error}); compare and promote by hand (promote_model job)"
+def model_metadata(
+    trained: TrainedModel, version: int, run_id: str, promoted: bool, decision: str, champion: int
+) -> dict[str, dg.MetadataValue]:
+    """What the UI shows for a version: figures, decision, both models on both sets, charts."""
+    metrics = trained.metrics
+    importance = feature_importance(trained.model)
+    numeric = {
+        key: dg.MetadataValue.float(float(metrics[key]))
+        for key in (*METRIC_KEYS, "recent_accuracy")
+        if metrics.get(key) is not None
+    }
+    return {
+        "version": dg.MetadataValue.int(version),
+        **numeric,
+        "promoted": dg.MetadataValue.bool(promoted),
+        "champion_version": dg.MetadataValue.int(champion),
+        "decision": dg.MetadataValue.text(decision),
+        "champion_comparison": dg.MetadataValue.md(_comparison_md(trained, version)),
+        "confusion_matrix": dg.MetadataValue.md(
+            confusion_matrix_md(
+                metrics["tn"],
+                metrics["fp"],
+                metrics["fn"],
+                metrics["tp"],
+                f"v{version} holdout (n={metrics['n']})",
+            )
+        ),
+        "feature_importance": dg.MetadataValue.md(
+            bar_chart_md(
+                list(importance), list(importance.values()), "Feature importance", "gain share"
+            )
+        ),
+        "training_rows": dg.MetadataValue.int(len(trained.train)),
+        "holdout_rows": dg.MetadataValue.int(len(trained.holdout)),
+        "recent_rows": dg.MetadataValue.int(len(trained.recent)),
+        "training_cutoff": dg.MetadataValue.text(trained.lineage["latest_event_time"]),
+        "training_window": dg.MetadataValue.json(trained.lineage),
+        "training_data_sha256": dg.MetadataValue.text(trained.data_hash),
+        "params": dg.MetadataValue.json(trained.params.to_dict()),
+        "run_id": dg.MetadataValue.text(run_id),
+    }
+
+
+def _comparison_md(trained: TrainedModel, version: int) -> str:
+    """Both models' accuracy on both evaluation sets (same rows for both), with McNemar z."""
+    lines = [
+        "Same rows for both models (recent = holdout passengers of the last "
+        f"{trained.lineage['eval_window_hours']:g} h; holdout = all holdout passengers):",
+        "",
+        f"| set | rows | v{version} (challenger) | champion | challenger-only right | "
+        "champion-only right | z |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    if not trained.comparisons:
+        recent = trained.metrics.get("recent_accuracy")
+        lines.append(
+            f"| recent | {len(trained.recent)} | "
+            f"{'-' if recent is None else f'{recent:.4f}'} | - | - | - | - |"
         )
-    challenger, incumbent = metrics["accuracy"], champion_metrics["accuracy"]
-    scores = f"holdout accuracy {challenger:.4f} vs champion v{current.version} {incumbent:.4f}"
-    if challenger > incumbent:
-        return True, f"v{version} promoted: {scores}"
-    if challenger == incumbent:
-        return True, f"v{version} promoted: tie on {scores}; the newer model wins ties"
-    return False, f"v{version} not promoted: {scores}; v{current.version} stays champion"
+        lines.append(f"| holdout | {len(trained.holdout)} | {trained.metrics['accuracy']:.4f} "
+                     "| - | - | - | - |")  # fmt: skip
+    for c in trained.comparisons:
+        mine = "-" if c.challenger_accuracy is None else f"{c.challenger_accuracy:.4f}"
+        theirs = "-" if c.champion_accuracy is None else f"{c.champion_accuracy:.4f}"
+        lines.append(f"| {c.name} | {c.n} | {mine} | {theirs} | {c.wins} | {c.losses} | "
+                     f"{c.z:+.2f} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 @dg.asset_check(

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-# Not imported from .assets: the model_versions asset there logs this module's event.
-CHAMPION = dg.AssetKey(["models", "champion"])
-_MODEL_VERSIONS = dg.AssetKey(["models", "model_versions"])
+from titanic_assets import names
+
+CHAMPION = dg.AssetKey(names.CHAMPION)
+_MODEL_VERSIONS = dg.AssetKey(names.MODEL_VERSIONS)
 
 champion_spec = dg.AssetSpec(
     key=CHAMPION,
     deps=[_MODEL_VERSIONS],
-    group_name="training_pipeline",
+    group_name=names.TRAINING_GROUP,
     owners=["team:ml"],
     kinds={"duckdb"},
     code_version="1",

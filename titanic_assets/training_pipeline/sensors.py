@@ -18,31 +18,22 @@ was, so the next tick judges the same update again (an ``@asset_sensor`` would a
 cursor on the skip and wait, silently, for the next hourly update).
 """
 
-import os
 from datetime import datetime
 
 import dagster as dg
 import duckdb as duckdb_lib
 from dagster_duckdb import DuckDBResource
 
+from titanic_assets import settings
 from titanic_assets.automation import sensor_interval, sensor_status, unprocessed_events
 from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.feature_store import FEATURE_VIEW
 from titanic_assets.data_layer.warehouse import connect, table_exists
-from titanic_assets.training_pipeline.assets import FEATURE_VIEW, PASSENGER_FEATURES, TRAINING_DATA
+from titanic_assets.training_pipeline.assets import PASSENGER_FEATURES, TRAINING_DATA
 from titanic_assets.training_pipeline.jobs import training_pipeline
 
 THRESHOLD_ENV = "TITANIC_RETRAIN_MIN_NEW_ROWS"
-DEFAULT_THRESHOLD = 500
 LOCK_TIMEOUT_S = 3.0
-
-
-def retrain_threshold() -> int:
-    """Rows needed to retrain; read at every tick so changing the env needs no reload."""
-    raw = os.environ.get(THRESHOLD_ENV, "").strip()
-    try:
-        return max(1, int(raw)) if raw else DEFAULT_THRESHOLD
-    except ValueError:
-        return DEFAULT_THRESHOLD
 
 
 def new_labelled_rows(conn, since: datetime | None) -> tuple[int, datetime | None]:
@@ -61,7 +52,8 @@ def new_labelled_rows(conn, since: datetime | None) -> tuple[int, datetime | Non
     job=training_pipeline,
     minimum_interval_seconds=sensor_interval(60),
     default_status=sensor_status(),
-    description=f"Retrain when ${THRESHOLD_ENV} (default {DEFAULT_THRESHOLD}) labelled passengers "
+    description=f"Retrain when ${THRESHOLD_ENV} (default "
+    f"{settings.VARIABLES[THRESHOLD_ENV].default}) labelled passengers "
     "newer than the champion's training cutoff are in the feature store, or no champion exists. "
     "Judges each feature-store update; a busy warehouse is retried on the next tick.",
 )
@@ -69,7 +61,7 @@ def retrain_on_new_passengers(context: dg.SensorEvaluationContext, duckdb: DuckD
     events = unprocessed_events(context, PASSENGER_FEATURES)
     if not events:
         return dg.SkipReason("no feature-store update since the last judged one")
-    threshold = retrain_threshold()
+    threshold = settings.load().retrain_min_new_rows
     try:
         with connect(duckdb.database, read_only=True, timeout_s=LOCK_TIMEOUT_S) as conn:
             current = registry.champion(conn)

@@ -1,0 +1,520 @@
+"""What the apps show, read from the warehouse without ever standing in a pipeline's way.
+
+No Gradio here: every tab of the app is a thin layer over one function of this module, so the
+numbers on screen can be tested against SQL, and a notebook can call the same functions.
+
+**How the app reads the warehouse.** DuckDB admits one writer process per file, and an open
+reader blocks that writer too. So the app never keeps a connection: a :class:`WarehouseReader`
+opens the file read-only for one short read (a few small queries, milliseconds), closes it, and
+keeps the result as a :class:`Snapshot`:
+
+* all requests of the app process share one snapshot for :data:`SNAPSHOT_TTL_S` seconds, so
+  however many browser tabs poll, the file is opened at most once per TTL;
+* reads are serialised and spaced by at least :data:`MIN_GAP_S` of idle time, so a writer whose
+  connect is retried (the pipelines back off from 50 ms) always finds the file free within
+  about a second;
+* a read waits at most :data:`CONNECT_BUDGET_S` for a writer; when a run holds the file
+  longer, the app answers with the last good snapshot and says how old it is, never with
+  DuckDB's lock error.
+
+A passenger look-up (``titanic lineage``'s facts) is its own short read through the same gate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from titanic_assets import names
+from titanic_assets.core.explain import Explanation, explain_one
+from titanic_assets.core.features import build_features
+from titanic_assets.core.predict import (
+    THRESHOLD,
+    PassengerInput,
+    PassengerInputError,
+    score_features,
+)
+from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
+from titanic_assets.data_layer.warehouse import connect, table_exists, warehouse_path
+
+T = TypeVar("T")
+
+#: Predictions shown in the recent history (the newest first).
+HISTORY_ROWS = 20
+#: A snapshot younger than this is served as is, whatever the number of polling browsers.
+SNAPSHOT_TTL_S = 2.0
+#: How long one read waits for a writer to let go before the last good data is shown instead.
+CONNECT_BUDGET_S = 1.0
+#: Idle time between two reads of the app, so a writer retrying its connect finds a gap.
+MIN_GAP_S = 0.25
+
+FEATURES_TABLE = names.FEATURE_VIEW
+PREDICTIONS_TABLE = names.PREDICTIONS_TABLE
+PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
+
+#: What to run first, by what is missing (the messages every tab shows instead of a traceback).
+RUN_DEMO = "run `make demo` (a whole cycle)"
+NEED_FEATURES = f"No passengers in the warehouse yet: {RUN_DEMO}, or the historical_backfill job."
+NEED_CHAMPION = f"No champion model yet: {RUN_DEMO}, or the training_pipeline job."
+NEED_PREDICTIONS = (
+    f"No predictions yet: {RUN_DEMO}, or the inference_pipeline job for a day with passengers."
+)
+NEED_MONITORING = (
+    f"No monitoring figures yet: {RUN_DEMO}, or the inference_pipeline job "
+    "(its monitoring/model_performance step)."
+)
+
+_LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+
+_PERFORMANCE_COLUMNS = (
+    "day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1", "tn", "fp", "fn",
+    "tp", "max_psi", "max_psi_feature", "psi_by_feature",
+)  # fmt: skip
+_PASSENGER_COLUMNS = (
+    "pclass", "is_female", "age", "fare", "sibsp", "parch", "embarked_c", "embarked_q",
+    "embarked_s", "survived",
+)  # fmt: skip
+
+
+class AppDataError(Exception):
+    """The warehouse cannot answer this request; the message says what to run or fix."""
+
+
+class WarehouseMissing(AppDataError):
+    """No warehouse file at the configured path."""
+
+
+class WarehouseBusy(AppDataError):
+    """A pipeline run holds the file and there is no earlier snapshot to show."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the tabs show, read in one short read-only connection."""
+
+    warehouse: str
+    #: When the read finished (naive UTC, like every timestamp in the warehouse).
+    read_at: datetime
+    #: Seconds the file was held open for this read.
+    held_s: float
+    #: Rows in the feature store; None when the feature store does not exist yet.
+    n_features: int | None
+    #: The newest scoring of the newest passengers, newest first, with features and label.
+    latest: pd.DataFrame
+    #: ``monitoring.model_performance``, oldest day first.
+    performance: pd.DataFrame
+    versions: pd.DataFrame
+    promotions: pd.DataFrame
+    champion: registry.ModelVersion | None
+    #: The champion's verified model (None without a champion or when it failed to verify).
+    model: Any
+    #: Why the champion cannot serve (artifact failed verification), else None.
+    champion_problem: str | None
+
+
+@dataclass(frozen=True)
+class View:
+    """A snapshot and how fresh it is."""
+
+    snapshot: Snapshot
+    #: None when just read or within the TTL; else why older data is shown.
+    stale_reason: str | None = None
+
+    def status(self, now: datetime | None = None) -> str:
+        """One line for the page: where the data comes from and how old it is."""
+        now = now or _utcnow()
+        age = max(0.0, (now - self.snapshot.read_at).total_seconds())
+        read = f"read {self.snapshot.read_at:%Y-%m-%d %H:%M:%S} UTC ({age:.0f} s ago)"
+        if self.stale_reason:
+            return f"⚠ {self.stale_reason}: showing the last good data, {read}."
+        return f"Warehouse {self.snapshot.warehouse}, {read}."
+
+
+class WarehouseReader:
+    """Short, serialised, rate-limited read-only access to the warehouse for one app process."""
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        ttl_s: float = SNAPSHOT_TTL_S,
+        connect_budget_s: float = CONNECT_BUDGET_S,
+        min_gap_s: float = MIN_GAP_S,
+        history_rows: int = HISTORY_ROWS,
+    ) -> None:
+        self.path = path or warehouse_path()
+        self.ttl_s = ttl_s
+        self.connect_budget_s = connect_budget_s
+        self.min_gap_s = min_gap_s
+        self.history_rows = history_rows
+        self._io_lock = threading.Lock()
+        self._snapshot_lock = threading.Lock()
+        self._last_close = -math.inf
+        self._snapshot: Snapshot | None = None
+        self._models: dict[tuple[int, str], Any] = {}
+
+    def read(self, action: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """``action(conn)`` on a read-only connection held only while it runs.
+
+        Raises :class:`WarehouseMissing` or :class:`WarehouseBusy` (after
+        ``connect_budget_s``) instead of DuckDB's errors.
+        """
+        with self._io_lock:
+            pause = self._last_close + self.min_gap_s - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            try:
+                with connect(self.path, read_only=True, timeout_s=self.connect_budget_s) as conn:
+                    return action(conn)
+            except FileNotFoundError as error:
+                raise WarehouseMissing(
+                    f"No warehouse at {self.path} yet: {RUN_DEMO}, or point TITANIC_DUCKDB at "
+                    "an existing warehouse file."
+                ) from error
+            except duckdb.IOException as error:
+                if any(m in str(error) for m in _LOCK_MESSAGES):
+                    raise WarehouseBusy(
+                        "A pipeline run is writing to the warehouse; the app shows data as soon "
+                        "as the run lets go of the file (refresh in a moment)."
+                    ) from error
+                raise
+            finally:
+                self._last_close = time.monotonic()
+
+    def view(self, *, force: bool = False) -> View:
+        """The current snapshot: re-read when older than the TTL (or ``force``), else reused.
+
+        While a run holds the file, the previous snapshot comes back with a ``stale_reason``.
+        """
+        # XGBoost's import (~1 s) must not happen while the file is open: a model is loaded
+        # inside the read when the champion changes.
+        import xgboost  # noqa: F401
+
+        with self._snapshot_lock:
+            current = self._snapshot
+            if current is not None and not force:
+                age = (_utcnow() - current.read_at).total_seconds()
+                if age < self.ttl_s:
+                    return View(current)
+            try:
+                fresh = self.read(self._take_snapshot)
+            except WarehouseBusy:
+                if current is None:
+                    raise
+                return View(current, stale_reason="A pipeline run is writing to the warehouse")
+            except WarehouseMissing:
+                self._snapshot = None
+                raise
+            self._snapshot = fresh
+            return View(fresh)
+
+    def _take_snapshot(self, conn: duckdb.DuckDBPyConnection) -> Snapshot:
+        started = time.monotonic()
+        n_features = None
+        if table_exists(conn, FEATURES_TABLE):
+            n_features = int(
+                conn.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]
+            )
+        latest = _latest_predictions(conn, self.history_rows)
+        performance = (
+            conn.execute(
+                f"SELECT {', '.join(_PERFORMANCE_COLUMNS)} FROM {PERFORMANCE_TABLE} "
+                "ORDER BY day, model_version"
+            ).df()
+            if table_exists(conn, PERFORMANCE_TABLE)
+            else pd.DataFrame(columns=list(_PERFORMANCE_COLUMNS))
+        )
+        versions = registry.list_versions(conn)
+        promotions = registry.promotions(conn)
+        champion = registry.champion(conn)
+        model, problem = None, None
+        if champion is not None:
+            key = (champion.version, champion.artifact_sha256)
+            model = self._models.get(key)
+            if model is None:
+                try:
+                    _, model = registry.load_model(conn, champion.version)
+                    self._models = {key: model}  # only the serving model is kept
+                except registry.RegistryError as error:
+                    problem = f"The champion v{champion.version} cannot serve: {error}"
+        return Snapshot(
+            warehouse=self.path,
+            read_at=_utcnow(),
+            held_s=time.monotonic() - started,
+            n_features=n_features,
+            latest=latest,
+            performance=performance,
+            versions=versions,
+            promotions=promotions,
+            champion=champion,
+            model=model,
+            champion_problem=problem,
+        )
+
+
+def _latest_predictions(conn: duckdb.DuckDBPyConnection, limit: int) -> pd.DataFrame:
+    """The newest scoring of the ``limit`` newest scored passengers, newest first.
+
+    Only the top rows by event_time are deduplicated (a top-N, not a window over all
+    history), so the read stays short however long the history is.
+    """
+    if not table_exists(conn, PREDICTIONS_TABLE):
+        return pd.DataFrame()
+    if table_exists(conn, FEATURES_TABLE):
+        extra = ", ".join(f"f.{c}" for c in _PASSENGER_COLUMNS)
+        join = f"LEFT JOIN {FEATURES_TABLE} f USING (passenger_id)"
+    else:
+        extra = ", ".join(f"NULL AS {c}" for c in _PASSENGER_COLUMNS)
+        join = ""
+    return conn.execute(
+        f"""
+        WITH recent AS (
+            SELECT * FROM {PREDICTIONS_TABLE}
+            ORDER BY event_time DESC, passenger_id DESC, predicted_at DESC LIMIT ?
+        ), newest AS (
+            SELECT * FROM recent
+            QUALIFY row_number() OVER (PARTITION BY passenger_id ORDER BY predicted_at DESC) = 1
+        )
+        SELECT n.passenger_id, n.event_time, n.source, n.model_version, n.predicted_survived,
+               n.survival_probability, n.predicted_at, {extra}
+        FROM newest n {join}
+        ORDER BY n.event_time DESC, n.passenger_id DESC
+        LIMIT ?
+        """,
+        [limit * 5, limit],
+    ).df()
+
+
+# --- Will they survive? ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One passenger scored by the champion, with the model's own explanation."""
+
+    passenger: PassengerInput
+    survived: bool
+    probability: float
+    model_version: int
+    #: The champion's holdout accuracy, to read the probability against.
+    model_accuracy: float
+    explanation: Explanation
+    view: View
+
+
+def predict(reader: WarehouseReader, **raw: Any) -> Prediction:
+    """Validate a form's raw values and score them with the champion.
+
+    :class:`PassengerInputError` names the bad field; :class:`AppDataError` says what to run.
+    The passenger goes through ``build_features``, the pipelines' one feature function.
+    """
+    passenger = PassengerInput.parse(**raw)
+    view = reader.view()
+    snapshot = view.snapshot
+    if snapshot.champion is None:
+        raise AppDataError(NEED_CHAMPION)
+    if snapshot.model is None:
+        raise AppDataError(snapshot.champion_problem or NEED_CHAMPION)
+    features = build_features(passenger.to_frame())
+    columns = snapshot.champion.features
+    probability = float(score_features(snapshot.model, features, columns)[0])
+    return Prediction(
+        passenger=passenger,
+        survived=probability >= THRESHOLD,
+        probability=probability,
+        model_version=int(snapshot.champion.version),
+        model_accuracy=float(snapshot.champion.accuracy),
+        explanation=explain_one(snapshot.model, features, columns),
+        view=view,
+    )
+
+
+# --- Latest passengers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The newest scored passenger and the recent prediction history."""
+
+    #: The newest passenger: details, prediction, outcome (None if not known yet), model.
+    newest: dict[str, Any]
+    #: The last predictions, newest first: one row per passenger, with outcome and verdict.
+    history: pd.DataFrame
+    #: Right / labelled among ``history`` (the "how is it doing lately" figure).
+    recent_right: int
+    recent_labelled: int
+
+
+def latest(snapshot: Snapshot) -> Latest:
+    """The Latest passengers tab; :class:`AppDataError` when nothing was scored yet."""
+    if snapshot.latest.empty:
+        raise AppDataError(NEED_FEATURES if not snapshot.n_features else NEED_PREDICTIONS)
+    rows = [_passenger_row(r) for r in snapshot.latest.to_dict("records")]
+    history = pd.DataFrame(rows)
+    labelled = history[history["actual"] != "not known yet"]
+    return Latest(
+        newest=rows[0],
+        history=history,
+        recent_right=int((labelled["right"] == "yes").sum()),
+        recent_labelled=len(labelled),
+    )
+
+
+def _passenger_row(r: dict[str, Any]) -> dict[str, Any]:
+    predicted = "survived" if int(r["predicted_survived"]) == 1 else "died"
+    label = r.get("survived")
+    known = label is not None and not pd.isna(label)
+    actual = ("survived" if int(label) == 1 else "died") if known else "not known yet"
+    return {
+        "passenger_id": r["passenger_id"],
+        "event_time": pd.Timestamp(r["event_time"]).strftime("%Y-%m-%d %H:%M:%S"),
+        "class": _int_or_none(r.get("pclass")),
+        "sex": _sex(r.get("is_female")),
+        "age": _float_or_none(r.get("age")),
+        "fare": _float_or_none(r.get("fare")),
+        "sibsp": _int_or_none(r.get("sibsp")),
+        "parch": _int_or_none(r.get("parch")),
+        "embarked": _port(r),
+        "p_survive": round(float(r["survival_probability"]), 3),
+        "predicted": predicted,
+        "actual": actual,
+        "right": ("yes" if predicted == actual else "no") if known else "",
+        "model_version": int(r["model_version"]),
+        "source": r.get("source"),
+    }
+
+
+def lookup(reader: WarehouseReader, passenger_id: str) -> dict[str, Any]:
+    """What ``titanic lineage`` prints for one passenger (source, checks, features,
+    predictions, each model's training data and metrics), in one short read."""
+    key = (passenger_id or "").strip()
+    if not key:
+        raise PassengerInputError("passenger id", "is required (e.g. titanic3-00001)")
+    try:
+        return reader.read(lambda conn: passenger_lineage(conn, key))
+    except PassengerNotFoundError as error:
+        raise AppDataError(f"{error}. Ids are shown in the history table above.") from error
+
+
+# --- Model monitoring ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """The Model monitoring tab's figures."""
+
+    #: Per day and model version: predictions, labelled, accuracy, F1 (oldest first).
+    daily: pd.DataFrame
+    #: Over all labelled history: tn, fp, fn, tp, n, accuracy.
+    confusion: dict[str, float]
+    #: The latest monitored day, and PSI per feature on it (largest first).
+    latest_day: str
+    psi_latest: pd.DataFrame
+    #: PSI per day and feature (long form: day, feature, psi), oldest first.
+    psi_trend: pd.DataFrame
+    #: Every model version, the champion marked.
+    versions: pd.DataFrame
+    #: The registry's decisions (register / promote / rollback) with their reasons, newest first.
+    promotions: pd.DataFrame
+
+
+def monitoring(snapshot: Snapshot) -> Monitoring:
+    """The Model monitoring tab; :class:`AppDataError` when nothing was monitored yet."""
+    perf = snapshot.performance
+    if perf.empty:
+        if snapshot.versions.empty:
+            raise AppDataError(NEED_FEATURES if not snapshot.n_features else NEED_CHAMPION)
+        raise AppDataError(NEED_MONITORING)
+    perf = perf.assign(day=pd.to_datetime(perf["day"]).dt.strftime("%Y-%m-%d"))
+    daily = perf[["day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1"]]
+    counts = {k: int(perf[k].sum()) for k in ("tn", "fp", "fn", "tp")}
+    n = sum(counts.values())
+    confusion: dict[str, float] = {
+        **counts,
+        "n": n,
+        "accuracy": (counts["tn"] + counts["tp"]) / n if n else math.nan,
+    }
+    # One row per day for drift: the version that scored most of that day (as the asset does).
+    main = perf.sort_values(["day", "n_predictions"]).groupby("day", as_index=False).last()
+    trend = [
+        {"day": row["day"], "feature": feature, "psi": float(value)}
+        for row in main.to_dict("records")
+        for feature, value in _psi(row["psi_by_feature"]).items()
+    ]
+    psi_trend = pd.DataFrame(trend, columns=["day", "feature", "psi"])
+    latest_day = str(main["day"].iloc[-1])
+    psi_latest = (
+        psi_trend[psi_trend["day"] == latest_day][["feature", "psi"]]
+        .sort_values("psi", ascending=False)
+        .reset_index(drop=True)
+    )
+    return Monitoring(
+        daily=daily.reset_index(drop=True),
+        confusion=confusion,
+        latest_day=latest_day,
+        psi_latest=psi_latest,
+        psi_trend=psi_trend,
+        versions=_versions_table(snapshot.versions),
+        promotions=_promotions_table(snapshot.promotions),
+    )
+
+
+def _versions_table(versions: pd.DataFrame) -> pd.DataFrame:
+    columns = ["version", "champion", "accuracy", "f1", "roc_auc", "training_rows",
+               "training_cutoff", "created_at"]  # fmt: skip
+    if versions.empty:
+        return pd.DataFrame(columns=columns)
+    out = versions.assign(champion=["★ champion" if c else "" for c in versions["is_champion"]])
+    return out[columns].sort_values("version", ascending=False).reset_index(drop=True)
+
+
+def _promotions_table(log: pd.DataFrame) -> pd.DataFrame:
+    columns = ["decided_at", "action", "version", "previous_champion", "reason", "run_id"]
+    if log.empty:
+        return pd.DataFrame(columns=columns)
+    return log.sort_values("event_id", ascending=False)[columns].reset_index(drop=True)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _psi(raw: Any) -> dict[str, float]:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
+        return {}
+    return {str(k): float(v) for k, v in json.loads(raw).items() if v is not None}
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 2)
+
+
+def _sex(is_female: Any) -> str | None:
+    if is_female is None or pd.isna(is_female):
+        return None
+    return "female" if float(is_female) == 1.0 else "male"
+
+
+def _port(row: dict[str, Any]) -> str | None:
+    for port in ("C", "Q", "S"):
+        value = row.get(f"embarked_{port.lower()}")
+        if value is not None and not pd.isna(value) and float(value) == 1.0:
+            return port
+    return None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
