@@ -29,6 +29,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.schema import (
     PASSENGER_COLUMNS,
@@ -157,7 +158,7 @@ class PassengerGenerator:
         stamp = hour_start.strftime("%Y%m%d%H")
         out["passenger_id"] = [f"{id_prefix}-{stamp}-{i:06d}" for i in range(1, n + 1)]
         out["source"] = SOURCE_SYNTHETIC
-        out["batch_id"] = hour_start.strftime("%Y-%m-%d-%H:00")
+        out["batch_id"] = hour_start.strftime(names.HOUR_BATCH_FORMAT)
         for column in ("pclass", "sibsp", "parch"):
             out[column] = out[column].astype("int64")
         return out[list(PASSENGER_COLUMNS)]

@@ -17,9 +17,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from titanic_assets import names
+
 SOURCE_HISTORICAL = "historical"
 SOURCE_SYNTHETIC = "synthetic"
-HISTORICAL_BATCH = "historical"
+HISTORICAL_BATCH = names.HISTORICAL_BATCH
 
 SEXES = ("female", "male")
 PORTS = ("C", "Q", "S")

@@ -16,11 +16,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, build_features
 from titanic_assets.core.generator import DriftSpec, PassengerGenerator
 from titanic_assets.core.schema import (
-    HISTORICAL_BATCH,
     PASSENGER_COLUMNS,
     detect_shape,
     extra_columns,
@@ -30,27 +29,26 @@ from titanic_assets.core.schema import (
 )
 from titanic_assets.core.sources import SourceError, read_source_csv, resolve_source
 from titanic_assets.data_layer.feature_store import (
-    FEATURE_VIEW,
     ensure_feature_store,
     feature_store_counts,
     withdraw_certificate,
 )
 from titanic_assets.data_layer.io_manager import column_schema
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
 from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
+from titanic_assets.names import WAREHOUSE_POOL
 
-GROUP = "feature_pipeline"
+GROUP = names.FEATURE_GROUP
 OWNERS = ["team:data-platform"]
-PREFIX = "features"
 
-RAW_HISTORICAL = dg.AssetKey([PREFIX, "raw_historical_passengers"])
-HISTORICAL_PASSENGERS = dg.AssetKey([PREFIX, "historical_passengers"])
-REJECTED_HISTORICAL = dg.AssetKey([PREFIX, "rejected_historical_passengers"])
-HISTORICAL_FEATURES = dg.AssetKey([PREFIX, "historical_features"])
-SYNTHETIC_PASSENGERS = dg.AssetKey([PREFIX, "synthetic_passengers"])
-SYNTHETIC_FEATURES = dg.AssetKey([PREFIX, "synthetic_features"])
-PASSENGER_FEATURES = dg.AssetKey([PREFIX, "passenger_features"])
+
+RAW_HISTORICAL = dg.AssetKey(names.RAW_HISTORICAL)
+HISTORICAL_PASSENGERS = dg.AssetKey(names.HISTORICAL_PASSENGERS)
+REJECTED_HISTORICAL = dg.AssetKey(names.REJECTED_HISTORICAL)
+HISTORICAL_FEATURES = dg.AssetKey(names.HISTORICAL_FEATURES)
+SYNTHETIC_PASSENGERS = dg.AssetKey(names.SYNTHETIC_PASSENGERS)
+SYNTHETIC_FEATURES = dg.AssetKey(names.SYNTHETIC_FEATURES)
+PASSENGER_FEATURES = dg.AssetKey(names.PASSENGER_FEATURES)
 
 
 class HistoricalSourceConfig(dg.Config):
@@ -208,7 +206,7 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
 )
 def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.DataFrame:
     with open_warehouse(duckdb) as conn:
-        withdraw_certificate(conn, HISTORICAL_BATCH)
+        withdraw_certificate(conn, names.HISTORICAL_BATCH)
     return build_features(passengers)
 
 
@@ -312,7 +310,7 @@ def synthetic_features(
     pool=WAREHOUSE_POOL,
     code_version="1",
     metadata={
-        "dagster/table_name": FEATURE_VIEW,
+        "dagster/table_name": names.FEATURE_VIEW,
         "dagster/column_lineage": dg.TableColumnLineage(
             deps_by_column={
                 c: [
@@ -328,7 +326,7 @@ def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with open_warehouse(duckdb) as conn:
         ensure_feature_store(conn)
         counts = feature_store_counts(conn)
-        sample = conn.execute(f"SELECT * FROM {FEATURE_VIEW} LIMIT 0").df()
+        sample = conn.execute(f"SELECT * FROM {names.FEATURE_VIEW} LIMIT 0").df()
     certified = counts["historical_certified"] + counts["synthetic_certified"]
     return dg.MaterializeResult(
         metadata={
@@ -342,7 +340,8 @@ def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 def batch_id_for(partition_key: str) -> str:
     """The batch id of an hourly partition (the generator stamps the same string)."""
-    return datetime.strptime(partition_key, "%Y-%m-%d-%H:%M").strftime("%Y-%m-%d-%H:00")
+    hour = datetime.strptime(partition_key, names.HOUR_KEY_FORMAT)
+    return hour.strftime(names.HOUR_BATCH_FORMAT)
 
 
 def _examples_md(rejected: pd.DataFrame, limit: int = 10) -> str:
