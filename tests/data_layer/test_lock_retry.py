@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets.data_layer import locks
+from titanic_assets.data_layer import locks, warehouse
 from titanic_assets.data_layer.resources import open_warehouse
 
 
@@ -47,7 +47,7 @@ def _events(result, kind: str) -> list:
 
 @pytest.fixture
 def quick(monkeypatch):
-    monkeypatch.setattr(locks, "STEP_LOCK_WAIT_S", 0.5)
+    monkeypatch.setattr(warehouse, "LOCK_TIMEOUT_S", 0.5)
     monkeypatch.setattr(locks, "LOCK_RETRY_WAIT_S", 1.0)
 
 

@@ -18,8 +18,6 @@ import duckdb
 
 from titanic_assets.data_layer.warehouse import WarehouseLockedError, connect
 
-#: How long a step waits for the lock before giving up the attempt.
-STEP_LOCK_WAIT_S = 120.0
 #: Retries of a step whose warehouse stayed locked, and the wait before each.
 LOCK_RETRIES = 3
 LOCK_RETRY_WAIT_S = 30.0
@@ -42,5 +40,5 @@ def connect_for_step(database: str) -> Iterator[duckdb.DuckDBPyConnection]:
     Only opening is covered; an error while the connection is in use fails as it is."""
     with ExitStack() as stack:
         with retry_when_locked():
-            conn = stack.enter_context(connect(database, timeout_s=STEP_LOCK_WAIT_S))
+            conn = stack.enter_context(connect(database))  # waits warehouse.LOCK_TIMEOUT_S
         yield conn
