@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import CUTOFF, DAY, HOUR, MODEL, SEED, Stopwatch
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.core import monitoring, quality
 from titanic_assets.core.features import build_features
 from titanic_assets.core.generator import PassengerGenerator
@@ -68,7 +68,7 @@ def write_slice(conn, table: str, frame: pd.DataFrame, where: str | None, params
 
 
 def _schemas(conn) -> None:
-    for schema in ("features", "models", "inference", "monitoring"):
+    for schema in names.SCHEMAS:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 
@@ -78,7 +78,7 @@ def _schemas(conn) -> None:
 def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = None) -> dict:
     sw = sw or Stopwatch()
     run_id = f"plain-{uuid.uuid4().hex[:12]}"
-    batch = hour.strftime("%Y-%m-%d-%H:00")
+    batch = hour.strftime(names.HOUR_BATCH_FORMAT)
     start, end = hour, hour + timedelta(hours=1)
     with sw.lap("generate"):
         with connect(db) as conn:
@@ -100,13 +100,13 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
         with connect(db) as conn:
             _schemas(conn)
             withdraw_certificate(conn, batch)
-            write_slice(conn, "features.synthetic_passengers", accepted, window, (start, end))
+            write_slice(conn, names.SYNTHETIC_PASSENGERS_TABLE, accepted, window, (start, end))
             write_slice(conn, SYNTHETIC_FEATURES, features, window, (start, end))
             for suite, result in results.items():
                 record_quality_result(
                     conn,
                     batch_id=batch,
-                    asset="features/synthetic_features",
+                    asset="/".join(names.SYNTHETIC_FEATURES),
                     suite=suite,
                     passed=result.success,
                     evaluated_rows=result.evaluated_rows,
@@ -140,7 +140,7 @@ def training_run(db: str, cutoff: str = CUTOFF, model: dict | None = None, sw=No
         registration = trained.registration(run_id)  # includes the drift profile
     with sw.lap("write"), connect(db) as conn:
         _schemas(conn)
-        write_slice(conn, "models.training_data", frame, None)
+        write_slice(conn, names.TRAINING_DATA_TABLE, frame, None)
         version = registry.register_version(conn, **registration)
         registry.decide_champion(conn, version, trained.judge(version), run_id=run_id)
     return {"rows": len(frame), "version": version, "accuracy": trained.metrics["accuracy"]}
@@ -179,7 +179,7 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
         window = "event_time >= ? AND event_time < ?"
         with connect(db) as conn:
             _schemas(conn)
-            write_slice(conn, "inference.predictions", scored, window, (start, end))
+            write_slice(conn, names.PREDICTIONS_TABLE, scored, window, (start, end))
     with sw.lap("monitoring"):
         performance = monitoring.performance_by_day(scored, passengers)
         drift = {
@@ -193,7 +193,7 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
         with connect(db) as conn:
             write_slice(
                 conn,
-                "monitoring.model_performance",
+                names.PERFORMANCE_TABLE,
                 performance,
                 "day >= ? AND day < ?",
                 (start, end),

@@ -12,6 +12,7 @@ import sys
 import dagster as dg
 import pytest
 
+from titanic_assets.core.schema import normalise_source
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 
@@ -98,8 +99,9 @@ def test_lineage_of_a_synthetic_prediction(cycle):
     assert "by model v1" in text.stdout
 
 
-def test_lineage_of_a_historical_passenger_shows_the_file_row(cycle):
-    done = titanic("lineage", "titanic3-00001", "--json", warehouse=cycle)
+def test_lineage_of_a_historical_passenger_shows_the_file_row(cycle, titanic3_raw):
+    first = normalise_source(titanic3_raw)[0]["passenger_id"].iloc[0]
+    done = titanic("lineage", first, "--json", warehouse=cycle)
     record = json.loads(done.stdout)
     assert record["source"]["kind"] == "historical"
     assert record["source"]["row"] == 1

@@ -1,7 +1,13 @@
 """titanic_assets: feature, training and batch-inference pipelines as Dagster assets.
 
-Layers, top to bottom (imports only point down):
-- ``feature_pipeline``, ``training_pipeline``, ``inference_pipeline``: Dagster wiring.
-- ``data_layer``: the DuckDB warehouse (I/O manager, resource, DDL) and the model registry.
-- ``core``: plain pandas / XGBoost / GX code with no Dagster import.
+Layers, top to bottom (imports only point down; ``tests/test_layering.py`` enforces it):
+- ``definitions``, ``cli``, ``apps``, ``demo``: entry points.
+- ``feature_pipeline``, ``training_pipeline``, ``inference_pipeline`` (+ ``automation``):
+  Dagster wiring, thin adapters over the layers below.
+- ``data_layer``: the DuckDB warehouse (I/O manager, resource, DDL), the model registry and
+  the other reads/writes of the warehouse.
+- ``core``: plain pandas / XGBoost / GX rules with no Dagster, DuckDB or settings import; its
+  functions take thresholds and paths as arguments.
+- ``names`` (tables, asset keys, suites, jobs) and ``settings`` (every ``TITANIC_*`` variable,
+  validated) are leaves; ``core`` uses ``names`` only.
 """

@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from titanic_assets import names
+
 if TYPE_CHECKING:  # the import is lazy at run time: core.monitoring pulls in pandas
     from titanic_assets.core.monitoring import Thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: Not named after a schema: DuckDB would report an ambiguous catalog/schema reference.
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "titanic_warehouse.duckdb"
-#: Schemas of the warehouse; a warehouse file must not be named after one of them.
-WAREHOUSE_SCHEMAS = ("features", "models", "inference", "monitoring")
 #: A model-signing key shorter than this is refused (HMAC-SHA256 wants >= 256 bits of secret).
 MIN_SIGNING_KEY_CHARS = 32
 
@@ -96,7 +96,7 @@ def _warehouse(raw: str) -> str:
     path = Path(raw).expanduser()
     if path.is_dir():
         raise ValueError(raw)
-    if path.stem.lower() in WAREHOUSE_SCHEMAS:
+    if path.stem.lower() in names.SCHEMAS:
         raise ValueError(raw)
     return str(path)
 
@@ -127,7 +127,7 @@ def _cron(raw: str) -> str:
     fields = text.lower().split(" ")
     if len(fields) != 5:
         raise ValueError(raw)
-    for field, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+    for field, (low, high, words) in zip(fields, _CRON_FIELDS, strict=True):
         for item in field.split(","):
             match = _CRON_ITEM.match(item)
             if not match:
@@ -138,7 +138,7 @@ def _cron(raw: str) -> str:
             if span == "*":
                 continue
             for bound in span.split("-"):
-                number = names.index(bound) + low if bound in names else int(bound)
+                number = words.index(bound) + low if bound in words else int(bound)
                 if not low <= number <= high:
                     raise ValueError(raw)
     return text

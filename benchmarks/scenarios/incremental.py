@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks import plain
 from benchmarks.common import copy_warehouse, median, spread
 from benchmarks.dagster_arm import DagsterArm, hour_key
+from titanic_assets import names
 from titanic_assets.data_layer.warehouse import connect
 
 HISTORY_START = datetime(2026, 11, 1, 0, 0)
@@ -34,7 +35,7 @@ def build_history(template: Path, target: Path, per_hour: int, hours: int) -> in
     with connect(db) as conn:
         if hours > 1:
             conn.execute(f"CREATE TEMP TABLE hours AS SELECT range AS k FROM range(1, {hours})")
-            for table in ("features.synthetic_passengers", "features.synthetic_features"):
+            for table in (names.SYNTHETIC_PASSENGERS_TABLE, names.SYNTHETIC_FEATURES_TABLE):
                 conn.execute(
                     f"""INSERT INTO {table} BY NAME
                     SELECT t.* REPLACE (

@@ -15,16 +15,17 @@ import numpy as np
 from benchmarks import plain
 from benchmarks.common import copy_warehouse, median, spread
 from benchmarks.dagster_arm import DagsterArm
+from titanic_assets import names
 from titanic_assets.data_layer.warehouse import connect
 
 COMPARED_TABLES = (
-    "features.synthetic_passengers",
-    "features.synthetic_features",
-    "features.passenger_features",
-    "models.training_data",
-    "models.model_versions",
-    "inference.predictions",
-    "monitoring.model_performance",
+    names.SYNTHETIC_PASSENGERS_TABLE,
+    names.SYNTHETIC_FEATURES_TABLE,
+    names.FEATURE_VIEW,
+    names.TRAINING_DATA_TABLE,
+    names.MODEL_VERSIONS_TABLE,
+    names.PREDICTIONS_TABLE,
+    names.PERFORMANCE_TABLE,
 )
 
 

@@ -7,6 +7,8 @@ figures have two days and two model versions to show.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dagster as dg
 import pytest
 
@@ -14,6 +16,7 @@ from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 
+PERFORMANCE_KEY = dg.AssetKey(["monitoring", "model_performance"])
 DAYS = ("2026-11-25", "2026-11-26")
 HOURS = {"2026-11-25": ("05:00", "06:00"), "2026-11-26": ("07:00",)}
 PER_HOUR = 30
@@ -29,17 +32,25 @@ def cutoff(day: str) -> dict:
     return {"ops": {"models__training_data": {"config": {"cutoff": f"{day}T00:00"}}}}
 
 
+@dataclass(frozen=True)
+class AppCycle:
+    warehouse: str
+    #: Metadata of the last ``monitoring/model_performance`` materialization (day 2).
+    performance_metadata: dict
+
+
 @pytest.fixture(scope="package")
-def app_warehouse(tmp_path_factory) -> str:
+def app_cycle(tmp_path_factory) -> AppCycle:
     root = tmp_path_factory.mktemp("app_warehouse")
     warehouse = str(root / "app_warehouse.duckdb")
     (root / "home").mkdir()
     defs = build_definitions(warehouse)
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
 
-        def run(job: str, **kwargs) -> None:
+        def run(job: str, **kwargs) -> dg.ExecuteInProcessResult:
             result = defs.resolve_job_def(job).execute_in_process(instance=instance, **kwargs)
             assert result.success, job
+            return result
 
         run("historical_backfill")
         for day in DAYS:
@@ -54,5 +65,15 @@ def app_warehouse(tmp_path_factory) -> str:
             )
             if registry.champion(conn).version != newest:
                 registry.promote(conn, newest, "test: serve the newest version on day 2")
-        run("inference_pipeline", partition_key=DAYS[1])
-    return warehouse
+        result = run("inference_pipeline", partition_key=DAYS[1])
+    [performance] = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.materialization.asset_key == PERFORMANCE_KEY
+    ]
+    return AppCycle(warehouse, dict(performance.metadata))
+
+
+@pytest.fixture(scope="package")
+def app_warehouse(app_cycle: AppCycle) -> str:
+    return app_cycle.warehouse

@@ -14,7 +14,8 @@ import pytest
 
 from tests.apps.conftest import DAYS
 from titanic_assets.apps import data, render
-from titanic_assets.core.predict import PassengerInput, PassengerInputError, predict_one
+from titanic_assets.core.predict import PassengerInput, PassengerInputError
+from titanic_assets.data_layer.serving import predict_one
 from titanic_assets.data_layer.warehouse import connect
 
 #: Every scored passenger's newest prediction with its label, straight from the tables.
@@ -299,3 +300,17 @@ def test_titanic_app_rejects_a_bad_port_naming_it() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "--port" in done.stderr and "99999" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_monitoring_metadata_has_the_cumulative_matrix_and_history(app_cycle, snapshot) -> None:
+    """The Dagster UI shows the same all-history figures as the app's monitoring tab."""
+    view = data.monitoring(snapshot)
+    meta = app_cycle.performance_metadata
+    assert meta["n_labelled_all_history"].value == view.confusion["n"]
+    assert meta["accuracy_all_history"].value == pytest.approx(view.confusion["accuracy"])
+    assert meta["confusion_matrix_all_history"].value.startswith("![All labelled history, 2 days]")
+    table = meta["history"].value.splitlines()
+    assert len(table) == 2 + len(view.daily)  # header, rule, one row per day and version
+    newest = view.daily.iloc[-1]
+    assert table[2].startswith(f"| {newest['day']} | v{newest['model_version']} | ")
+    assert f"{newest['accuracy']:.3f}" in table[2]

@@ -9,6 +9,7 @@ from xgboost import XGBClassifier
 
 from titanic_assets.core.features import FEATURE_COLUMNS, build_features
 from titanic_assets.core.generator import DriftSpec, PassengerGenerator
+from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
 
 HOUR = datetime(2026, 11, 27, 5)
@@ -101,3 +102,23 @@ def test_bad_sizes(generator, historical_passengers):
     assert generator.generate(HOUR, 0).empty
     with pytest.raises(ValueError, match="at least 50"):
         PassengerGenerator.fit(historical_passengers.head(10))
+
+
+def test_the_holdout_never_shapes_the_generator(generator, historical_passengers):
+    """Fitted on the training split only: no holdout template, no holdout label used."""
+    holdout = holdout_mask(historical_passengers["passenger_id"])
+    assert 0 < holdout.sum() < len(historical_passengers)
+    templates = set(generator.templates["passenger_id"])
+    assert templates == set(historical_passengers.loc[~holdout, "passenger_id"])
+    # Flip every holdout label: the learned survival model must not move at all.
+    flipped = historical_passengers.copy()
+    flipped.loc[holdout, "survived"] = 1 - flipped.loc[holdout, "survived"]
+    refit = PassengerGenerator.fit(flipped)
+    np.testing.assert_array_equal(refit.coefficients, generator.coefficients)
+    assert refit.intercept == generator.intercept
+    # ... while flipping training labels does move it (the check above can fail).
+    flipped_train = historical_passengers.copy()
+    flipped_train.loc[~holdout, "survived"] = 1 - flipped_train.loc[~holdout, "survived"]
+    assert not np.allclose(
+        PassengerGenerator.fit(flipped_train).coefficients, generator.coefficients
+    )

@@ -14,10 +14,10 @@ from titanic_assets import settings
 from titanic_assets.core import schema
 from titanic_assets.core.drift import feature_profile
 from titanic_assets.core.features import FEATURE_COLUMNS, build_features
+from titanic_assets.core.metrics import classification_counts
 from titanic_assets.core.monitoring import (
     PERFORMANCE_COLUMNS,
     Thresholds,
-    classification_counts,
     drift_summary,
     empty_performance,
     performance_by_day,
@@ -51,7 +51,7 @@ def test_classification_counts_match_hand_computed() -> None:
 
 def test_no_labels_gives_nan_not_zero() -> None:
     m = classification_counts([], [])
-    assert m["n_labelled"] == 0
+    assert m["n"] == 0
     assert math.isnan(m["accuracy"]) and math.isnan(m["f1"])
 
 

@@ -3,10 +3,13 @@
 import pandas as pd
 import pytest
 
+from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.schema import (
     PASSENGER_COLUMNS,
     SourceShapeError,
     detect_shape,
+    extra_columns,
+    label_leak_columns,
     normalise_source,
     validate_passengers,
 )
@@ -59,7 +62,7 @@ def test_kaggle_shape_normalises_with_its_own_ids(titanic3_raw):
     ("drop", "add", "named"),
     [
         (["sex"], [], "missing ['sex']"),
-        ([], ["favourite_colour"], "unexpected ['favourite_colour']"),
+        (["sex"], ["favourite_colour"], "unexpected ['favourite_colour']"),
         (["fare", "age"], [], "missing ['age', 'fare']"),
     ],
 )
@@ -95,7 +98,7 @@ def test_bad_values_are_rejected_with_reason_and_row(titanic3_raw, column, value
     passengers, _ = normalise_source(raw)
     accepted, rejected = validate_passengers(passengers, raw)
     assert len(accepted) + len(rejected) == 50
-    assert rejected["passenger_id"].tolist() == ["titanic3-00008"]
+    assert rejected["passenger_id"].tolist() == [passengers["passenger_id"].iloc[7]]
     assert reason in rejected["reject_reasons"].iloc[0]
     assert repr(value) in rejected["reject_reasons"].iloc[0]
 
@@ -117,3 +120,93 @@ def test_missing_optional_values_are_accepted(titanic3_raw):
     accepted, rejected = validate_passengers(passengers, raw)
     assert rejected.empty
     assert pd.isna(accepted.loc[0, "age"]) and pd.isna(accepted.loc[0, "embarked"])
+
+
+def with_derived_columns(titanic3_raw: pd.DataFrame) -> pd.DataFrame:
+    """titanic3 plus the derived columns popular copies of this data add (seaborn's among them)."""
+    raw = titanic3_raw.copy()
+    age = pd.to_numeric(raw["age"].replace("?", None))
+    raw["class"] = raw["pclass"].map({"1": "First", "2": "Second", "3": "Third"})
+    raw["deck"] = raw["cabin"].str[:1].replace({"?": ""})
+    raw["embark_town"] = raw["embarked"].map(
+        {"S": "Southampton", "C": "Cherbourg", "Q": "Queenstown"}
+    )
+    raw["who"] = ["child" if a < 16 else ("woman" if s == "female" else "man")
+                  for a, s in zip(age.fillna(30), raw["sex"], strict=True)]  # fmt: skip
+    raw["adult_male"] = (raw["who"] == "man").map({True: "True", False: "False"})
+    raw["alive"] = raw["survived"].map({"1": "yes", "0": "no"})
+    raw["alone"] = ((raw["sibsp"] == "0") & (raw["parch"] == "0")).astype(str)
+    return raw
+
+
+def test_extra_columns_are_accepted_and_never_normalised(titanic3_raw):
+    raw = with_derived_columns(titanic3_raw)
+    derived = ["class", "deck", "embark_town", "who", "adult_male", "alive", "alone"]
+    shape = detect_shape(raw.columns)
+    assert shape.name == "titanic3"
+    assert extra_columns(raw.columns, shape) == derived
+    passengers, _ = normalise_source(raw)
+    accepted, rejected = validate_passengers(passengers, raw)
+    assert (len(accepted), len(rejected)) == (1309, 0)
+    assert list(accepted.columns) == list(PASSENGER_COLUMNS)  # no extra reaches a feature
+    # Derived columns change no id (ids come from the known columns only).
+    plain, _ = normalise_source(titanic3_raw)
+    assert passengers["passenger_id"].tolist() == plain["passenger_id"].tolist()
+
+
+def test_only_columns_that_restate_the_label_are_flagged(titanic3_raw):
+    raw = with_derived_columns(titanic3_raw)
+    raw["outcome_code"] = raw["survived"].map({"1": "S", "0": "D"})  # a leak under any name
+    passengers, _ = normalise_source(raw)
+    assert label_leak_columns(raw, passengers) == ["alive", "outcome_code"]
+    assert label_leak_columns(titanic3_raw, normalise_source(titanic3_raw)[0]) == []
+
+
+def test_kaggle_file_with_extras_keeps_its_own_ids(titanic3_raw):
+    raw = kaggle_frame(titanic3_raw, 100).assign(Deck="C", alive="no")
+    raw.loc[raw["Survived"] == "1", "alive"] = "yes"
+    passengers, shape = normalise_source(raw)
+    assert shape == "kaggle"
+    assert passengers["passenger_id"].iloc[0] == "kaggle-1"
+    assert label_leak_columns(raw, passengers) == ["alive"]
+
+
+def test_reordering_the_file_changes_no_id_and_no_split(titanic3_raw):
+    passengers, _ = normalise_source(titanic3_raw)
+    shuffled = titanic3_raw.sample(frac=1.0, random_state=7)
+    again, _ = normalise_source(shuffled.reset_index(drop=True))
+    again.index = shuffled.index  # back to the original row of each passenger
+    again = again.sort_index()
+    assert again["passenger_id"].tolist() == passengers["passenger_id"].tolist()
+    assert (holdout_mask(again["passenger_id"]) == holdout_mask(passengers["passenger_id"])).all()
+    assert passengers["passenger_id"].is_unique
+    assert passengers["passenger_id"].str.fullmatch(r"titanic3-[0-9a-f]{16}").all()
+
+
+def test_without_name_and_ticket_ids_follow_the_row_fallback(titanic3_raw):
+    raw = titanic3_raw.drop(columns=["name", "ticket", "cabin", "boat", "body", "home.dest"])
+    twins = raw.iloc[[5, 5, 5]]  # true duplicates: identical in every column
+    raw = pd.concat([raw, twins], ignore_index=True)
+    passengers, _ = normalise_source(raw)
+    assert passengers["passenger_id"].is_unique
+    # The three copies of row 5 share the key; their suffixes tell them apart.
+    copies = passengers["passenger_id"].iloc[[5, 1309, 1310, 1311]].tolist()
+    assert copies[1:] == [f"{copies[0]}-2", f"{copies[0]}-3", f"{copies[0]}-4"]
+    # Reordering gives the same set of (id, passenger) pairs.
+    shuffled = raw.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    again, _ = normalise_source(shuffled)
+    columns = ["passenger_id", "pclass", "sex", "age", "fare", "survived"]
+    key = ["passenger_id"]
+    pd.testing.assert_frame_equal(
+        passengers[columns].sort_values(key).reset_index(drop=True),
+        again[columns].sort_values(key).reset_index(drop=True),
+    )
+
+
+def test_a_missing_name_falls_back_for_that_row_only(titanic3_raw):
+    raw = titanic3_raw.head(20).copy()
+    before, _ = normalise_source(raw)
+    raw.loc[3, "name"] = "?"
+    after, _ = normalise_source(raw)
+    changed = before["passenger_id"] != after["passenger_id"]
+    assert changed.tolist() == [i == 3 for i in range(20)]

@@ -1,8 +1,11 @@
 """The feature pipeline's wiring, run for real against a temporary warehouse and instance."""
 
+import json
+
 import dagster as dg
 import pytest
 
+from titanic_assets.core.schema import normalise_source
 from titanic_assets.data_layer.resources import warehouse_resources
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.feature_pipeline.definitions import defs as feature_defs
@@ -214,8 +217,10 @@ def test_rejected_rows_are_kept_and_counted(warehouse, instance, titanic3_raw, t
         "SELECT passenger_id, reject_reasons FROM "
         "features.rejected_historical_passengers ORDER BY 1",
     )
-    assert [r[0] for r in rejected] == ["titanic3-00004", "titanic3-00005"]
-    assert "fare" in rejected[0][1] and "sex" in rejected[1][1]
+    ids = normalise_source(raw)[0]["passenger_id"]
+    reasons = dict(rejected)
+    assert sorted(reasons) == sorted([ids[3], ids[4]])
+    assert "fare" in reasons[ids[3]] and "sex" in reasons[ids[4]]
     assert counts(warehouse) == {"historical": 98}
 
 
@@ -228,3 +233,36 @@ def test_drift_config_reaches_the_generator(backfilled, warehouse, instance):
         warehouse, "SELECT avg((pclass = 1)::INT) FROM features.synthetic_passengers"
     )[0][0]
     assert first_class > 0.6
+
+
+def test_extra_columns_stay_raw_and_leaks_are_flagged(warehouse, instance, titanic3_raw, tmp_path):
+    raw = titanic3_raw.head(200).assign(deck="C", who="woman")
+    raw["alive"] = raw["survived"].map({"1": "yes", "0": "no"})
+    path = tmp_path / "derived.csv"
+    raw.to_csv(path, index=False)
+    result = run(
+        build(warehouse),
+        "historical_backfill",
+        instance,
+        run_config={"ops": {"historical_passengers": {"config": {"source_csv": str(path)}}}},
+    )
+    assert result.success
+    assert counts(warehouse) == {"historical": 200}
+    record = query(warehouse, "SELECT record FROM features.raw_historical_passengers LIMIT 1")[0][0]
+    assert {"deck", "who", "alive"} <= set(json.loads(record))  # kept as loaded
+    for table in ("historical_passengers", "historical_features"):
+        columns = {
+            r[0]
+            for r in query(
+                warehouse,
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'features' AND table_name = ?",
+                [table],
+            )
+        }
+        assert columns and not columns & {"deck", "who", "alive"}, table
+    materialization = instance.get_latest_materialization_event(
+        dg.AssetKey(["features", "historical_passengers"])
+    ).asset_materialization
+    assert materialization.metadata["extra_columns"].value == ["deck", "who", "alive"]
+    assert materialization.metadata["label_leak_columns"].value == ["alive"]

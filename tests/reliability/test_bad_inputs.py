@@ -144,9 +144,23 @@ BACKFILL_CASES: dict[str, tuple[Builder, Fails | Rejects]] = {
         lambda p, raw: write(p / "nosex.csv", kaggle(raw).drop(columns=["Sex"])),
         Fails(("no known titanic shape", "missing ['Sex']")),
     ),
+    # Extra columns are kept in the raw table and ignored downstream (never a model input).
     "extra column": (
         lambda p, raw: write(p / "extra.csv", kaggle(raw).assign(FavouriteColour="blue")),
-        Fails(("unexpected ['FavouriteColour']",)),
+        Rejects(0, ""),
+    ),
+    "extra derived columns, no name or ticket": (
+        lambda p, raw: write(
+            p / "derived.csv",
+            raw.drop(columns=["name", "ticket"]).assign(
+                deck="C", who="man", alive=raw["survived"].map({"1": "yes", "0": "no"})
+            ),
+        ),
+        Rejects(0, ""),
+    ),
+    "missing column plus extras": (
+        lambda p, raw: write(p / "nosex2.csv", kaggle(raw).drop(columns=["Sex"]).assign(deck="C")),
+        Fails(("no known titanic shape", "missing ['Sex']", "unexpected ['deck']")),
     ),
     "renamed column": (
         lambda p, raw: write(p / "renamed.csv", kaggle(raw).rename(columns={"Sex": "Gender"})),

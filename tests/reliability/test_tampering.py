@@ -26,6 +26,7 @@ from tests.inference_pipeline.test_inference_assets import seed_champion
 from tests.reliability._support import PROJECT
 from titanic_assets import cli
 from titanic_assets.core.features import FEATURE_COLUMNS
+from titanic_assets.core.schema import normalise_source
 from titanic_assets.data_layer import registry, signing
 from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
 from titanic_assets.data_layer.resources import warehouse_resources
@@ -307,13 +308,16 @@ def lineage_warehouse(champion_warehouse, historical_passengers) -> str:
 
 
 @pytest.mark.parametrize("passenger_id", MALICIOUS)
-def test_lineage_lookup_is_parameterised(lineage_warehouse, passenger_id, monkeypatch, capsys):
+def test_lineage_lookup_is_parameterised(
+    lineage_warehouse, passenger_id, monkeypatch, capsys, titanic3_raw
+):
+    first = normalise_source(titanic3_raw)[0]["passenger_id"].iloc[0]
     before = _table_counts(lineage_warehouse)
     assert before["features.historical_features"] == 1309
     with connect(lineage_warehouse) as conn:  # read-write: a DROP would succeed if it ran
         with pytest.raises(PassengerNotFoundError):
             passenger_lineage(conn, passenger_id)
-        assert passenger_lineage(conn, "titanic3-00001")["features"] is not None
+        assert passenger_lineage(conn, first)["features"] is not None
 
     monkeypatch.setenv("TITANIC_DUCKDB", lineage_warehouse)
     code = cli.main(["lineage", passenger_id])

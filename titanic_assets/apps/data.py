@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core.explain import Explanation, explain_one
 from titanic_assets.core.features import build_features
 from titanic_assets.core.predict import (
@@ -57,9 +58,9 @@ CONNECT_BUDGET_S = 1.0
 #: Idle time between two reads of the app, so a writer retrying its connect finds a gap.
 MIN_GAP_S = 0.25
 
-FEATURES_TABLE = "features.passenger_features"
-PREDICTIONS_TABLE = "inference.predictions"
-PERFORMANCE_TABLE = "monitoring.model_performance"
+FEATURES_TABLE = names.FEATURE_VIEW
+PREDICTIONS_TABLE = names.PREDICTIONS_TABLE
+PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
 
 #: What to run first, by what is missing (the messages every tab shows instead of a traceback).
 RUN_DEMO = "run `make demo` (a whole cycle)"

@@ -9,6 +9,11 @@ Realism comes from two learned parts:
   is drawn from it. Labels therefore depend on the features as in 1912, the survival rate stays
   near 38%, and a model's accuracy on synthetic passengers means something.
 
+Both parts learn from the **training split only** (the passengers for whom
+:func:`titanic_assets.core.model.holdout_mask` is False, the one split rule training uses). A
+holdout passenger's label never shapes the survival model, and no holdout passenger is copied
+into a synthetic training row, so the holdout stays unseen by everything a model trains on.
+
 Everything is seeded from the partition key: the same hour always yields the same passengers.
 Drift is available on request (class mix, age shift, and a concept shift that weakens the
 learned relationship) so that monitoring can be shown to catch it.
@@ -24,6 +29,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from titanic_assets import names
+from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.schema import (
     PASSENGER_COLUMNS,
     PCLASSES,
@@ -86,11 +93,16 @@ class PassengerGenerator:
 
     @classmethod
     def fit(cls, historical: pd.DataFrame) -> PassengerGenerator:
-        """Learn from normalised historical passengers (schema.PASSENGER_COLUMNS)."""
+        """Learn from the training split of normalised historical passengers.
+
+        ``historical`` may hold every historical passenger (schema.PASSENGER_COLUMNS): the
+        holdout rows are dropped here, so no caller can leak them by passing the whole list.
+        """
+        historical = training_split(historical)
         if len(historical) < 50 or historical["survived"].nunique() < 2:
             raise ValueError(
-                "the generator needs at least 50 historical passengers with both outcomes to "
-                f"learn from; got {len(historical)} rows"
+                "the generator needs at least 50 historical passengers with both outcomes in "
+                f"the training split to learn from; got {len(historical)} rows"
             )
         from sklearn.linear_model import LogisticRegression
 
@@ -146,7 +158,7 @@ class PassengerGenerator:
         stamp = hour_start.strftime("%Y%m%d%H")
         out["passenger_id"] = [f"{id_prefix}-{stamp}-{i:06d}" for i in range(1, n + 1)]
         out["source"] = SOURCE_SYNTHETIC
-        out["batch_id"] = hour_start.strftime("%Y-%m-%d-%H:00")
+        out["batch_id"] = hour_start.strftime(names.HOUR_BATCH_FORMAT)
         for column in ("pclass", "sibsp", "parch"):
             out[column] = out[column].astype("int64")
         return out[list(PASSENGER_COLUMNS)]
@@ -158,6 +170,11 @@ class PassengerGenerator:
         if weights.sum() == 0:
             raise ValueError("drift pclass_weights leave no passenger class to draw from")
         return weights / weights.sum()
+
+
+def training_split(passengers: pd.DataFrame) -> pd.DataFrame:
+    """The passengers outside the holdout, by the same per-passenger rule training applies."""
+    return passengers[~holdout_mask(passengers["passenger_id"])]
 
 
 def _seed_for(hour_start: datetime, seed: int) -> int:

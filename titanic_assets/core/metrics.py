@@ -1,68 +1,93 @@
-"""Classification metrics as plain JSON-safe numbers (no Dagster here).
+"""Classification metrics, one implementation for training, monitoring and the benchmark.
 
-Used by training (holdout evaluation, champion vs challenger) and by monitoring, so "accuracy"
-means the same thing everywhere. Every value is a built-in ``int``/``float`` (or ``None``), so
-the dict can go straight into registry JSON and Dagster metadata.
+Why one: "accuracy" (and precision, recall, F1) must mean the same in the registry, in the
+monitoring table and in the benchmark; two hand-written versions used to disagree on the one
+case that matters for a daily monitor, a one-class or empty day (0.0 in one, NaN in the other).
+
+The figures come from scikit-learn (``confusion_matrix``, ``precision_recall_fscore_support``,
+``roc_auc_score``, ``log_loss``) with ONE rule for undefined values: a ratio whose denominator is
+empty (precision with no predicted survivor, recall with no actual one, any rate of an empty
+set, ROC AUC of a single class) is *undefined*, not 0 — NaN in :func:`classification_counts`
+(a DataFrame column: "no data"), ``None`` in :func:`classification_metrics` (JSON for the
+registry and Dagster metadata). A misleading 0.0 would read as "the model is useless".
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-#: Probabilities are clipped before log loss so a confident miss costs a finite amount.
-_EPS = 1e-15
+#: The labels in confusion-matrix order: (tn, fp, fn, tp) whatever classes a batch holds.
+_LABELS = [0, 1]
 
 
-def classification_metrics(
-    y_true: Any, y_prob: Any, threshold: float = 0.5
-) -> dict[str, float | int | None]:
-    """Accuracy, precision, recall, F1, ROC AUC, log loss and the confusion counts.
+def classification_counts(y_true: Any, y_pred: Any) -> dict[str, Any]:
+    """Confusion counts and accuracy/precision/recall/F1 of 0/1 predictions; NaN if undefined.
 
-    ROC AUC is ``None`` when ``y_true`` holds a single class (it is undefined, not 0.5);
-    precision/recall/F1 are 0.0 when their denominator is empty (sklearn's zero_division=0).
-    An empty input gives n=0 and ``None`` for every rate.
+    ``n`` is the number of labelled predictions judged. Counts are plain ``int``, rates
+    ``float`` (NaN when undefined, see the module docstring).
     """
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     y = np.asarray(y_true, dtype=np.int64).ravel()
-    p = np.asarray(y_prob, dtype=np.float64).ravel()
+    p = np.asarray(y_pred, dtype=np.int64).ravel()
     if y.shape != p.shape:
-        raise ValueError(f"y_true has {y.size} values but y_prob has {p.size}")
+        raise ValueError(f"y_true has {y.size} values but y_pred has {p.size}")
     n = int(y.size)
     if n == 0:
-        return {
-            "n": 0, "tn": 0, "fp": 0, "fn": 0, "tp": 0,
-            "accuracy": None, "precision": None, "recall": None, "f1": None,
-            "roc_auc": None, "log_loss": None,
-        }  # fmt: skip
-    pred = (p >= threshold).astype(np.int64)
-    tp = int(np.sum((pred == 1) & (y == 1)))
-    tn = int(np.sum((pred == 0) & (y == 0)))
-    fp = int(np.sum((pred == 1) & (y == 0)))
-    fn = int(np.sum((pred == 0) & (y == 1)))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    clipped = np.clip(p, _EPS, 1 - _EPS)
-    log_loss = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+        nan = math.nan
+        return {"n": 0, "tn": 0, "fp": 0, "fn": 0, "tp": 0,
+                "accuracy": nan, "precision": nan, "recall": nan, "f1": nan}  # fmt: skip
+    tn, fp, fn, tp = (int(v) for v in confusion_matrix(y, p, labels=_LABELS).ravel())
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y, p, labels=_LABELS, pos_label=1, average="binary", zero_division=np.nan
+    )
     return {
         "n": n,
         "tn": tn,
         "fp": fp,
         "fn": fn,
         "tp": tp,
-        "accuracy": float((tp + tn) / n),
+        "accuracy": (tp + tn) / n,
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
-        "roc_auc": _roc_auc(y, p),
-        "log_loss": log_loss,
     }
 
 
-def _roc_auc(y: np.ndarray, p: np.ndarray) -> float | None:
-    if len(np.unique(y)) < 2:
-        return None
+def classification_metrics(
+    y_true: Any, y_prob: Any, threshold: float = 0.5
+) -> dict[str, float | int | None]:
+    """:func:`classification_counts` at ``threshold``, plus ROC AUC and log loss, JSON-safe.
+
+    Every value is a built-in ``int``/``float`` or ``None`` (undefined), so the dict goes
+    straight into registry JSON and Dagster metadata.
+    """
+    y = np.asarray(y_true, dtype=np.int64).ravel()
+    p = np.asarray(y_prob, dtype=np.float64).ravel()
+    if y.shape != p.shape:
+        raise ValueError(f"y_true has {y.size} values but y_prob has {p.size}")
+    counts = classification_counts(y, (p >= threshold).astype(np.int64))
+    metrics: dict[str, float | int | None] = {
+        key: (None if isinstance(value, float) and math.isnan(value) else value)
+        for key, value in counts.items()
+    }
+    defined = y.size > 0 and len(np.unique(y)) == 2
+    metrics["roc_auc"] = _roc_auc(y, p) if defined else None
+    metrics["log_loss"] = _log_loss(y, p) if y.size else None
+    return metrics
+
+
+def _roc_auc(y: np.ndarray, p: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(y, p))
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import log_loss
+
+    # labels: a one-class batch still has a defined loss (sklearn would refuse to guess).
+    return float(log_loss(y, p, labels=_LABELS))

@@ -5,7 +5,8 @@ UI) and the retraining sensor (a run request): one definition of "the model need
 
 * :func:`performance_by_day` — per (day, model_version): counts, accuracy, precision, recall,
   F1, the confusion counts and predicted vs actual survival rate. Unlabelled predictions count
-  in ``n_predictions`` but not in the metrics, so a partially labelled day is still honest.
+  in ``n_predictions`` but not in the metrics, so a partially labelled day is still honest. The
+  metrics are :func:`titanic_assets.core.metrics.classification_counts`, the same as training's.
 * :func:`drift_summary` — PSI per feature of the scored passengers against the model version's
   own training profile (:func:`titanic_assets.core.drift.feature_profile`), the largest PSI and
   the shift of the survival rate from the training rate.
@@ -20,10 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from titanic_assets.core.drift import drift_report
+from titanic_assets.core.metrics import classification_counts
 
 #: Columns of ``monitoring.model_performance``, in order.
 PERFORMANCE_COLUMNS: tuple[str, ...] = (
@@ -81,41 +82,6 @@ class Thresholds:
     min_scored_for_drift: int
 
 
-def classification_counts(
-    y_true: np.ndarray | pd.Series, y_pred: np.ndarray | pd.Series
-) -> dict[str, Any]:
-    """Confusion counts and the metrics derived from them; NaN where a ratio is undefined.
-
-    Computed from counts rather than through scikit-learn so an empty or one-class day gives
-    NaN (shown as "no data") instead of a warning and a misleading 0.
-    """
-    t = np.asarray(y_true, dtype=int)
-    p = np.asarray(y_pred, dtype=int)
-    tp = int(np.sum((t == 1) & (p == 1)))
-    tn = int(np.sum((t == 0) & (p == 0)))
-    fp = int(np.sum((t == 0) & (p == 1)))
-    fn = int(np.sum((t == 1) & (p == 0)))
-    n = tp + tn + fp + fn
-    precision = _ratio(tp, tp + fp)
-    recall = _ratio(tp, tp + fn)
-    f1 = (
-        2 * precision * recall / (precision + recall)
-        if not (math.isnan(precision) or math.isnan(recall)) and precision + recall > 0
-        else math.nan
-    )
-    return {
-        "n_labelled": n,
-        "accuracy": _ratio(tp + tn, n),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "tn": tn,
-        "fp": fp,
-        "fn": fn,
-        "tp": tp,
-    }
-
-
 def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Per (day of ``event_time``, model_version) performance of predictions against labels.
 
@@ -136,7 +102,9 @@ def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.Da
         labelled = group.dropna(subset=["survived"])
         row: dict[str, Any] = {"day": day, "model_version": int(version)}
         row["n_predictions"] = len(group)
-        row.update(classification_counts(labelled["survived"], labelled["predicted_survived"]))
+        counts = classification_counts(labelled["survived"], labelled["predicted_survived"])
+        row["n_labelled"] = counts.pop("n")
+        row.update(counts)
         row["predicted_survival_rate"] = float(group["predicted_survived"].mean())
         row["actual_survival_rate"] = (
             float(labelled["survived"].mean()) if len(labelled) else math.nan
@@ -238,10 +206,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         # "string", not object: an empty object column becomes DuckDB type NULL on first write.
         out[column] = out[column].astype("string")
     return out[list(PERFORMANCE_COLUMNS)].reset_index(drop=True)
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else math.nan
 
 
 def _number(value: Any) -> float:

@@ -1,7 +1,7 @@
-"""One passenger on demand: validate the input, score it with the champion.
+"""One passenger on demand: validate the input, score it with a given model.
 
-The interactive form of the original lab, as a function (``titanic predict`` is a thin shell
-over it). The passenger goes through :func:`titanic_assets.core.features.build_features`, the
+The interactive form of the original lab, as pure functions (loading the champion is the data
+layer's job: :func:`titanic_assets.data_layer.serving.predict_one`). The passenger goes through :func:`titanic_assets.core.features.build_features`, the
 function that filled the training set, so a served prediction cannot skew from training.
 Domains come from :mod:`titanic_assets.core.schema`, the same rules the feature pipeline
 applies to loaded passengers.
@@ -113,30 +113,23 @@ class PassengerInput:
         )
 
 
-def predict_one(conn, passenger: PassengerInput) -> dict[str, Any]:
-    """Score one passenger with the champion loaded now (checksum verified by the registry).
+def score_passenger(
+    model: Any, feature_columns: Sequence[str], passenger: PassengerInput
+) -> dict[str, Any]:
+    """One passenger through ``build_features`` and ``model``: ``{"prediction", "probability"}``.
 
-    Returns ``{"prediction": 0|1, "probability": float, "model_version": int}``. Raises the
-    registry's ``NoChampionError`` / ``ArtifactIntegrityError`` unchanged so callers can tell
-    "nothing trained yet" from "artifact corrupted".
+    Pure: the caller loads the model (and checks its signature); see
+    :func:`titanic_assets.data_layer.serving.predict_one` for "score with the champion now".
     """
-    # Imported here: the registry pulls in xgboost, which the validation path does not need.
-    from titanic_assets.data_layer.registry import load_champion
-
-    version, model = load_champion(conn)
     features = build_features(passenger.to_frame())
-    probability = float(score_features(model, features, version.features)[0])
-    return {
-        "prediction": int(probability >= THRESHOLD),
-        "probability": probability,
-        "model_version": int(version.version),
-    }
+    probability = float(score_features(model, features, feature_columns)[0])
+    return {"prediction": int(probability >= THRESHOLD), "probability": probability}
 
 
 def score_features(model: Any, features: pd.DataFrame, feature_columns: Sequence[str]):
     """Survival probabilities for ``build_features`` rows, in the model's own input order.
 
-    The one scoring path of batch inference and ``predict_one``: ``feature_columns`` comes from
+    The one scoring path of batch inference and ``score_passenger``: ``feature_columns`` comes from
     the registry entry of the model, so a model is always fed the columns it was trained on.
     """
     from titanic_assets.core.model import predict_proba

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS
 from titanic_assets.core.schema import (
     AGE_RANGE,
@@ -39,11 +40,12 @@ from titanic_assets.core.schema import (
     SOURCE_SYNTHETIC,
 )
 
-INTEGRITY = "integrity"
-DISTRIBUTION = "distribution"
+INTEGRITY = names.INTEGRITY_SUITE
+DISTRIBUTION = names.DISTRIBUTION_SUITE
 
 # --- Reference figures for the distribution suite ---------------------------------------------
-# Measured on the real 1,309-passenger titanic3 list after build_features (DESIGN.md §5).
+# Measured on the real 1,309-passenger titanic3 list after build_features (survival rate
+# 38.2%, asserted in tests/core/test_quality.py).
 # A band is centre ± max(floor, Z * standard error), so it widens for small batches (a
 # 20-passenger synthetic hour is not flagged for ordinary sampling noise) and narrows to the
 # floor for large ones (1,309 rows with survival 0.9 is flagged). Z = 4 keeps false alarms on

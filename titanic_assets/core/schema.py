@@ -9,6 +9,7 @@ rejected rows, and every rejected row carries the reasons, so ``rows in = accept
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +17,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from titanic_assets import names
+
 SOURCE_HISTORICAL = "historical"
 SOURCE_SYNTHETIC = "synthetic"
-HISTORICAL_BATCH = "historical"
+HISTORICAL_BATCH = names.HISTORICAL_BATCH
 
 SEXES = ("female", "male")
 PORTS = ("C", "Q", "S")
@@ -112,11 +115,18 @@ KNOWN_SHAPES = (KAGGLE, TITANIC3)
 
 
 def detect_shape(columns: Iterable[str]) -> SourceShape:
-    """Pick the shape a file's header matches, or explain exactly how it differs from each."""
+    """Pick the shape a file's header matches, or explain exactly how it differs from each.
+
+    A header matches a shape when it holds every required column of it; further columns (the
+    derived ones popular copies of this data add: a class label, a deck, an embarkation town,
+    ``alive``...) do not prevent a match: :func:`extra_columns` names them, the raw table keeps
+    them, and nothing downstream reads them. When both shapes match, the one naming more of the
+    header wins.
+    """
     present = {str(c).strip() for c in columns}
-    for shape in KNOWN_SHAPES:
-        if shape.required <= present and present <= set(shape.columns):
-            return shape
+    matching = [shape for shape in KNOWN_SHAPES if shape.required <= present]
+    if matching:
+        return max(matching, key=lambda shape: len(present & set(shape.columns)))
     problems = []
     for shape in KNOWN_SHAPES:
         missing = sorted(shape.required - present)
@@ -129,20 +139,105 @@ def detect_shape(columns: Iterable[str]) -> SourceShape:
     )
 
 
+def extra_columns(columns: Iterable[str], shape: SourceShape) -> list[str]:
+    """Header columns outside ``shape``: kept in the raw table, never read by a feature."""
+    return [str(c).strip() for c in columns if str(c).strip() not in shape.columns]
+
+
+#: Extra columns that are outcome leaks by name, whatever their values look like.
+LEAK_NAMES = frozenset({"alive", "survived", "survival", "died", "dead", "boat", "body"})
+#: An extra column with at most this many distinct values that splits the passengers exactly
+#: by label (every value seen with one outcome only, both outcomes seen) restates the label.
+_LABEL_RESTATEMENT_MAX_VALUES = 10
+
+
+def label_leak_columns(raw: pd.DataFrame, passengers: pd.DataFrame) -> list[str]:
+    """Extra columns of ``raw`` that restate the label (e.g. ``alive`` = yes/no).
+
+    They are leaks: a model reading one would look perfect and learn nothing. No extra column
+    reaches a model anyway (features are built from :data:`PASSENGER_COLUMNS` only); this names
+    them so a run can flag them. Two tests: a known leak name (:data:`LEAK_NAMES`,
+    case-insensitive), or values that determine the label on every labelled row where they are
+    present, with few distinct values (a unique-per-row column such as a name would "determine"
+    the label trivially and is not a restatement).
+    """
+    shape = detect_shape(raw.columns)
+    label = passengers["survived"]
+    leaks = []
+    for column in extra_columns(raw.columns, shape):
+        if column.lower() in LEAK_NAMES:
+            leaks.append(column)
+            continue
+        values = _to_text(raw[column])
+        known = (values.notna() & label.isin((0, 1))).to_numpy()
+        if known.sum() < max(10, len(raw) // 2):
+            continue
+        pairs = pd.DataFrame({"value": values[known].to_numpy(), "label": label[known].to_numpy()})
+        n_values = pairs["value"].nunique()
+        if not 2 <= n_values <= _LABEL_RESTATEMENT_MAX_VALUES or pairs["label"].nunique() < 2:
+            continue
+        if (pairs.groupby("value")["label"].nunique() == 1).all():
+            leaks.append(column)
+    return leaks
+
+
+#: Columns that say who a passenger is (titanic3 / normalised names), in key order.
+IDENTITY_COLUMNS = ("name", "ticket")
+_ID_HASH_BYTES = 8
+
+
+def stable_passenger_ids(frame: pd.DataFrame, prefix: str) -> list[str]:
+    """Passenger ids that depend on who a passenger is, never on the row's position in the file.
+
+    ``frame`` holds the source's known columns under their normalised names (extra columns are
+    left out, so adding a derived column changes no id). The key of a row is its name and ticket
+    (case and spacing folded) when both are present; otherwise, the documented fallback, all of
+    the row's known values. The id is ``<prefix>-`` plus 16 hex digits of a BLAKE2b hash of the
+    key. Rows sharing a key (true duplicates) are told apart by a suffix ``-2``, ``-3``...
+    assigned in the order of their full known values, so reordering the file gives every
+    passenger the same id again; fully identical rows are interchangeable, so which copy gets
+    which suffix changes nothing stored.
+    """
+    known = [c for c in frame.columns]
+    text = {c: _to_text(frame[c]).fillna("").str.casefold() for c in known}
+    record = pd.Series([""] * len(frame), index=frame.index, dtype="string")
+    for column in sorted(known):
+        record = record + column + "=" + text[column] + "\x1f"
+    if all(c in text for c in IDENTITY_COLUMNS):
+        name = text["name"].str.replace(r"\s+", " ", regex=True)
+        ticket = text["ticket"].str.replace(r"\s+", " ", regex=True)
+        has_identity = (name != "") & (ticket != "")
+        key = ("name+ticket=" + name + "\x1f" + ticket).where(has_identity, "row=" + record)
+    else:
+        key = "row=" + record
+    keys = key.astype(str).to_numpy()
+    order = pd.DataFrame({"key": keys, "record": record.astype(str).to_numpy()})
+    rank = order.sort_values(["key", "record"], kind="stable").groupby("key").cumcount()
+    rank = rank.reindex(order.index).to_numpy()
+    ids = []
+    for value, nth in zip(keys, rank, strict=True):
+        digest = hashlib.blake2b(value.encode(), digest_size=_ID_HASH_BYTES).hexdigest()
+        ids.append(f"{prefix}-{digest}" if nth == 0 else f"{prefix}-{digest}-{nth + 1}")
+    return ids
+
+
 def normalise_source(raw: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Map a raw source frame (all columns as strings) onto the passenger schema.
 
     Values are coerced but not judged here: an unparseable number becomes NaN and the raw text
-    stays in ``raw`` for :func:`validate_passengers` to report. Returns the frame and the shape.
+    stays in ``raw`` for :func:`validate_passengers` to report. Columns outside the shape are
+    ignored (see :func:`extra_columns`). Returns the frame and the shape.
     """
     shape = detect_shape(raw.columns)
-    frame = raw.rename(columns={c: shape.columns[c.strip()] for c in raw.columns})
+    known = [c for c in raw.columns if str(c).strip() in shape.columns]
+    frame = raw[known].rename(columns={c: shape.columns[str(c).strip()] for c in known})
     out = pd.DataFrame(index=frame.index)
     if shape is KAGGLE:
-        # A blank PassengerId stays missing (and is rejected), not the id "kaggle-".
+        # The file's own PassengerId: stable whatever the row order. A blank one stays missing
+        # (and is rejected), not the id "kaggle-".
         out["passenger_id"] = "kaggle-" + _to_text(frame["source_row_id"])
-    else:
-        out["passenger_id"] = [f"titanic3-{i + 1:05d}" for i in range(len(frame))]
+    else:  # titanic3 numbers no one: derive the id from who the passenger is
+        out["passenger_id"] = stable_passenger_ids(frame, "titanic3")
     out["source"] = SOURCE_HISTORICAL
     out["batch_id"] = HISTORICAL_BATCH
     out["pclass"] = _to_number(frame["pclass"])

@@ -18,12 +18,9 @@ import duckdb
 
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
 from titanic_assets.data_layer.warehouse import ensure_schemas, transaction
-
-HISTORICAL_FEATURES = "features.historical_features"
-SYNTHETIC_FEATURES = "features.synthetic_features"
-FEATURE_VIEW = "features.passenger_features"
-QUALITY_LEDGER = "features.quality_results"
-BLOCKING_SUITE = "integrity"
+from titanic_assets.names import BLOCKING_SUITE, FEATURE_VIEW, QUALITY_LEDGER
+from titanic_assets.names import HISTORICAL_FEATURES_TABLE as HISTORICAL_FEATURES
+from titanic_assets.names import SYNTHETIC_FEATURES_TABLE as SYNTHETIC_FEATURES
 
 _COLUMN_TYPES = {
     "passenger_id": "VARCHAR NOT NULL",

@@ -13,13 +13,18 @@ from typing import Any
 
 import duckdb
 
-from titanic_assets.data_layer.feature_store import (
-    BLOCKING_SUITE,
-    HISTORICAL_FEATURES,
-    QUALITY_LEDGER,
-    SYNTHETIC_FEATURES,
-)
 from titanic_assets.data_layer.warehouse import table_exists
+from titanic_assets.names import (
+    BLOCKING_SUITE,
+    HISTORICAL_BATCH,
+    MODEL_VERSIONS_TABLE,
+    PREDICTIONS_TABLE,
+    QUALITY_LEDGER,
+    RAW_HISTORICAL_TABLE,
+    SYNTHETIC_PASSENGERS_TABLE,
+)
+from titanic_assets.names import HISTORICAL_FEATURES_TABLE as HISTORICAL_FEATURES
+from titanic_assets.names import SYNTHETIC_FEATURES_TABLE as SYNTHETIC_FEATURES
 
 
 class PassengerNotFoundError(LookupError):
@@ -34,8 +39,8 @@ def passenger_lineage(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dic
     )
     predictions = _rows(
         conn,
-        "inference.predictions",
-        "SELECT * FROM inference.predictions WHERE passenger_id = ? ORDER BY predicted_at",
+        PREDICTIONS_TABLE,
+        f"SELECT * FROM {PREDICTIONS_TABLE} WHERE passenger_id = ? ORDER BY predicted_at",
         [passenger_id],
     )
     if source is None and features is None and not predictions:
@@ -64,16 +69,16 @@ def passenger_lineage(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dic
 def _source(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any] | None:
     raw = _rows(
         conn,
-        "features.raw_historical_passengers",
+        RAW_HISTORICAL_TABLE,
         "SELECT source_file, source_shape, source_row, record, loaded_at "
-        "FROM features.raw_historical_passengers WHERE passenger_id = ?",
+        f"FROM {RAW_HISTORICAL_TABLE} WHERE passenger_id = ?",
         [passenger_id],
     )
     if raw:
         row = raw[0]
         return {
             "kind": "historical",
-            "batch_id": "historical",
+            "batch_id": HISTORICAL_BATCH,
             "file": row["source_file"],
             "shape": row["source_shape"],
             "row": row["source_row"],
@@ -82,8 +87,8 @@ def _source(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any
         }
     synthetic = _rows(
         conn,
-        "features.synthetic_passengers",
-        "SELECT * FROM features.synthetic_passengers WHERE passenger_id = ?",
+        SYNTHETIC_PASSENGERS_TABLE,
+        f"SELECT * FROM {SYNTHETIC_PASSENGERS_TABLE} WHERE passenger_id = ?",
         [passenger_id],
     )
     if synthetic:
@@ -95,10 +100,10 @@ def _source(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any
 def _model(conn: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | None:
     rows = _rows(
         conn,
-        "models.model_versions",
+        MODEL_VERSIONS_TABLE,
         "SELECT version, created_at, is_champion, accuracy, f1, roc_auc, metrics, "
         "training_rows, training_cutoff, training_data_hash, run_id, artifact_sha256 "
-        "FROM models.model_versions WHERE version = ?",
+        f"FROM {MODEL_VERSIONS_TABLE} WHERE version = ?",
         [version],
     )
     if not rows:

@@ -32,18 +32,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core.features import FORBIDDEN_INPUTS
 from titanic_assets.core.model import model_from_bytes
 from titanic_assets.data_layer import signing
 from titanic_assets.data_layer.warehouse import table_exists, transaction
 
-VERSIONS_TABLE = "models.model_versions"
-PROMOTIONS_TABLE = "models.promotions"
+VERSIONS_TABLE = names.MODEL_VERSIONS_TABLE
+PROMOTIONS_TABLE = names.PROMOTIONS_TABLE
 
 _DDL = (
-    "CREATE SCHEMA IF NOT EXISTS models",
-    """
-    CREATE TABLE IF NOT EXISTS models.model_versions (
+    f"CREATE SCHEMA IF NOT EXISTS {names.MODELS_SCHEMA}",
+    f"""
+    CREATE TABLE IF NOT EXISTS {VERSIONS_TABLE} (
         version INTEGER PRIMARY KEY,
         created_at TIMESTAMP NOT NULL,
         is_champion BOOLEAN NOT NULL,
@@ -72,8 +73,8 @@ _DDL = (
         generation BIGINT NOT NULL
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS models.promotions (
+    f"""
+    CREATE TABLE IF NOT EXISTS {PROMOTIONS_TABLE} (
         event_id INTEGER PRIMARY KEY,
         version INTEGER NOT NULL,
         action VARCHAR NOT NULL,
@@ -94,7 +95,7 @@ _META_COLUMNS = (
 #: Columns added after the first release: an older warehouse gets them on first use.
 _ADDED_COLUMNS = (("signature", "VARCHAR"), ("training_window", "JSON"))
 _JSON_COLUMNS = ("params", "features", "metrics", "training_profile", "training_window")
-STATE_TABLE = "models.champion_state"
+STATE_TABLE = names.CHAMPION_STATE_TABLE
 #: How often a decision is retried when another writer changed the champion meanwhile.
 DECISION_ATTEMPTS = 20
 

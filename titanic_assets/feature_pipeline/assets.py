@@ -16,38 +16,39 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, build_features
 from titanic_assets.core.generator import DriftSpec, PassengerGenerator
 from titanic_assets.core.schema import (
-    HISTORICAL_BATCH,
     PASSENGER_COLUMNS,
+    detect_shape,
+    extra_columns,
+    label_leak_columns,
     normalise_source,
     validate_passengers,
 )
 from titanic_assets.core.sources import SourceError, read_source_csv, resolve_source
 from titanic_assets.data_layer.feature_store import (
-    FEATURE_VIEW,
     ensure_feature_store,
     feature_store_counts,
     withdraw_certificate,
 )
 from titanic_assets.data_layer.io_manager import column_schema
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
 from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
+from titanic_assets.names import WAREHOUSE_POOL
 
-GROUP = "feature_pipeline"
+GROUP = names.FEATURE_GROUP
 OWNERS = ["team:data-platform"]
-PREFIX = "features"
 
-RAW_HISTORICAL = dg.AssetKey([PREFIX, "raw_historical_passengers"])
-HISTORICAL_PASSENGERS = dg.AssetKey([PREFIX, "historical_passengers"])
-REJECTED_HISTORICAL = dg.AssetKey([PREFIX, "rejected_historical_passengers"])
-HISTORICAL_FEATURES = dg.AssetKey([PREFIX, "historical_features"])
-SYNTHETIC_PASSENGERS = dg.AssetKey([PREFIX, "synthetic_passengers"])
-SYNTHETIC_FEATURES = dg.AssetKey([PREFIX, "synthetic_features"])
-PASSENGER_FEATURES = dg.AssetKey([PREFIX, "passenger_features"])
+
+RAW_HISTORICAL = dg.AssetKey(names.RAW_HISTORICAL)
+HISTORICAL_PASSENGERS = dg.AssetKey(names.HISTORICAL_PASSENGERS)
+REJECTED_HISTORICAL = dg.AssetKey(names.REJECTED_HISTORICAL)
+HISTORICAL_FEATURES = dg.AssetKey(names.HISTORICAL_FEATURES)
+SYNTHETIC_PASSENGERS = dg.AssetKey(names.SYNTHETIC_PASSENGERS)
+SYNTHETIC_FEATURES = dg.AssetKey(names.SYNTHETIC_FEATURES)
+PASSENGER_FEATURES = dg.AssetKey(names.PASSENGER_FEATURES)
 
 
 class HistoricalSourceConfig(dg.Config):
@@ -132,6 +133,13 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
         raise dg.Failure(description=str(error), metadata={"source": str(source.path)}) from error
     except ValueError as error:  # SourceShapeError names missing / unexpected columns
         raise dg.Failure(description=f"{source.path}: {error}") from error
+    extras = extra_columns(raw.columns, detect_shape(raw.columns))
+    leaks = label_leak_columns(raw, passengers)
+    if leaks:
+        context.log.warning(
+            f"{source.path}: columns {leaks} restate the survival label (leakage); kept in "
+            "the raw table only, never a model input"
+        )
     accepted, rejected = validate_passengers(passengers, raw)
     if accepted.empty:
         raise dg.Failure(
@@ -154,7 +162,14 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
     context.log.info(
         f"{source.description}: {len(raw)} rows in, {len(accepted)} accepted, {len(rejected)} rejected"
     )
-    common = {"source": source.description, "source_shape": shape, "rows_in": len(raw)}
+    common = {
+        "source": source.description,
+        "source_shape": shape,
+        "rows_in": len(raw),
+        # Extra columns are kept in the raw records only; no feature reads them.
+        "extra_columns": dg.MetadataValue.json(extras),
+        "label_leak_columns": dg.MetadataValue.json(leaks),
+    }
     yield dg.Output(raw_rows, "raw_historical_passengers", metadata=common)
     yield dg.Output(
         accepted,
@@ -191,7 +206,7 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
 )
 def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.DataFrame:
     with open_warehouse(duckdb) as conn:
-        withdraw_certificate(conn, HISTORICAL_BATCH)
+        withdraw_certificate(conn, names.HISTORICAL_BATCH)
     return build_features(passengers)
 
 
@@ -201,7 +216,8 @@ def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.
     partitions_def=HOURLY_PARTITIONS,
     metadata={"partition_expr": "event_time"},
     description="New passengers for one hour, drawn from a generator learned from the "
-    "historical list (who travels, and how survival depends on sex, class, age and fare). "
+    "training split of the historical list (who travels, and how survival depends on sex, "
+    "class, age and fare; holdout passengers never shape it). "
     "Deterministic per partition; re-materializing an hour replaces it.",
     group_name=GROUP,
     kinds={"pandas", "duckdb", "scikitlearn"},
@@ -213,9 +229,16 @@ def synthetic_passengers(
     context: dg.AssetExecutionContext,
     config: SyntheticPassengersConfig,
     historical: pd.DataFrame,
+    duckdb: DuckDBResource,
 ) -> dg.Output[pd.DataFrame]:
     if historical.empty:
         raise dg.Failure("no historical passengers to learn from: run historical_backfill first")
+    # The hour's passengers and its features are two writes (two steps, two transactions). Withdraw
+    # the hour's certificate before the first one: a run killed between them leaves new passengers
+    # beside the old features, and the certified view then serves neither until a re-run has
+    # rewritten the features and passed the checks again.
+    with open_warehouse(duckdb) as conn:
+        withdraw_certificate(conn, batch_id_for(context.partition_key))
     hour_start = context.partition_time_window.start.replace(tzinfo=None)
     try:
         drift = config.drift()
@@ -245,6 +268,8 @@ def synthetic_passengers(
                 }
             ),
             "survival_rate": float(accepted["survived"].mean()) if len(accepted) else 0.0,
+            # The generator learns from the training split only (holdout excluded).
+            "generator_fitted_on": len(generator.templates),
         },
     )
 
@@ -285,7 +310,7 @@ def synthetic_features(
     pool=WAREHOUSE_POOL,
     code_version="1",
     metadata={
-        "dagster/table_name": FEATURE_VIEW,
+        "dagster/table_name": names.FEATURE_VIEW,
         "dagster/column_lineage": dg.TableColumnLineage(
             deps_by_column={
                 c: [
@@ -301,7 +326,7 @@ def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with open_warehouse(duckdb) as conn:
         ensure_feature_store(conn)
         counts = feature_store_counts(conn)
-        sample = conn.execute(f"SELECT * FROM {FEATURE_VIEW} LIMIT 0").df()
+        sample = conn.execute(f"SELECT * FROM {names.FEATURE_VIEW} LIMIT 0").df()
     certified = counts["historical_certified"] + counts["synthetic_certified"]
     return dg.MaterializeResult(
         metadata={
@@ -315,7 +340,8 @@ def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 def batch_id_for(partition_key: str) -> str:
     """The batch id of an hourly partition (the generator stamps the same string)."""
-    return datetime.strptime(partition_key, "%Y-%m-%d-%H:%M").strftime("%Y-%m-%d-%H:00")
+    hour = datetime.strptime(partition_key, names.HOUR_KEY_FORMAT)
+    return hour.strftime(names.HOUR_BATCH_FORMAT)
 
 
 def _examples_md(rejected: pd.DataFrame, limit: int = 10) -> str:

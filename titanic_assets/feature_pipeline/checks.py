@@ -18,14 +18,12 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets.core.schema import HISTORICAL_BATCH
-from titanic_assets.data_layer.feature_store import BLOCKING_SUITE, record_quality_result
+from titanic_assets import names
+from titanic_assets.data_layer.feature_store import record_quality_result
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
 from titanic_assets.feature_pipeline import assets
 from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
-
-DISTRIBUTION_SUITE = "distribution"
+from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE, HISTORICAL_BATCH
 
 
 def _suite_results(
@@ -119,7 +117,7 @@ def _quality_checks(
         name=f"{asset_key.path[-1]}_quality",
         specs=specs,
         ins={"features": dg.AssetIn(key=asset_key)},
-        pool=WAREHOUSE_POOL,
+        pool=names.WAREHOUSE_POOL,
         description="GX integrity (blocking) and distribution (warn) suites on one read.",
     )
     def _checks(

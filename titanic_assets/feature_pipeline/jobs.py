@@ -8,12 +8,13 @@ multiprocess executor would spend more time starting processes than working.
 
 import dagster as dg
 
+from titanic_assets import names
 from titanic_assets.automation import feature_schedule_cron, schedule_status
 from titanic_assets.feature_pipeline import assets
 from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 
 historical_backfill = dg.define_asset_job(
-    name="historical_backfill",
+    name=names.HISTORICAL_BACKFILL_JOB,
     selection=dg.AssetSelection.assets(
         assets.RAW_HISTORICAL,
         assets.HISTORICAL_PASSENGERS,
@@ -26,7 +27,7 @@ historical_backfill = dg.define_asset_job(
 )
 
 feature_pipeline = dg.define_asset_job(
-    name="feature_pipeline",
+    name=names.FEATURE_JOB,
     selection=dg.AssetSelection.assets(
         assets.SYNTHETIC_PASSENGERS, assets.SYNTHETIC_FEATURES, assets.PASSENGER_FEATURES
     ),

@@ -6,7 +6,7 @@ partition is the last complete hour; the daily ones run up to today.
 
 import dagster as dg
 
-PARTITIONS_START = "2026-11-01"
+from titanic_assets.names import PARTITIONS_START
 
 HOURLY_PARTITIONS = dg.HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00")
 #: Batch scoring runs per day. The current (incomplete) day is a partition too, so a newly

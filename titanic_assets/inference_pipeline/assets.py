@@ -16,7 +16,7 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.core import monitoring, plots
 from titanic_assets.core.features import (
     FEATURE_COLUMNS,
@@ -33,21 +33,22 @@ from titanic_assets.data_layer.registry import (
     load_champion,
 )
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL, table_exists
+from titanic_assets.data_layer.warehouse import table_exists
 from titanic_assets.feature_pipeline.partitions import DAILY_PARTITIONS
 from titanic_assets.inference_pipeline import checks
+from titanic_assets.inference_pipeline import history as history_lib
+from titanic_assets.names import WAREHOUSE_POOL
 
-GROUP = "inference_pipeline"
+GROUP = names.INFERENCE_GROUP
 OWNERS = ["team:ml-platform"]
 
-FEATURES_KEY = dg.AssetKey(["features", "passenger_features"])
-MODEL_VERSIONS_KEY = dg.AssetKey(["models", "model_versions"])
-PREDICTIONS_KEY = dg.AssetKey(["inference", "predictions"])
+FEATURES_KEY = dg.AssetKey(names.PASSENGER_FEATURES)
+MODEL_VERSIONS_KEY = dg.AssetKey(names.MODEL_VERSIONS)
+PREDICTIONS_KEY = dg.AssetKey(names.PREDICTIONS)
 PERFORMANCE_KEY = checks.PERFORMANCE_KEY
 
-FEATURE_VIEW = "features.passenger_features"
-PREDICTIONS_TABLE = "inference.predictions"
-PERFORMANCE_TABLE = "monitoring.model_performance"
+FEATURE_VIEW = names.FEATURE_VIEW
+PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
 
 
 HISTORY_ROWS = 15
@@ -344,6 +345,7 @@ def model_performance(
         features = read_day_features(conn, start, end, MONITORING_COLUMNS)
         profiles = _training_profiles(conn, predictions)
         history = _performance_history(conn, start)
+        other_days = history_lib.other_days(conn, start, end)
     was_scored = features["passenger_id"].isin(predictions["passenger_id"])
     scored = features if was_scored.all() else features[was_scored]  # usually all: no copy
     performance = monitoring.performance_by_day(predictions, features)
@@ -358,6 +360,7 @@ def model_performance(
         )
     else:
         metadata.update(_performance_metadata(performance, history, predictions, features))
+        metadata.update(history_lib.cross_day_metadata(other_days, performance))
     yield dg.Output(performance, metadata=metadata)
     yield from checks.evaluate(performance, thresholds)
 

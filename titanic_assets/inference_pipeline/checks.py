@@ -21,11 +21,11 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core import monitoring
+from titanic_assets.names import ACCURACY_CHECK, DRIFT_CHECK
 
-PERFORMANCE_KEY = dg.AssetKey(["monitoring", "model_performance"])
-ACCURACY_CHECK = "accuracy_above_floor"
-DRIFT_CHECK = "drift_below_ceiling"
+PERFORMANCE_KEY = dg.AssetKey(names.MODEL_PERFORMANCE)
 
 PERFORMANCE_CHECK_SPECS = [
     dg.AssetCheckSpec(

@@ -4,13 +4,14 @@ from datetime import timedelta
 
 import dagster as dg
 
+from titanic_assets import names
 from titanic_assets.automation import schedule_status
 from titanic_assets.inference_pipeline.assets import DAILY_PARTITIONS, GROUP
 
-JOB_NAME = "inference_pipeline"
+JOB_NAME = names.INFERENCE_JOB
 
 #: Predictions then monitoring for one day. In-process: two small steps, and the multiprocess
-#: executor would spend more time starting processes than scoring (DESIGN.md §4).
+#: executor would spend more time starting processes than scoring.
 inference_job = dg.define_asset_job(
     name=JOB_NAME,
     selection=dg.AssetSelection.groups(GROUP),

@@ -21,7 +21,7 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.automation import sensor_interval, sensor_status
 from titanic_assets.core import monitoring
 from titanic_assets.core.training_set import REASON_DEGRADATION
@@ -35,7 +35,7 @@ from titanic_assets.inference_pipeline.assets import (
 )
 from titanic_assets.inference_pipeline.jobs import JOB_NAME
 
-TRAINING_JOB_NAME = "training_pipeline"
+TRAINING_JOB_NAME = names.TRAINING_JOB
 #: A sensor tick must stay short: give up on a locked warehouse after this long.
 SENSOR_CONNECT_TIMEOUT_S = 3.0
 #: Actions of the promotions log that change the champion.
@@ -71,7 +71,7 @@ def rescore_on_new_champion(
     run_id = asset_event.run_id
 
     def read(conn):
-        current = champion(conn) if table_exists(conn, "models.model_versions") else None
+        current = champion(conn) if table_exists(conn, names.MODEL_VERSIONS_TABLE) else None
         return current, promotions(conn)
 
     try:
@@ -120,7 +120,7 @@ def retrain_on_model_degradation(
     def read(conn):
         if not table_exists(conn, PERFORMANCE_TABLE):
             return None, pd.DataFrame()
-        current = champion(conn) if table_exists(conn, "models.model_versions") else None
+        current = champion(conn) if table_exists(conn, names.MODEL_VERSIONS_TABLE) else None
         if partition:
             rows = conn.execute(
                 f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day = ?",

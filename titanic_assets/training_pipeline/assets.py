@@ -19,7 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.core.features import FORBIDDEN_INPUTS, LABEL_COLUMN
 from titanic_assets.core.model import TrainingParams, feature_importance
 from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
@@ -36,15 +36,14 @@ from titanic_assets.core.training_set import (
 )
 from titanic_assets.data_layer import registry, training_store
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
+from titanic_assets.names import WAREHOUSE_POOL
 
-GROUP = "training_pipeline"
+GROUP = names.TRAINING_GROUP
 OWNERS = ["team:ml"]
-PREFIX = "models"
 
-PASSENGER_FEATURES = dg.AssetKey(["features", "passenger_features"])
-TRAINING_DATA = dg.AssetKey([PREFIX, "training_data"])
-MODEL_VERSIONS = dg.AssetKey([PREFIX, "model_versions"])
+PASSENGER_FEATURES = dg.AssetKey(names.PASSENGER_FEATURES)
+TRAINING_DATA = dg.AssetKey(names.TRAINING_DATA)
+MODEL_VERSIONS = dg.AssetKey(names.MODEL_VERSIONS)
 
 #: Below this, a holdout of ~20% is too small to compare models on.
 MIN_TRAINING_ROWS = 50
@@ -123,7 +122,7 @@ def _window_start(conn, config: TrainingDataConfig) -> datetime | None:
     description="Labelled passengers from the feature store with event_time <= cutoff "
     "(point in time), with a stable per-passenger holdout and the training window "
     "(all history, or the regime since a detected degradation).",
-    metadata={"dagster/table_name": "models.training_data"},
+    metadata={"dagster/table_name": names.TRAINING_DATA_TABLE},
 )
 def training_data(
     context: dg.AssetExecutionContext, config: TrainingDataConfig, duckdb: DuckDBResource
@@ -174,7 +173,7 @@ def training_data(
     "window and stratified CV, registers a signed version in models.model_versions and, in "
     "one compare-and-set decision, promotes it if core.promotion's rule says it beats the "
     "champion on the same rows.",
-    metadata={"dagster/table_name": "models.model_versions"},
+    metadata={"dagster/table_name": names.MODEL_VERSIONS_TABLE},
 )
 def model_version(
     context: dg.AssetExecutionContext,

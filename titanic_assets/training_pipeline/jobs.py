@@ -8,13 +8,14 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from titanic_assets import names
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.warehouse import WAREHOUSE_POOL
+from titanic_assets.names import WAREHOUSE_POOL
 from titanic_assets.training_pipeline.assets import GROUP, MODEL_VERSIONS
 
 training_pipeline = dg.define_asset_job(
-    name="training_pipeline",
+    name=names.TRAINING_JOB,
     selection=dg.AssetSelection.groups(GROUP),
     executor_def=dg.in_process_executor,
     description="Point-in-time training set -> XGBoost -> holdout/CV evaluation -> registry "
