@@ -20,7 +20,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 APP_PORT ?= 7860
 
-.PHONY: install instance test demo dev app bench lint format clean
+.PHONY: install instance test test-fast demo dev app bench lint format clean
 
 install: $(STAMP)
 
@@ -39,6 +39,11 @@ instance:
 
 test: install
 	$(BIN)/python -m pytest
+
+# The suite without the tests marked `slow` (full demo, live system, browser, reliability suites,
+# benchmark smoke): a few minutes instead of half an hour; `make test` still runs everything.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 demo: install
 	DAGSTER_HOME="$(DEMO_DAGSTER_HOME)" TITANIC_DUCKDB="$(DEMO_DUCKDB)" $(BIN)/python -m titanic_assets.demo $(DEMO_ARGS)

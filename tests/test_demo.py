@@ -6,6 +6,7 @@ folders (DEMO_DIR, or DAGSTER_HOME / TITANIC_DUCKDB set the way a user would set
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -143,3 +144,34 @@ def test_full_demo_is_quiet_and_starts_over_only_on_its_own_data(tmp_path):
     assert refused(again), again.stdout + again.stderr
     assert USER_TABLE in again.stderr
     assert user_rows(warehouse) == 42
+
+
+def test_rows_added_after_the_demo_are_not_its_to_delete(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("CREATE SCHEMA features")
+        conn.execute(
+            "CREATE TABLE features.synthetic_passengers AS SELECT range AS i FROM range(5)"
+        )
+    demo.record_marker(warehouse)
+    assert demo.foreign_warehouse_data(warehouse) == []
+    with duckdb.connect(str(warehouse)) as conn:  # e.g. `make dev` kept adding hours
+        conn.execute("INSERT INTO features.synthetic_passengers VALUES (5), (6)")
+    assert demo.foreign_warehouse_data(warehouse) == [
+        f"table features.synthetic_passengers in {warehouse} has 7 rows, the demo left 5"
+    ]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_hourly_runs_show_a_progress_bar_on_a_terminal(monkeypatch):
+    out = _Terminal()
+    monkeypatch.setattr("sys.stdout", out)
+    demo.hourly(["h1", "h2", "h3"], lambda key: (f"run-{key}-0000", 0.1))
+    text = out.getvalue()
+    assert text.count("\r") == 4  # three updates and the closing line, all on one line
+    assert "[########................]  1/3" in text and "3/3" in text
+    assert text.rstrip().endswith("3 runs") and text.count("\n") == 1
