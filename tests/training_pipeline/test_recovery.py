@@ -29,6 +29,8 @@ STABLE_DAYS = ("2026-11-20", "2026-11-21", "2026-11-22")
 DRIFTED_DAYS = ("2026-11-23", "2026-11-24", "2026-11-25")
 HOURS = ("00", "01", "02", "03")
 PER_HOUR = 120
+#: About 70-90 s on 2 cores: six days of feature, inference and training runs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 DRIFT = {
     "drift_pclass_weights": {"1": 5.0},
     "drift_age_shift_years": 12.0,
