@@ -168,7 +168,7 @@ def ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
         if column not in present:
             conn.execute(f"ALTER TABLE models.model_versions ADD COLUMN {column} {kind}")
     if not table_exists(conn, STATE_TABLE):
-        conn.execute(_DDL[-1])
+        conn.execute(next(ddl for ddl in _DDL if "champion_state" in ddl))
     if _scalar(conn, "SELECT count(*) FROM models.champion_state") == 0:
         conn.execute(
             "INSERT INTO models.champion_state SELECT 1, "
