@@ -4,6 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# `make demo` works in an instance and a warehouse of its own (data/demo/), never the ones below,
+# unless the shell or the command line sets DAGSTER_HOME / TITANIC_DUCKDB (read here, before the
+# defaults fill them in). The demo deletes only what a demo created (see titanic_assets/demo.py);
+# DEMO_ARGS=--keep adds to existing data, DEMO_ARGS=--reset deletes it anyway.
+DEMO_DIR ?= $(CURDIR)/data/demo
+DEMO_DAGSTER_HOME := $(or $(DAGSTER_HOME),$(DEMO_DIR)/dagster_home)
+DEMO_DUCKDB := $(or $(TITANIC_DUCKDB),$(DEMO_DIR)/warehouse.duckdb)
+DEMO_ARGS ?=
+
 # The Dagster instance and the warehouse; both git-ignored, both overridable from the shell.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export TITANIC_DUCKDB ?= $(CURDIR)/data/titanic_warehouse.duckdb
@@ -11,7 +20,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 APP_PORT ?= 7860
 
-.PHONY: install instance test demo dev app bench lint format clean
+.PHONY: install instance test test-fast demo dev app bench lint format clean
 
 install: $(STAMP)
 
@@ -31,8 +40,13 @@ instance:
 test: install
 	$(BIN)/python -m pytest
 
-demo: install instance
-	$(BIN)/python -m titanic_assets.demo
+# The suite without the tests marked `slow` (full demo, live system, browser, reliability suites,
+# benchmark smoke): a few minutes instead of half an hour; `make test` still runs everything.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+demo: install
+	DAGSTER_HOME="$(DEMO_DAGSTER_HOME)" TITANIC_DUCKDB="$(DEMO_DUCKDB)" $(BIN)/python -m titanic_assets.demo $(DEMO_ARGS)
 
 dev: install instance
 	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml

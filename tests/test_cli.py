@@ -78,3 +78,19 @@ def test_predict_prints_prediction_probability_and_version(
     assert "probability: 0." in done.stdout
     as_json = json.loads(titanic("predict", *GOOD, "--json", warehouse=warehouse).stdout)
     assert as_json["model_version"] == version and 0.5 < as_json["probability"] <= 1
+
+
+def test_bad_setting_exits_2_naming_the_variable(tmp_path) -> None:
+    env = {**os.environ, "TITANIC_DUCKDB": str(tmp_path / "w.duckdb"), "TITANIC_MIN_LABELLED": "x"}
+    done = subprocess.run(
+        [sys.executable, "-m", "titanic_assets.cli", "models"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "titanic: invalid setting: TITANIC_MIN_LABELLED='x' is not allowed: a whole number >= 1"
+    ]

@@ -1,9 +1,11 @@
 """The ``titanic`` command line: small, read-only views of the warehouse.
 
 Each subcommand is registered by one small ``_add_<name>`` function and handled by one
-``_run_<name>`` function, so adding a command touches nothing else. Exit codes: 0 success,
-1 the warehouse cannot answer (no champion yet, corrupted artifact, no warehouse file), 2 bad
-input (a one-line message naming the field).
+``_run_<name>`` function, so adding a command touches nothing else. Error protocol: a command
+raises :class:`CommandError` (a message and an exit code); :func:`main` alone prints it as one
+line on stderr and returns the code. Exit codes: 0 success, 1 the warehouse cannot answer (no
+champion yet, corrupted artifact, no warehouse file, locked by another process), 2 bad input
+(a message naming the field), including a bad ``TITANIC_*`` setting.
 
 The warehouse is ``$TITANIC_DUCKDB`` (see :mod:`titanic_assets.data_layer.warehouse`), opened
 read-only so the CLI never blocks a running pipeline's writes for longer than a query.
@@ -15,6 +17,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 1
@@ -23,17 +26,37 @@ EXIT_BAD_INPUT = 2
 #: Seconds to wait for a writer to release the warehouse before giving up.
 CONNECT_TIMEOUT_S = 30.0
 
-Handler = Callable[[argparse.Namespace], int]
+Handler = Callable[[argparse.Namespace], None]
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; ``main`` prints the message and exits with ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_UNAVAILABLE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``titanic`` console script."""
+    """Entry point of the ``titanic`` console script: the one place errors become exit codes."""
+    from titanic_assets import settings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    return args.handler(args)
+    try:
+        settings.load()  # a bad TITANIC_* value: one line naming it, before any work
+        args.handler(args)
+    except settings.SettingsError as error:
+        print(f"titanic: invalid setting: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CommandError as error:
+        print(str(error), file=sys.stderr)
+        return error.code
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +99,7 @@ def _add_predict(subcommands) -> None:
     cmd.set_defaults(handler=_run_predict)
 
 
-def _run_predict(args: argparse.Namespace) -> int:
+def _run_predict(args: argparse.Namespace) -> None:
     from titanic_assets.core.predict import PassengerInput, PassengerInputError
 
     try:
@@ -90,14 +113,12 @@ def _run_predict(args: argparse.Namespace) -> int:
             parch=args.parch,
         )
     except PassengerInputError as error:
-        return _fail(
+        raise CommandError(
             f"titanic predict: invalid --{error.field}: {error.field} {error.reason}",
             EXIT_BAD_INPUT,
-        )
+        ) from None
 
     result = _with_warehouse(_predict_with(passenger))
-    if isinstance(result, int):
-        return result
     if args.json:
         import json
 
@@ -107,7 +128,6 @@ def _run_predict(args: argparse.Namespace) -> int:
         print(f"prediction: {result['prediction']} ({outcome})")
         print(f"probability: {result['probability']:.3f}")
         print(f"model_version: {result['model_version']}")
-    return EXIT_OK
 
 
 def _predict_with(passenger) -> Callable:
@@ -137,29 +157,28 @@ def _add_lineage(subcommands) -> None:
     cmd.set_defaults(handler=_run_lineage)
 
 
-def _run_lineage(args: argparse.Namespace) -> int:
+def _run_lineage(args: argparse.Namespace) -> None:
     from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
 
     passenger_id = args.passenger_id.strip()
     if not passenger_id:
-        return _fail("titanic lineage: invalid PASSENGER_ID: must not be empty", EXIT_BAD_INPUT)
+        raise CommandError(
+            "titanic lineage: invalid PASSENGER_ID: must not be empty", EXIT_BAD_INPUT
+        )
 
     def run(conn):
         try:
             return passenger_lineage(conn, passenger_id)
         except PassengerNotFoundError as error:
-            return _fail(f"titanic lineage: {error}", EXIT_UNAVAILABLE)
+            raise CommandError(f"titanic lineage: {error}") from None
 
     result = _with_warehouse(run)
-    if isinstance(result, int):
-        return result
     if args.json:
         import json
 
         print(json.dumps(result, indent=2, default=str))
     else:
         print(_lineage_text(result))
-    return EXIT_OK
 
 
 def _lineage_text(record: dict) -> str:
@@ -199,6 +218,13 @@ def _lineage_text(record: dict) -> str:
             f"{m['training_cutoff']} (data hash {str(m['training_data_hash'])[:12]}), "
             f"holdout accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f}, run {m['run_id']}"
         )
+        window = m.get("training_window")
+        if window:
+            lines.append(
+                f"              window {window.get('window_start') or 'all history'} "
+                f"({window.get('reason')}), weights {window.get('weights')}, "
+                f"{window.get('excluded_rows', 0)} older rows excluded"
+            )
     return "\n".join(lines)
 
 
@@ -210,19 +236,16 @@ def _add_models(subcommands) -> None:
     cmd.set_defaults(handler=_run_models)
 
 
-def _run_models(args: argparse.Namespace) -> int:
+def _run_models(args: argparse.Namespace) -> None:
     def run(conn):
         from titanic_assets.data_layer import registry
 
         return registry.list_versions(conn)
 
     versions = _with_warehouse(run)
-    if isinstance(versions, int):
-        return versions
     columns = ["version", "is_champion", "accuracy", "f1", "roc_auc", "training_rows",
                "training_cutoff", "created_at"]  # fmt: skip
     print(versions[columns].to_string(index=False) if len(versions) else "no model versions yet")
-    return EXIT_OK
 
 
 def _add_promote(subcommands) -> None:
@@ -237,28 +260,24 @@ def _add_promote(subcommands) -> None:
     cmd.set_defaults(handler=_run_promote)
 
 
-def _run_promote(args: argparse.Namespace) -> int:
+def _run_promote(args: argparse.Namespace) -> None:
     try:
         version = int(args.version)
     except ValueError:
-        return _fail(
+        raise CommandError(
             f"titanic promote: invalid VERSION: must be an integer (got {args.version!r})",
             EXIT_BAD_INPUT,
-        )
+        ) from None
     if not args.reason.strip():
-        return _fail("titanic promote: invalid --reason: must not be empty", EXIT_BAD_INPUT)
+        raise CommandError("titanic promote: invalid --reason: must not be empty", EXIT_BAD_INPUT)
 
-    def run(conn):
+    def run(conn) -> None:
         from titanic_assets.data_layer import registry
 
         registry.promote(conn, version, f"manual (CLI): {args.reason}")
-        return ("ok", version)
 
-    result = _with_warehouse(run, read_only=False)
-    if isinstance(result, int):  # an exit code: the failure was already reported
-        return result
+    _with_warehouse(run, read_only=False)
     print(f"champion: v{version}")
-    return EXIT_OK
 
 
 def _add_rollback(subcommands) -> None:
@@ -267,20 +286,17 @@ def _add_rollback(subcommands) -> None:
     cmd.set_defaults(handler=_run_rollback)
 
 
-def _run_rollback(args: argparse.Namespace) -> int:
+def _run_rollback(args: argparse.Namespace) -> None:
     if not args.reason.strip():
-        return _fail("titanic rollback: invalid --reason: must not be empty", EXIT_BAD_INPUT)
+        raise CommandError("titanic rollback: invalid --reason: must not be empty", EXIT_BAD_INPUT)
 
-    def run(conn):
+    def run(conn) -> int:
         from titanic_assets.data_layer import registry
 
-        return ("ok", registry.rollback(conn, f"manual (CLI): {args.reason}"))
+        return registry.rollback(conn, f"manual (CLI): {args.reason}")
 
-    result = _with_warehouse(run, read_only=False)
-    if isinstance(result, int):
-        return result
-    print(f"champion: v{result[1]}")
-    return EXIT_OK
+    version = _with_warehouse(run, read_only=False)
+    print(f"champion: v{version}")
 
 
 # --- app -----------------------------------------------------------------------------------
@@ -299,13 +315,13 @@ def _add_app(subcommands) -> None:
     cmd.set_defaults(handler=_run_app)
 
 
-def _run_app(args: argparse.Namespace) -> int:
+def _run_app(args: argparse.Namespace) -> None:
     try:
         port = int(args.port)
     except ValueError:
         port = 0
     if not 1 <= port <= 65535:
-        return _fail(
+        raise CommandError(
             f"titanic app: invalid --port: must be an integer 1-65535 (got {args.port!r})",
             EXIT_BAD_INPUT,
         )
@@ -314,24 +330,21 @@ def _run_app(args: argparse.Namespace) -> int:
     try:
         serve(args.host, port)
     except OSError as error:  # e.g. the port is taken
-        return _fail(f"titanic app: cannot serve on {args.host}:{port}: {error}", EXIT_UNAVAILABLE)
-    return EXIT_OK
+        raise CommandError(f"titanic app: cannot serve on {args.host}:{port}: {error}") from None
 
 
 # --- shared --------------------------------------------------------------------------------
 
 
-def _with_warehouse(action: Callable, *, read_only: bool = True) -> object:
-    """Run ``action(conn)`` on a warehouse connection, mapping known failures to exit 1.
+def _with_warehouse(action: Callable[[Any], T], *, read_only: bool = True) -> T:
+    """``action(conn)`` on a warehouse connection; known failures become a :class:`CommandError`.
 
     Read-only unless the command changes the registry (promote, rollback).
-
-    Returns the action's result, or an exit code after printing one line to stderr.
     """
     import duckdb
 
-    from titanic_assets.data_layer.registry import RegistryError
-    from titanic_assets.data_layer.warehouse import connect, warehouse_path
+    from titanic_assets.data_layer.registry import NoChampionError, RegistryError
+    from titanic_assets.data_layer.warehouse import WarehouseLockedError, connect, warehouse_path
 
     path = warehouse_path()
     try:
@@ -340,31 +353,23 @@ def _with_warehouse(action: Callable, *, read_only: bool = True) -> object:
         with connect(path, read_only=read_only, timeout_s=CONNECT_TIMEOUT_S) as conn:
             return action(conn)
     except FileNotFoundError as error:
-        return _fail(f"titanic: {error}", EXIT_UNAVAILABLE)
+        raise CommandError(f"titanic: {error}") from None
+    except NoChampionError as error:
+        raise CommandError(
+            f"titanic: no champion model yet: run the training pipeline first ({error})"
+        ) from None
     except RegistryError as error:
-        return _fail(f"titanic: {_registry_message(error)}", EXIT_UNAVAILABLE)
+        raise CommandError(f"titanic: {error}") from None
     except duckdb.CatalogException:
         # The registry tables do not exist yet: nothing has been trained in this warehouse.
-        return _fail(
+        raise CommandError(
             f"titanic: no champion model in {path}: run the training pipeline first "
-            "(e.g. `make demo`)",
-            EXIT_UNAVAILABLE,
-        )
+            "(e.g. `make demo`)"
+        ) from None
+    except WarehouseLockedError as error:
+        raise CommandError(f"titanic: {error}") from None
     except duckdb.IOException as error:
-        return _fail(f"titanic: cannot open warehouse {path}: {error}", EXIT_UNAVAILABLE)
-
-
-def _registry_message(error: Exception) -> str:
-    from titanic_assets.data_layer.registry import NoChampionError
-
-    if isinstance(error, NoChampionError):
-        return f"no champion model yet: run the training pipeline first ({error})"
-    return str(error)
-
-
-def _fail(message: str, code: int) -> int:
-    print(message, file=sys.stderr)
-    return code
+        raise CommandError(f"titanic: cannot open warehouse {path}: {error}") from None
 
 
 if __name__ == "__main__":

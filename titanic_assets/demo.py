@@ -1,19 +1,49 @@
-"""`make demo`: the whole system, headless, in a fresh local instance, in well under two minutes.
+"""`make demo`: the whole system, headless, in an instance and a warehouse of its own.
 
 Backfill -> 24 hourly synthetic partitions of one day (features and GX checks each hour) ->
-training and registration -> batch inference for that day -> monitoring, then a summary. The
-runs go into the real instance at $DAGSTER_HOME, so `make dev` afterwards shows every run,
-materialization, check result and plot of the demo in the UI.
+training and registration -> batch inference for that day -> monitoring, then a summary.
+
+Where it works: ``$DAGSTER_HOME`` and ``$TITANIC_DUCKDB`` when they are set, else
+``data/demo/dagster_home`` and ``data/demo/warehouse.duckdb`` (``make demo`` passes those unless
+the shell sets the variables), never the instance and warehouse ``make dev`` uses by default.
+Point ``make dev`` / ``make app`` at the demo's to browse every run, check result and plot of it
+(the closing lines print the command).
+
+What it deletes: a demo starts from nothing, but it only ever deletes what a demo created. It
+tags its runs and, when it finishes, writes a marker beside the warehouse recording each table
+and its row count. Before starting over it checks that the instance holds no run the demo did not
+launch and that the warehouse holds nothing the marker does not account for (no other table, no
+row added since); otherwise it refuses, says what would be lost, and names the ways on:
+``--keep`` (add to the existing data, delete nothing) or ``--reset`` (delete it anyway).
+
+Output: one line per run (the 24 hourly runs as a progress bar on a terminal); Dagster's own
+event log goes to ``<DAGSTER_HOME>/demo-events.log``, whose path is printed. A failing run ends
+the demo with the step's message only (the traceback is in that file).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TextIO
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+DEFAULT_HOME = DEMO_DIR / "dagster_home"
+DEFAULT_WAREHOUSE = DEMO_DIR / "warehouse.duckdb"
+#: Every run the demo launches carries this tag; a run without it is someone else's.
+DEMO_TAG = "titanic/demo"
+EVENT_LOG_NAME = "demo-events.log"
+#: Exit code of a refusal (nothing was deleted, nothing was run).
+REFUSED = 3
 
 WIPED_INSTANCE_PARTS = (
     "history",
@@ -26,92 +56,298 @@ WIPED_INSTANCE_PARTS = (
 )
 
 
+class DemoError(Exception):
+    """The demo cannot go on; the message says why (printed without a traceback)."""
+
+
+class Refused(DemoError):
+    """Starting over would delete data the demo did not create (nothing was deleted)."""
+
+
+def marker_path(warehouse: Path) -> Path:
+    """The file that records what the demo left in ``warehouse`` (beside it, same name)."""
+    return warehouse.with_name(warehouse.name + ".demo.json")
+
+
+# --- what would be lost ----------------------------------------------------------------------
+
+
+def warehouse_tables(warehouse: Path) -> dict[str, int]:
+    """``{schema.table: rows}`` of every base table in the warehouse (read-only look)."""
+    from titanic_assets.data_layer.warehouse import connect
+
+    try:
+        with connect(str(warehouse), read_only=True, timeout_s=5.0) as conn:
+            names = conn.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_type = 'BASE TABLE' ORDER BY 1, 2"
+            ).fetchall()
+            return {
+                f"{s}.{t}": int(conn.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchall()[0][0])
+                for s, t in names
+            }
+    except Exception as error:  # locked by another process, not a DuckDB file...
+        raise DemoError(
+            f"cannot look inside {warehouse} to check what starting over would delete: "
+            f"{error}\n(stop whatever holds it, e.g. `make dev`, or choose another "
+            "TITANIC_DUCKDB)"
+        ) from error
+
+
+def foreign_warehouse_data(warehouse: Path) -> list[str]:
+    """What in ``warehouse`` the demo did not create (empty: safe to delete)."""
+    if not warehouse.exists():
+        return []
+    tables = warehouse_tables(warehouse)
+    marker = marker_path(warehouse)
+    if not marker.exists():
+        if not tables:
+            return []
+        listed = ", ".join(f"{t} ({n} rows)" for t, n in list(tables.items())[:8])
+        more = f" and {len(tables) - 8} more" if len(tables) > 8 else ""
+        return [f"warehouse {warehouse} was not created by the demo: {listed}{more}"]
+    recorded: dict[str, int] = json.loads(marker.read_text()).get("tables", {})
+    lost = []
+    for table, rows in tables.items():
+        if table not in recorded:
+            lost.append(f"table {table} ({rows} rows) in {warehouse}, not created by the demo")
+        elif rows != recorded[table]:
+            lost.append(
+                f"table {table} in {warehouse} has {rows} rows, the demo left {recorded[table]}"
+            )
+    return lost
+
+
+def foreign_runs(dagster_home: Path) -> list[str]:
+    """Runs in the instance at ``dagster_home`` that the demo did not launch."""
+    if not (dagster_home / "storage").exists() and not (dagster_home / "history").exists():
+        return []
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        total = instance.get_runs_count()
+        ours = instance.get_runs_count(dg.RunsFilter(tags={DEMO_TAG: "true"}))
+    if total > ours:
+        return [
+            f"{total - ours} runs in the Dagster instance {dagster_home} not launched by the demo"
+        ]
+    return []
+
+
 def fresh_state(dagster_home: Path, warehouse: Path) -> None:
-    """Start from nothing: no runs, no warehouse. The instance's dagster.yaml is kept."""
+    """Start from nothing: no runs, no warehouse. The instance's dagster.yaml (and any model
+    signing key file) is kept. Call only after the checks above (or on an explicit reset)."""
     for part in WIPED_INSTANCE_PARTS:
         target = dagster_home / part
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    for suffix in ("", ".wal"):
-        Path(f"{warehouse}{suffix}").unlink(missing_ok=True)
+    for path in (warehouse, Path(f"{warehouse}.wal"), marker_path(warehouse)):
+        path.unlink(missing_ok=True)
+
+
+def ensure_instance(dagster_home: Path) -> None:
+    """The project's dagster.yaml (pools, run queue) in the demo's instance."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
     if not config.exists():
-        shutil.copy(Path(__file__).resolve().parents[1] / "dagster.yaml", config)
+        shutil.copy(PROJECT_ROOT / "dagster.yaml", config)
+
+
+def record_marker(warehouse: Path) -> None:
+    """Write down what the demo leaves behind, so the next demo knows what it may delete."""
+    marker_path(warehouse).write_text(
+        json.dumps(
+            {
+                "created_by": "titanic_assets.demo",
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "tables": warehouse_tables(warehouse),
+            },
+            indent=1,
+        )
+    )
+
+
+# --- quiet output ----------------------------------------------------------------------------
+
+
+@contextmanager
+def captured(log: TextIO) -> Iterator[None]:
+    """Send everything written to stdout/stderr (Python and file-descriptor level) to ``log``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    try:
+        with redirect_stdout(log), redirect_stderr(log):
+            yield
+    finally:
+        log.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def progress_line(label: str, done: int, total: int, elapsed: float, width: int = 24) -> str:
+    filled = round(width * done / total) if total else width
+    return f"  ..  {label:<34} [{'#' * filled}{'.' * (width - filled)}] {done:>2}/{total} {elapsed:5.1f} s"
+
+
+def step_failure_message(result: Any) -> str:
+    """The first failed step's own message, without Dagster's wrapper around it."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
+                error = error.cause
+            return error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
+    return "the run failed before any step ran (see the event log)"
+
+
+# --- the demo --------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--day", help="UTC day to simulate (YYYY-MM-DD); default: yesterday")
     parser.add_argument("--passengers-per-hour", type=int, default=20)
-    parser.add_argument("--keep", action="store_true", help="do not wipe instance and warehouse")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--keep", action="store_true", help="add to the existing instance and warehouse"
+    )
+    mode.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete the instance's runs and the warehouse even if the demo did not create them",
+    )
     args = parser.parse_args(argv)
+    try:
+        return run_demo(args)
+    except DemoError as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return REFUSED if isinstance(error, Refused) else 1
 
+
+def run_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    from titanic_assets.data_layer.warehouse import warehouse_path
+    from titanic_assets import settings
 
-    dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
-    warehouse = Path(warehouse_path())
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    os.environ.setdefault("TITANIC_DUCKDB", str(DEFAULT_WAREHOUSE))
+    try:
+        config = settings.load()
+    except settings.SettingsError as error:
+        raise DemoError(str(error)) from error
+    warehouse = Path(config.duckdb).resolve()
     day = (
         datetime.strptime(args.day, "%Y-%m-%d")
         if args.day
         else (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None)
     ).replace(hour=0, minute=0, second=0, microsecond=0)
+
     if not args.keep:
+        lost = [] if args.reset else foreign_runs(dagster_home) + foreign_warehouse_data(warehouse)
+        if lost:
+            raise Refused(
+                "refusing to start over: it would delete data the demo did not create:\n  - "
+                + "\n  - ".join(lost)
+                + "\nTo leave it alone, run the demo elsewhere: unset DAGSTER_HOME and "
+                "TITANIC_DUCKDB (`make demo` then uses data/demo/)."
+                "\nTo add the demo's runs to it, deleting nothing: `make demo DEMO_ARGS=--keep`."
+                "\nTo delete it anyway: `make demo DEMO_ARGS=--reset`."
+            )
         fresh_state(dagster_home, warehouse)
-
-    import dagster as dg
-
-    from titanic_assets.definitions import build_definitions
+    ensure_instance(dagster_home)
+    log_path = dagster_home / EVENT_LOG_NAME
+    print(
+        f"instance  {dagster_home}\nwarehouse {warehouse}\nday       {day:%Y-%m-%d}\n"
+        f"event log {log_path}\n",
+        flush=True,
+    )
 
     started = time.perf_counter()
-    defs = build_definitions(str(warehouse))
-    instance = dg.DagsterInstance.get()
-    print(f"instance  {dagster_home}\nwarehouse {warehouse}\nday       {day:%Y-%m-%d}\n")
+    with log_path.open("w", encoding="utf-8") as log:
+        with captured(log):
+            import dagster as dg
 
-    def run(job: str, **kwargs) -> None:
-        t0 = time.perf_counter()
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance, raise_on_error=False, **kwargs
-        )
-        label = f"{job}{' ' + kwargs['partition_key'] if 'partition_key' in kwargs else ''}"
-        if not result.success:
-            failure = result.get_step_failure_events()
-            reason = failure[0].step_failure_data.error.message if failure else "see the run"
-            raise SystemExit(f"demo: {label} failed: {reason.strip()}")
-        print(f"  ok  {label:<40} {time.perf_counter() - t0:5.1f} s")
+            from titanic_assets.definitions import build_definitions
 
-    run("historical_backfill")
-    synthetic = {
-        "ops": {
-            "features__synthetic_passengers": {
-                "config": {"passengers_per_hour": args.passengers_per_hour}
+            defs = build_definitions(str(warehouse))
+            instance = dg.DagsterInstance.get()
+
+        def run(job: str, **kwargs: Any) -> tuple[str, float]:
+            t0 = time.perf_counter()
+            with captured(log):
+                result = defs.resolve_job_def(job).execute_in_process(
+                    instance=instance, raise_on_error=False, tags={DEMO_TAG: "true"}, **kwargs
+                )
+            label = f"{job}{' ' + kwargs['partition_key'] if 'partition_key' in kwargs else ''}"
+            if not result.success:
+                raise DemoError(
+                    f"{label} failed: {step_failure_message(result)}\n"
+                    f"(run {result.run_id}; Dagster's event log: {log_path})"
+                )
+            return result.run_id, time.perf_counter() - t0
+
+        def one(job: str, **kwargs: Any) -> None:
+            run_id, seconds = run(job, **kwargs)
+            print(f"  ok  {job:<34} {seconds:5.1f} s   run {run_id[:8]}", flush=True)
+
+        one("historical_backfill")
+        synthetic = {
+            "ops": {
+                "features__synthetic_passengers": {
+                    "config": {"passengers_per_hour": args.passengers_per_hour}
+                }
             }
         }
-    }
-    for hour in range(24):
-        key = (day + timedelta(hours=hour)).strftime("%Y-%m-%d-%H:%M")
-        run("feature_pipeline", partition_key=key, run_config=synthetic)
-    # Train on what was known before the day, then score the day: the monitoring accuracy is
-    # then an honest out-of-sample figure, not a score on the model's own training rows.
-    run(
-        "training_pipeline",
-        run_config={"ops": {"models__training_data": {"config": {"cutoff": day.isoformat()}}}},
-    )
-    run("inference_pipeline", partition_key=day.strftime("%Y-%m-%d"))
+        hours = [(day + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M") for h in range(24)]
+        hourly(hours, lambda key: run("feature_pipeline", partition_key=key, run_config=synthetic))
+        # Train on what was known before the day, then score the day: the monitoring accuracy is
+        # then an honest out-of-sample figure, not a score on the model's own training rows.
+        one(
+            "training_pipeline",
+            run_config={"ops": {"models__training_data": {"config": {"cutoff": day.isoformat()}}}},
+        )
+        one("inference_pipeline", partition_key=day.strftime("%Y-%m-%d"))
     elapsed = time.perf_counter() - started
+    record_marker(warehouse)
 
     print_summary(str(warehouse), day)
     print(f"\nfull cycle in {elapsed:.1f} s")
+    browse = f'DAGSTER_HOME="{dagster_home}" TITANIC_DUCKDB="{warehouse}"'
     print(
-        "\nNext: `make dev`, open http://127.0.0.1:3000 -> Assets -> Global asset lineage for "
-        "the three groups;\n  features/passenger_features (check results), "
-        "models/model_versions (metrics, confusion matrix),\n  monitoring/model_performance "
-        "(accuracy, drift plots). Trace one prediction: `titanic lineage <passenger_id>`."
+        f"\nBrowse it: {browse} make dev\n"
+        "  then open http://127.0.0.1:3000 -> Assets -> Global asset lineage for the three "
+        "groups;\n  features/passenger_features (check results), models/model_versions "
+        "(metrics, confusion matrix),\n  monitoring/model_performance (accuracy, drift plots).\n"
+        f"The apps:  {browse} make app\n"
+        f'Trace one prediction: TITANIC_DUCKDB="{warehouse}" .venv/bin/titanic lineage '
+        "<passenger_id>"
     )
     return 0
+
+
+def hourly(keys: list[str], run: Callable[[str], tuple[str, float]]) -> None:
+    """The day's hourly runs: a progress bar on a terminal, else one line per run."""
+    label = "feature_pipeline (hours)"
+    tty = sys.stdout.isatty()
+    t0 = time.perf_counter()
+    for done, key in enumerate(keys, start=1):
+        run_id, seconds = run(key)
+        if tty:
+            line = progress_line(label, done, len(keys), time.perf_counter() - t0)
+            print("\r" + line, end="", flush=True)
+        else:
+            job = f"feature_pipeline {key}"
+            print(f"  ok  {job:<34} {seconds:5.1f} s   run {run_id[:8]}", flush=True)
+    if tty:
+        total = time.perf_counter() - t0
+        print(f"\r  ok  {label:<34} {total:5.1f} s   {len(keys)} runs" + " " * 20, flush=True)
 
 
 def print_summary(warehouse: str, day: datetime) -> None:

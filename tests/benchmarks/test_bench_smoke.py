@@ -1,13 +1,16 @@
-"""The benchmark at a tiny N, so it cannot rot: every result key is there, and both arms agree.
+"""The benchmark at a tiny N, so it cannot rot: every result key is there, both arms agree, and
+the peak-RSS child process really runs.
 
 No timing is asserted (benchmarks are not tests); the figures of a smoke run mean nothing.
 """
 
 import json
 
+import duckdb
 import pytest
 
 from benchmarks import run as bench
+from benchmarks.scenarios.overhead import compare_outputs
 
 RESULT_KEYS = {
     "overhead_ratio",
@@ -27,13 +30,14 @@ SMOKE = {
     "reps": {300: 1},
     "per_hour": 200,
     "history_hours": 2,
-    "memory_n": 0,  # no subprocess cycle: the smoke run stays fast
+    "memory_n": 300,  # the real child process (a full Dagster cycle), at a tiny N
     "startup_reps": 1,
     "warmup": False,
 }
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.slow
+@pytest.mark.timeout(400)
 def test_quick_benchmark_writes_every_key_and_the_arms_agree(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "QUICK", SMOKE)
     output = tmp_path / "latest.json"
@@ -50,6 +54,24 @@ def test_quick_benchmark_writes_every_key_and_the_arms_agree(tmp_path, monkeypat
     rows = comparison["rows"]
     assert rows["features.synthetic_passengers"] == 300
     assert rows["inference.predictions"] == 300  # the day's passengers, scored once per arm
-    assert comparison["predictions_equal"] is True
     assert comparison["max_probability_diff"] <= 1e-6
     assert output.with_suffix(".md").read_text().startswith("Benchmarks of")
+
+    # The peak-RSS child ran a whole cycle in its own process and its RSS was read.
+    memory = results["raw"]["memory"]
+    assert memory["rows"] == 300 and memory["cycle_s"] > 0
+    assert 0.05 < results["peak_rss_gib_1m"] < 8, results["peak_rss_gib_1m"]
+
+    # The arms' comparison can fail: one altered probability in the plain arm is caught.
+    scratch = tmp_path / "scratch"
+    dagster_db, plain_db = scratch / "overhead_dagster.duckdb", scratch / "overhead_plain.duckdb"
+    assert compare_outputs(str(dagster_db), str(plain_db))["rows"] == rows
+    with duckdb.connect(str(plain_db)) as conn:
+        conn.execute(
+            "UPDATE inference.predictions SET survival_probability = CASE WHEN "
+            "survival_probability > 0.5 THEN survival_probability - 0.1 "
+            "ELSE survival_probability + 0.1 END "
+            "WHERE passenger_id = (SELECT min(passenger_id) FROM inference.predictions)"
+        )
+    with pytest.raises(AssertionError, match="probabilities differ"):
+        compare_outputs(str(dagster_db), str(plain_db))

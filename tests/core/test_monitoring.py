@@ -12,7 +12,7 @@ import pytest
 
 from titanic_assets import settings
 from titanic_assets.core import schema
-from titanic_assets.core.drift import feature_profile
+from titanic_assets.core.drift import EPSILON, drift_report, feature_profile, psi
 from titanic_assets.core.features import FEATURE_COLUMNS, build_features
 from titanic_assets.core.metrics import classification_counts
 from titanic_assets.core.monitoring import (
@@ -93,7 +93,13 @@ def test_same_population_has_low_psi(real_features) -> None:
     summary = drift_summary(profile, sample)
     assert summary["max_psi"] < 0.1, summary
     assert abs(summary["survival_rate_shift"]) < 0.1
-    assert verdict(summary, DEFAULTS) == []
+    # With the counts the verdict needs (enough scored and labelled passengers for both rules
+    # to apply), a same-population day is healthy ...
+    day = {**summary, "n_predictions": len(sample), "n_labelled": len(sample), "accuracy": 0.8}
+    assert len(sample) >= max(DEFAULTS.min_scored_for_drift, DEFAULTS.min_labelled)
+    assert verdict(day, DEFAULTS) == []
+    # ... and the same row with a PSI over the ceiling is not (the check above can fail).
+    assert verdict({**day, "max_psi": DEFAULTS.psi_ceiling + 0.1}, DEFAULTS)
 
 
 def test_shifted_class_and_age_mix_is_reported_as_drift(real_features) -> None:
@@ -149,3 +155,61 @@ def test_thresholds_from_settings() -> None:
     )
     with pytest.raises(ValueError, match="TITANIC_PSI_CEILING"):
         settings.load({"TITANIC_PSI_CEILING": "high"})
+
+
+# --- PSI maths ---------------------------------------------------------------------------------
+
+
+def test_psi_of_identical_distributions_is_zero() -> None:
+    assert psi([0.2, 0.3, 0.5], [0.2, 0.3, 0.5]) == 0.0
+    values = pd.DataFrame({"x": np.arange(100, dtype=float), "c": [0.0, 1.0] * 50})
+    profile = feature_profile(values, ["x", "c"])
+    assert drift_report(profile, values) == {"x": 0.0, "c": 0.0}
+
+
+def test_psi_matches_the_formula_and_is_symmetric() -> None:
+    e, a = [0.5, 0.5], [0.8, 0.2]
+    expected = (0.8 - 0.5) * math.log(0.8 / 0.5) + (0.2 - 0.5) * math.log(0.2 / 0.5)
+    assert psi(e, a) == pytest.approx(expected)
+    assert psi(a, e) == pytest.approx(expected)
+    assert psi(e, a) > 0
+
+
+def test_empty_bins_give_a_large_but_finite_psi() -> None:
+    """A bin empty on one side is floored at EPSILON: PSI stays finite instead of infinite."""
+    value = psi([0.5, 0.5, 0.0], [0.0, 0.5, 0.5])
+    assert math.isfinite(value)
+    floored = 2 * (0.5 - EPSILON) * math.log(0.5 / EPSILON)
+    assert value == pytest.approx(floored)
+    assert value > 0.25  # a whole bin moving is a major shift
+
+
+def test_unseen_categories_land_in_the_trailing_bin() -> None:
+    train = pd.DataFrame({"pclass": [1.0, 2.0, 3.0, 3.0]})
+    profile = feature_profile(train, ["pclass"])
+    spec = profile["columns"]["pclass"]
+    assert spec["kind"] == "categorical" and spec["categories"] == [1.0, 2.0, 3.0]
+    assert spec["proportions"] == [0.25, 0.25, 0.5, 0.0]  # trailing bin: missing or unseen
+    unseen = pd.DataFrame({"pclass": [4.0, 4.0, 4.0, 4.0]})
+    report = drift_report(profile, unseen)
+    assert math.isfinite(report["pclass"]) and report["pclass"] > 1.0
+    half = pd.DataFrame({"pclass": [1.0, 2.0, 4.0, 4.0]})
+    assert 0.25 < drift_report(profile, half)["pclass"] < report["pclass"]
+
+
+def test_all_missing_values_are_drift_not_an_error() -> None:
+    train = pd.DataFrame({"age": np.linspace(1.0, 80.0, 200)})
+    profile = feature_profile(train, ["age"])
+    spec = profile["columns"]["age"]
+    assert spec["kind"] == "numeric" and spec["proportions"][-1] == 0.0  # no missing in training
+    missing = pd.DataFrame({"age": [np.nan] * 50})
+    report = drift_report(profile, missing)
+    assert math.isfinite(report["age"]) and report["age"] > 0.25
+    # Missing values in training are profiled in the trailing bin, too.
+    with_missing = feature_profile(pd.DataFrame({"c": [1.0, np.nan, 1.0, np.nan]}), ["c"])
+    assert with_missing["columns"]["c"]["proportions"] == [0.5, 0.5]
+
+
+def test_an_empty_day_reports_no_psi() -> None:
+    profile = feature_profile(pd.DataFrame({"x": [1.0, 2.0]}), ["x"])
+    assert drift_report(profile, pd.DataFrame({"x": pd.Series([], dtype=float)})) == {}

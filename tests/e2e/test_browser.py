@@ -19,7 +19,7 @@ from tests.e2e.browser import Browser, find_chromium
 from tests.e2e.conftest import ROOT, LiveDagster, free_port
 from titanic_assets import settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 GROUPS = ("feature_pipeline", "training_pipeline", "inference_pipeline")
 #: Group ids in the UI's "expanded" URL state: open all three groups in the global graph.

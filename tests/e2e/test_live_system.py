@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.conftest import LOCATION, REPOSITORY, LiveDagster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FEATURE_OPS_CONFIG = {"ops": {"features__synthetic_passengers": {"config": {"seed": 11}}}}
 

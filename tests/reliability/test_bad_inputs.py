@@ -236,7 +236,14 @@ BACKFILL_CASES: dict[str, tuple[Builder, Fails | Rejects]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(BACKFILL_CASES))
+#: Cases that take most of the module's time; `pytest -m "not slow"` leaves them out.
+SLOW_CASES = {"very large file"}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CASES else c for c in BACKFILL_CASES],
+)
 def test_backfill_bad_input(case, tmp_path, titanic3_raw):
     build, expected = BACKFILL_CASES[case]
     source = build(tmp_path, titanic3_raw)

@@ -25,7 +25,7 @@ from tests.reliability._support import PROJECT, project_env, wait_for
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 HOUR = "2026-11-05-13:00"
 BATCH = "2026-11-05-13:00"

@@ -26,7 +26,7 @@ from tests.reliability._support import PROJECT
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 DEPLOY_YAML = PROJECT / "deploy" / "dagster.postgres.yaml"
 HOUR = "2026-11-05-09:00"

@@ -399,7 +399,7 @@ def lookup(reader: WarehouseReader, passenger_id: str) -> dict[str, Any]:
     predictions, each model's training data and metrics), in one short read."""
     key = (passenger_id or "").strip()
     if not key:
-        raise PassengerInputError("passenger id", "is required (e.g. titanic3-00001)")
+        raise PassengerInputError("passenger id", "is required (e.g. titanic3-41330420f6f5a8cf)")
     try:
         return reader.read(lambda conn: passenger_lineage(conn, key))
     except PassengerNotFoundError as error:

@@ -8,6 +8,7 @@ the Dagster side additionally serialises warehouse steps through the ``duckdb`` 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,32 @@ from titanic_assets import names, settings
 CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
 
 _LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+#: Seconds :func:`connect` waits for another process to release the file, unless told otherwise.
+LOCK_TIMEOUT_S = 120.0
+
+
+class WarehouseLockedError(duckdb.IOException):
+    """Another process held the warehouse file for longer than we were willing to wait.
+
+    A ``duckdb.IOException`` (what callers catching DuckDB's lock error already handle) whose
+    message says in plain words which file, who holds it when DuckDB tells, and what to do.
+    """
+
+    def __init__(self, path: str, waited_s: float, detail: str) -> None:
+        holder = _LOCK_HOLDER.search(detail)
+        who = f"process {holder['pid']} ({holder['program']})" if holder else "another process"
+        super().__init__(
+            f"the warehouse {path} is locked by {who}, and it was not released within "
+            f"{waited_s:g} s. DuckDB lets one process at a time open the file for writing, and any "
+            "open connection, even a read-only one (a DuckDB shell, a notebook, a dashboard), "
+            "keeps pipelines out. Close that program or wait for its run to finish, then retry; "
+            "to browse the data while pipelines run, query a copy of the file, or open it "
+            "read-only for a few seconds at a time."
+        )
+        self.path = path
+        self.pid = int(holder["pid"]) if holder else None
 
 
 def warehouse_path() -> str:
@@ -31,13 +58,16 @@ def warehouse_path() -> str:
 
 @contextmanager
 def connect(
-    database: str | None = None, *, read_only: bool = False, timeout_s: float = 120.0
+    database: str | None = None, *, read_only: bool = False, timeout_s: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse for the length of a ``with`` block, waiting while another writer holds it.
 
-    A read-only open of a file that does not exist yet fails with a message that says to run
-    the pipelines first, instead of DuckDB's bare IO error.
+    Gives up after ``timeout_s`` (default :data:`LOCK_TIMEOUT_S`) with a
+    :class:`WarehouseLockedError` that says which file and what to do, not DuckDB's raw
+    IOException. A read-only open of a file that does not exist yet fails with a message that
+    says to run the pipelines first, instead of DuckDB's bare IO error.
     """
+    timeout_s = LOCK_TIMEOUT_S if timeout_s is None else timeout_s
     path = database or warehouse_path()
     if path != ":memory:":
         if read_only and not Path(path).exists():
@@ -53,8 +83,10 @@ def connect(
             conn = duckdb.connect(path, read_only=read_only, config=CONNECTION_CONFIG)
             break
         except duckdb.IOException as error:
-            if not any(m in str(error) for m in _LOCK_MESSAGES) or time.monotonic() > deadline:
+            if not any(m in str(error) for m in _LOCK_MESSAGES):
                 raise
+            if time.monotonic() > deadline:
+                raise WarehouseLockedError(path, timeout_s, str(error)) from error
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
     try:
