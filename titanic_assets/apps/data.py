@@ -161,7 +161,7 @@ class WarehouseReader:
         self._snapshot_lock = threading.Lock()
         self._last_close = -math.inf
         self._snapshot: Snapshot | None = None
-        self._models: dict[tuple[int, str], Any] = {}
+        self._models: dict[tuple[int, str, str | None], Any] = {}
 
     def read(self, action: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """``action(conn)`` on a read-only connection held only while it runs.
@@ -239,7 +239,7 @@ class WarehouseReader:
         champion = registry.champion(conn)
         model, problem = None, None
         if champion is not None:
-            key = (champion.version, champion.artifact_sha256)
+            key = (champion.version, champion.artifact_sha256, champion.signature)
             model = self._models.get(key)
             if model is None:
                 try:
