@@ -25,6 +25,7 @@ import pytest
 from tests.inference_pipeline.test_inference_assets import seed_champion
 from tests.reliability._support import PROJECT
 from titanic_assets import cli
+from titanic_assets.apps import data as app_data
 from titanic_assets.core.features import FEATURE_COLUMNS
 from titanic_assets.core.schema import normalise_source
 from titanic_assets.data_layer import registry, signing
@@ -117,9 +118,13 @@ def _other_valid_model(historical_passengers) -> bytes:
 
 
 def _assert_refused_everywhere(warehouse: str, match: str, monkeypatch, capsys) -> None:
+    """Training's champion load, ``titanic predict``, batch inference and the app all refuse."""
     refused = pytest.raises(registry.ArtifactIntegrityError, match=match)
     with connect(warehouse, read_only=True) as conn, refused:
         registry.load_champion(conn)
+    form = {"pclass": "1", "sex": "female", "age": "29", "fare": "80", "embarked": "S"}
+    with pytest.raises(app_data.AppDataError, match=match):
+        app_data.predict(app_data.WarehouseReader(warehouse), **form, sibsp=0, parch=0)
     code, out, err = _predict(warehouse, monkeypatch, capsys)
     assert code == cli.EXIT_UNAVAILABLE and out == ""
     assert match in err and "Traceback" not in err
