@@ -218,6 +218,13 @@ def _lineage_text(record: dict) -> str:
             f"{m['training_cutoff']} (data hash {str(m['training_data_hash'])[:12]}), "
             f"holdout accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f}, run {m['run_id']}"
         )
+        window = m.get("training_window")
+        if window:
+            lines.append(
+                f"              window {window.get('window_start') or 'all history'} "
+                f"({window.get('reason')}), weights {window.get('weights')}, "
+                f"{window.get('excluded_rows', 0)} older rows excluded"
+            )
     return "\n".join(lines)
 
 

@@ -29,6 +29,8 @@ STABLE_DAYS = ("2026-11-20", "2026-11-21", "2026-11-22")
 DRIFTED_DAYS = ("2026-11-23", "2026-11-24", "2026-11-25")
 HOURS = ("00", "01", "02", "03")
 PER_HOUR = 120
+#: About 70-90 s on 2 cores: six days of feature, inference and training runs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 DRIFT = {
     "drift_pclass_weights": {"1": 5.0},
     "drift_age_shift_years": 12.0,
@@ -102,6 +104,7 @@ def scenario(tmp_path_factory):
         with connect(warehouse, read_only=True) as conn:
             versions = registry.list_versions(conn)
             log = registry.promotions(conn)
+    print(f"first champion v{first['version']}: 1912 holdout accuracy {first['accuracy']:.3f}")
     for day, figures in days.items():
         outcome = figures["trained"]
         print(

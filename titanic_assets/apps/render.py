@@ -16,6 +16,8 @@ import pandas as pd
 
 from titanic_assets.apps.data import Latest, Monitoring, Prediction
 
+# Symbols from DejaVu Sans (no emoji): a headless browser or a minimal desktop draws them too.
+
 #: Readable names of the model inputs (the feature function's column names are terse).
 FEATURE_LABELS = {
     "pclass": "ticket class",
@@ -31,8 +33,8 @@ FEATURE_LABELS = {
     "embarked_s": "embarked Southampton",
 }
 
-_SURVIVED = ("#1a7f37", "🛟", "SURVIVED")
-_DIED = ("#b42318", "✝", "DID NOT SURVIVE")
+_SURVIVED = ("#1a7f37", "✔", "SURVIVED")
+_DIED = ("#b42318", "✘", "DID NOT SURVIVE")
 _UNKNOWN = ("#6e7781", "?", "NOT KNOWN YET")
 
 
@@ -75,7 +77,7 @@ def explanation_table(result: Prediction) -> pd.DataFrame:
     rows = [
         {
             "feature": FEATURE_LABELS.get(name, name),
-            "value": None if math.isnan(value) else value,
+            "value": None if math.isnan(value) else round(value, 4),
             "contribution (log-odds)": round(contribution, 4),
         }
         for name, value, contribution in result.explanation.contributions
@@ -113,7 +115,7 @@ def newest_html(view: Latest) -> str:
     predicted = _SURVIVED if p["predicted"] == "survived" else _DIED
     actual = {"survived": _SURVIVED, "died": _DIED}.get(p["actual"], _UNKNOWN)
     if p["right"]:
-        verdict = "✅ the model was right" if p["right"] == "yes" else "❌ the model was wrong"
+        verdict = "✔ the model was right" if p["right"] == "yes" else "✘ the model was wrong"
     else:
         verdict = "outcome not known yet"
     details = ", ".join(

@@ -101,15 +101,19 @@ def _model(conn: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | No
     rows = _rows(
         conn,
         MODEL_VERSIONS_TABLE,
-        "SELECT version, created_at, is_champion, accuracy, f1, roc_auc, metrics, "
-        "training_rows, training_cutoff, training_data_hash, run_id, artifact_sha256 "
-        f"FROM {MODEL_VERSIONS_TABLE} WHERE version = ?",
+        # Every column but the blobs: a warehouse from before the training window was recorded
+        # simply lacks that key.
+        f"SELECT * EXCLUDE (artifact, params, training_profile) FROM {MODEL_VERSIONS_TABLE} "
+        "WHERE version = ?",
         [version],
     )
     if not rows:
         return None
     model = rows[0]
-    model["metrics"] = json.loads(model["metrics"]) if model["metrics"] else {}
+    for column in ("metrics", "training_window", "features"):
+        value = model.get(column)
+        model[column] = json.loads(value) if isinstance(value, str) and value else value
+    model["metrics"] = model["metrics"] or {}
     return model
 
 
