@@ -45,7 +45,12 @@ from titanic_assets.core.predict import (
 )
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
-from titanic_assets.data_layer.warehouse import connect, table_exists, warehouse_path
+from titanic_assets.data_layer.warehouse import (
+    WarehouseLockedError,
+    connect,
+    table_exists,
+    warehouse_path,
+)
 
 T = TypeVar("T")
 
@@ -182,7 +187,9 @@ class WarehouseReader:
                     "an existing warehouse file."
                 ) from error
             except duckdb.IOException as error:
-                if any(m in str(error) for m in _LOCK_MESSAGES):
+                if isinstance(error, WarehouseLockedError) or any(
+                    m in str(error) for m in _LOCK_MESSAGES
+                ):
                     raise WarehouseBusy(
                         "A pipeline run is writing to the warehouse; the app shows data as soon "
                         "as the run lets go of the file (refresh in a moment)."
