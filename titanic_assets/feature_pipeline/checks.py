@@ -19,7 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets import names
-from titanic_assets.data_layer.feature_store import record_quality_result
+from titanic_assets.data_layer.feature_store import record_suite_results
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.feature_pipeline import assets
 from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
@@ -37,23 +37,16 @@ def _suite_results(
     """Both suites on one frame of the batch; each verdict goes to the ledger, then to Dagster."""
     from titanic_assets.core import quality
 
-    results = {
-        BLOCKING_SUITE: quality.validate_integrity(frame),
-        DISTRIBUTION_SUITE: quality.validate_distribution(frame),
-    }
+    results = quality.validate_batch(frame)
     del frame  # the suites are done with it: do not keep a million rows alive while writing
     with open_warehouse(duckdb) as conn:
-        for suite_name, result in results.items():
-            record_quality_result(
-                conn,
-                batch_id=batch_id,
-                asset=asset_key.to_user_string(),
-                suite=suite_name,
-                passed=result.success,
-                evaluated_rows=result.evaluated_rows,
-                failed_expectations=result.as_metadata()["failed"],
-                run_id=context.run.run_id,
-            )
+        record_suite_results(
+            conn,
+            batch_id=batch_id,
+            asset=asset_key.to_user_string(),
+            results=results,
+            run_id=context.run.run_id,
+        )
     for suite_name, result in results.items():
         summary = result.as_metadata()
         yield dg.AssetCheckResult(
