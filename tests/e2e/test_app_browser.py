@@ -31,7 +31,7 @@ from tests.e2e.conftest import ROOT, free_port
 from titanic_assets import settings
 from titanic_assets.data_layer.warehouse import connect
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
 DOCS = ROOT / "docs"
