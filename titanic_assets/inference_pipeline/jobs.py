@@ -33,7 +33,7 @@ inference_job = dg.define_asset_job(
     ),
 )
 def inference_pipeline_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
+    day = (context.scheduled_execution_time - timedelta(days=1)).strftime(names.DAY_KEY_FORMAT)
     return dg.RunRequest(
         run_key=f"daily-{day}", partition_key=day, tags={"titanic/trigger": "schedule"}
     )
