@@ -26,7 +26,6 @@ EXIT_BAD_INPUT = 2
 #: Seconds to wait for a writer to release the warehouse before giving up.
 CONNECT_TIMEOUT_S = 30.0
 
-Handler = Callable[[argparse.Namespace], None]
 T = TypeVar("T")
 
 

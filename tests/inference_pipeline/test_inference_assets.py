@@ -291,11 +291,11 @@ def test_feature_store_missing_a_model_input_fails_naming_it(seeded) -> None:
 
 
 def test_daily_schedule_scores_the_day_that_ended(warehouse) -> None:
-    from titanic_assets.inference_pipeline.jobs import inference_job, inference_pipeline_daily
+    from titanic_assets.inference_pipeline.jobs import inference_pipeline, inference_pipeline_daily
 
     definitions = dg.Definitions(
         assets=[predictions, model_performance],
-        jobs=[inference_job],
+        jobs=[inference_pipeline],
         schedules=[inference_pipeline_daily],
         resources=warehouse_resources(warehouse),
     )

@@ -154,6 +154,16 @@ def ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
     Only what is missing is created: DDL is a catalog write, and two writers issuing it at
     once conflict even when it would change nothing.
     """
+    for attempt in range(DECISION_ATTEMPTS):
+        try:
+            _ensure_registry(conn)
+            return
+        except _CONFLICTS:  # another writer created the same thing at the same moment
+            _backoff(attempt)
+    _ensure_registry(conn)
+
+
+def _ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
     if not (table_exists(conn, VERSIONS_TABLE) and table_exists(conn, PROMOTIONS_TABLE)):
         for statement in _DDL:
             conn.execute(statement)

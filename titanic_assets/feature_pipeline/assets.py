@@ -28,8 +28,8 @@ from titanic_assets.data_layer.feature_store import (
 )
 from titanic_assets.data_layer.io_manager import column_schema
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 from titanic_assets.names import WAREHOUSE_POOL
+from titanic_assets.partitions import HOURLY_PARTITIONS
 
 GROUP = names.FEATURE_GROUP
 OWNERS = ["team:data-platform"]

@@ -22,8 +22,8 @@ from titanic_assets import names
 from titanic_assets.data_layer.feature_store import record_suite_results
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.feature_pipeline import assets
-from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE, HISTORICAL_BATCH
+from titanic_assets.partitions import HOURLY_PARTITIONS
 
 
 def _suite_results(

@@ -33,10 +33,10 @@ from titanic_assets.data_layer.registry import NoChampionError, RegistryError, l
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.serving import training_profiles
 from titanic_assets.data_layer.warehouse import table_exists
-from titanic_assets.feature_pipeline.partitions import DAILY_PARTITIONS
 from titanic_assets.inference_pipeline import checks
 from titanic_assets.inference_pipeline import history as history_lib
 from titanic_assets.names import WAREHOUSE_POOL
+from titanic_assets.partitions import DAILY_PARTITIONS
 
 GROUP = names.INFERENCE_GROUP
 OWNERS = ["team:ml-platform"]

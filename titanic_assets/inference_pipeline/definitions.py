@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from titanic_assets.inference_pipeline.assets import model_performance, predictions
-from titanic_assets.inference_pipeline.jobs import inference_job, inference_pipeline_daily
+from titanic_assets.inference_pipeline.jobs import inference_pipeline, inference_pipeline_daily
 from titanic_assets.inference_pipeline.sensors import (
     rescore_on_new_champion,
     retrain_on_model_degradation,
@@ -18,7 +18,7 @@ from titanic_assets.inference_pipeline.sensors import (
 
 defs = dg.Definitions(
     assets=[predictions, model_performance],
-    jobs=[inference_job],
+    jobs=[inference_pipeline],
     schedules=[inference_pipeline_daily],
     sensors=[rescore_on_new_champion, retrain_on_model_degradation],
 )

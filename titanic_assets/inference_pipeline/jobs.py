@@ -12,7 +12,7 @@ JOB_NAME = names.INFERENCE_JOB
 
 #: Predictions then monitoring for one day. In-process: two small steps, and the multiprocess
 #: executor would spend more time starting processes than scoring.
-inference_job = dg.define_asset_job(
+inference_pipeline = dg.define_asset_job(
     name=JOB_NAME,
     selection=dg.AssetSelection.groups(GROUP),
     partitions_def=DAILY_PARTITIONS,
@@ -24,7 +24,7 @@ inference_job = dg.define_asset_job(
 @dg.schedule(
     name="inference_pipeline_daily",
     cron_schedule="30 0 * * *",
-    job=inference_job,
+    job=inference_pipeline,
     execution_timezone="UTC",
     default_status=schedule_status(),
     description=(
@@ -33,7 +33,7 @@ inference_job = dg.define_asset_job(
     ),
 )
 def inference_pipeline_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
+    day = (context.scheduled_execution_time - timedelta(days=1)).strftime(names.DAY_KEY_FORMAT)
     return dg.RunRequest(
         run_key=f"daily-{day}", partition_key=day, tags={"titanic/trigger": "schedule"}
     )

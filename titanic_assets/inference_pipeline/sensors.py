@@ -124,7 +124,7 @@ def retrain_on_model_degradation(
         if partition:
             rows = conn.execute(
                 f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day = ?",
-                [datetime.strptime(partition, "%Y-%m-%d")],
+                [datetime.strptime(partition, names.DAY_KEY_FORMAT)],
             ).df()
         else:
             rows = conn.execute(
@@ -147,7 +147,7 @@ def retrain_on_model_degradation(
         )
     row = mine.iloc[0].to_dict()
     reasons = monitoring.verdict(row, settings.load().thresholds())
-    day = pd.Timestamp(row["day"]).strftime("%Y-%m-%d")
+    day = pd.Timestamp(row["day"]).strftime(names.DAY_KEY_FORMAT)
     if not reasons:
         return dg.SkipReason(f"champion v{current.version} healthy on {day}")
     context.log.info(f"requesting retraining: {'; '.join(reasons)}")
@@ -172,5 +172,5 @@ def retrain_on_model_degradation(
 
 
 def _today_partition(now: datetime | None = None) -> str | None:
-    key = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+    key = (now or datetime.now(UTC)).strftime(names.DAY_KEY_FORMAT)
     return key if DAILY_PARTITIONS.has_partition_key(key) else None
