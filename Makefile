@@ -52,8 +52,16 @@ dev: install instance
 	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
 
 # The Gradio apps on the same warehouse; runs alone or next to `make dev` (short read-only reads).
+# On a clone where only `make demo` has run (no warehouse at the default path, TITANIC_DUCKDB not
+# set), it serves the demo's warehouse with the demo's instance (its signing key), and says so.
 app: install
-	$(BIN)/titanic app --host $(HOST) --port $(APP_PORT)
+	@if [ "$(origin TITANIC_DUCKDB)" = "file" ] && [ ! -e "$(TITANIC_DUCKDB)" ] && [ -e "$(DEMO_DUCKDB)" ]; then \
+	  echo "make app: no warehouse at $(TITANIC_DUCKDB) yet: serving the demo's, $(DEMO_DUCKDB)"; \
+	  DAGSTER_HOME="$(DEMO_DAGSTER_HOME)" TITANIC_DUCKDB="$(DEMO_DUCKDB)" \
+	    $(BIN)/titanic app --host $(HOST) --port $(APP_PORT); \
+	else \
+	  $(BIN)/titanic app --host $(HOST) --port $(APP_PORT); \
+	fi
 
 bench: install
 	$(BIN)/python -m benchmarks.run

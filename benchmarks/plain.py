@@ -18,19 +18,17 @@ import argparse
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import numpy as np
 import pandas as pd
 
 from benchmarks.common import CUTOFF, DAY, HOUR, MODEL, SEED, Stopwatch
 from titanic_assets import names, settings
 from titanic_assets.core import monitoring, quality
+from titanic_assets.core.backfill import synthetic_hour
 from titanic_assets.core.features import build_features
-from titanic_assets.core.generator import PassengerGenerator
 from titanic_assets.core.model import TrainingParams
-from titanic_assets.core.predict import PREDICTION_COLUMNS, THRESHOLD, score_features
-from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
+from titanic_assets.core.predict import assemble_predictions, score_features
 from titanic_assets.core.training import fit_and_evaluate
 from titanic_assets.core.training_set import (
     assign_splits,
@@ -41,10 +39,10 @@ from titanic_assets.core.training_set import (
 )
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.feature_store import (
-    FEATURE_VIEW,
     SYNTHETIC_FEATURES,
     ensure_feature_store,
-    record_quality_result,
+    read_day_features,
+    record_suite_results,
     withdraw_certificate,
 )
 from titanic_assets.data_layer.training_store import champion_window_start, read_training_rows
@@ -82,19 +80,12 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
     start, end = hour, hour + timedelta(hours=1)
     with sw.lap("generate"):
         with connect(db) as conn:
-            historical = conn.execute("SELECT * FROM features.historical_passengers").df()
-        generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
-        passengers = generator.generate(hour, n, seed=SEED)
-        accepted, rejected = validate_passengers(passengers)
-        if not rejected.empty:
-            raise RuntimeError(f"generator produced {len(rejected)} invalid passengers")
+            historical = conn.execute(f"SELECT * FROM {names.HISTORICAL_PASSENGERS_TABLE}").df()
+        accepted, _ = synthetic_hour(historical, hour, n, seed=SEED)
     with sw.lap("features"):
         features = build_features(accepted)
     with sw.lap("checks"):
-        results = {
-            quality.INTEGRITY: quality.validate_integrity(features),
-            quality.DISTRIBUTION: quality.validate_distribution(features),
-        }
+        results = quality.validate_batch(features)
     with sw.lap("write"):
         window = "event_time >= ? AND event_time < ?"
         with connect(db) as conn:
@@ -102,17 +93,13 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
             withdraw_certificate(conn, batch)
             write_slice(conn, names.SYNTHETIC_PASSENGERS_TABLE, accepted, window, (start, end))
             write_slice(conn, SYNTHETIC_FEATURES, features, window, (start, end))
-            for suite, result in results.items():
-                record_quality_result(
-                    conn,
-                    batch_id=batch,
-                    asset="/".join(names.SYNTHETIC_FEATURES),
-                    suite=suite,
-                    passed=result.success,
-                    evaluated_rows=result.evaluated_rows,
-                    failed_expectations=result.as_metadata()["failed"],
-                    run_id=run_id,
-                )
+            record_suite_results(
+                conn,
+                batch_id=batch,
+                asset="/".join(names.SYNTHETIC_FEATURES),
+                results=results,
+                run_id=run_id,
+            )
             ensure_feature_store(conn)
     if not results[quality.INTEGRITY].success:
         raise RuntimeError(f"integrity suite failed for {batch}")
@@ -154,38 +141,19 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
     run_id = f"plain-{uuid.uuid4().hex[:12]}"
     start, end = day, day + timedelta(days=1)
     with sw.lap("read"), connect(db) as conn:
-        passengers = conn.execute(
-            f"SELECT * FROM {FEATURE_VIEW} WHERE event_time >= ? AND event_time < ? "
-            "ORDER BY event_time, passenger_id",
-            [start, end],
-        ).df()
+        passengers = read_day_features(conn, start, end)
         version, model = registry.load_champion(conn)
     with sw.lap("score"):
         probabilities = score_features(model, passengers, version.features)
-        scored = pd.DataFrame(
-            {
-                "passenger_id": passengers["passenger_id"].to_numpy(),
-                "event_time": passengers["event_time"].astype("datetime64[us]").to_numpy(),
-                "source": passengers["source"].to_numpy(),
-                "batch_id": passengers["batch_id"].to_numpy(),
-                "model_version": np.full(len(passengers), int(version.version), dtype="int64"),
-                "predicted_survived": (probabilities >= THRESHOLD).astype("int64"),
-                "survival_probability": probabilities.astype("float64"),
-                "predicted_at": pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).as_unit("us"),
-                "run_id": run_id,
-            }
-        )[list(PREDICTION_COLUMNS)]
+        scored = assemble_predictions(passengers, probabilities, int(version.version), run_id)
     with sw.lap("write_predictions"):
         window = "event_time >= ? AND event_time < ?"
         with connect(db) as conn:
             _schemas(conn)
             write_slice(conn, names.PREDICTIONS_TABLE, scored, window, (start, end))
     with sw.lap("monitoring"):
-        performance = monitoring.performance_by_day(scored, passengers)
-        drift = {
-            int(version.version): monitoring.drift_summary(version.training_profile, passengers)
-        }
-        performance = monitoring.with_drift(performance, drift)
+        profiles = {int(version.version): version.training_profile}
+        performance = monitoring.monitor_day(scored, passengers, profiles)
         thresholds = settings.load().thresholds()
         for row in performance.to_dict("records"):  # the two WARN checks
             monitoring.accuracy_reasons(row, thresholds)

@@ -145,6 +145,16 @@ def test_full_demo_is_quiet_and_starts_over_only_on_its_own_data(tmp_path):
     assert USER_TABLE in again.stderr
     assert user_rows(warehouse) == 42
 
+    # --keep adds the demo's runs beside it, deleting nothing, and claims none of it: the marker
+    # is gone, so the next plain demo still refuses (it would otherwise delete the user's table).
+    kept = make_demo({"DEMO_DIR": str(demo_dir), "DEMO_ARGS": "--keep"})
+    assert kept.returncode == 0, kept.stdout[-3000:] + kept.stderr[-3000:]
+    assert user_rows(warehouse) == 42
+    assert not demo.marker_path(warehouse).exists()
+    last = make_demo({"DEMO_DIR": str(demo_dir)})
+    assert refused(last) and "was not created by the demo" in last.stderr, last.stderr
+    assert user_rows(warehouse) == 42
+
 
 def test_rows_added_after_the_demo_are_not_its_to_delete(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"

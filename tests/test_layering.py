@@ -18,7 +18,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "titanic_assets"
 
 #: Top-level names of the package's upper layers.
-PIPELINES = ("feature_pipeline", "training_pipeline", "inference_pipeline", "automation")
+PIPELINES = (
+    "feature_pipeline",
+    "training_pipeline",
+    "inference_pipeline",
+    "automation",
+    "partitions",
+)
 ENTRY_POINTS = ("definitions", "cli", "apps", "demo")
 
 

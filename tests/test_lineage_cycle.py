@@ -94,9 +94,13 @@ def test_lineage_of_a_synthetic_prediction(cycle):
     assert prediction["model_version"] == model["version"] == 1
     assert model["training_cutoff"].startswith("1912")  # nothing after the cutoff was used
     assert model["training_rows"] > 0 and len(model["training_data_hash"]) >= 12
+    window = model["training_window"]  # which rows, which window, which weights
+    assert window["window_start"] is None and window["weights"] == "uniform"
+    assert window["train_rows"] == model["training_rows"]
     text = titanic("lineage", "syn-2026112705-000001", warehouse=cycle)
     assert "synthetic partition 2026-11-27-05:00" in text.stdout
     assert "by model v1" in text.stdout
+    assert "window all history" in text.stdout
 
 
 def test_lineage_of_a_historical_passenger_shows_the_file_row(cycle, titanic3_raw):

@@ -120,16 +120,20 @@ def test_code_location_refuses_to_load_with_a_bad_value(tmp_path) -> None:
 
 
 def _environment_reads(path: Path) -> list[str]:
-    """``os.environ[...]``/``.get``/``os.getenv`` calls whose key is a TITANIC_* literal."""
+    """Reads of a TITANIC_* variable: ``os.environ[...]`` (loaded), ``.get``, ``os.getenv``.
+
+    Writes are not reads: the demo points TITANIC_DUCKDB at its own warehouse for the code it
+    runs (``os.environ.setdefault``), which then reads it through the settings module.
+    """
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         key = None
-        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+        loaded = isinstance(getattr(node, "ctx", None), ast.Load)
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ" and loaded:
             key = node.slice
         elif isinstance(node, ast.Call) and ast.unparse(node.func) in {
             "os.environ.get",
             "os.getenv",
-            "os.environ.setdefault",
         }:
             key = node.args[0] if node.args else None
         if isinstance(key, ast.Constant) and str(key.value).startswith("TITANIC_"):

@@ -2,7 +2,8 @@
 
 Layers, top to bottom (imports only point down; ``tests/test_layering.py`` enforces it):
 - ``definitions``, ``cli``, ``apps``, ``demo``: entry points.
-- ``feature_pipeline``, ``training_pipeline``, ``inference_pipeline`` (+ ``automation``):
+- ``feature_pipeline``, ``training_pipeline``, ``inference_pipeline`` (+ ``automation``,
+  ``partitions``):
   Dagster wiring, thin adapters over the layers below.
 - ``data_layer``: the DuckDB warehouse (I/O manager, resource, DDL), the model registry and
   the other reads/writes of the warehouse.

@@ -27,7 +27,6 @@ EXIT_BAD_INPUT = 2
 #: Seconds to wait for a writer to release the warehouse before giving up.
 CONNECT_TIMEOUT_S = 30.0
 
-Handler = Callable[[argparse.Namespace], None]
 T = TypeVar("T")
 
 
@@ -184,41 +183,10 @@ def _run_lineage(args: argparse.Namespace) -> None:
 
 def _lineage_text(record: dict) -> str:
     """The lineage as a short human-readable report, newest facts last."""
+    from titanic_assets.data_layer.lineage import lineage_facts
+
     lines = [f"passenger {record['passenger_id']}"]
-    source = record["source"] or {}
-    if source.get("kind") == "historical":
-        lines.append(
-            f"  source      historical: {source['file']} row {source['row']} "
-            f"({source['shape']} shape, loaded {source['loaded_at']})"
-        )
-    elif source.get("kind") == "synthetic":
-        lines.append(f"  source      synthetic partition {source['partition']}")
-    else:
-        lines.append("  source      unknown (no source row kept)")
-    quality = record["quality"]
-    verdicts = ", ".join(
-        f"{q['suite']} {'passed' if q['passed'] else 'FAILED'}" for q in quality["suites"]
-    )
-    status = "in the feature store" if quality["certified"] else "WITHHELD from the feature store"
-    lines.append(f"  checks      batch {quality['batch_id']}: {verdicts or 'not run'} -> {status}")
-    features = record["features"]
-    if features:
-        shown = {k: v for k, v in features.items() if k not in ("passenger_id", "batch_id")}
-        lines.append("  features    " + ", ".join(f"{k}={v}" for k, v in shown.items()))
-    if not record["predictions"]:
-        lines.append("  predictions none yet")
-    for p in record["predictions"]:
-        lines.append(
-            f"  prediction  {p['predicted_survived']} (p={p['survival_probability']:.3f}) "
-            f"by model v{p['model_version']} at {p['predicted_at']}"
-        )
-    for m in record["models"]:
-        champion = " (champion)" if m["is_champion"] else ""
-        lines.append(
-            f"  model v{m['version']}{champion}  trained on {m['training_rows']} rows up to "
-            f"{m['training_cutoff']} (data hash {str(m['training_data_hash'])[:12]}), "
-            f"holdout accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f}, run {m['run_id']}"
-        )
+    lines += [f"  {label:<11} {text}" for label, text in lineage_facts(record)]
     return "\n".join(lines)
 
 

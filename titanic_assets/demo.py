@@ -14,7 +14,9 @@ tags its runs and, when it finishes, writes a marker beside the warehouse record
 and its row count. Before starting over it checks that the instance holds no run the demo did not
 launch and that the warehouse holds nothing the marker does not account for (no other table, no
 row added since); otherwise it refuses, says what would be lost, and names the ways on:
-``--keep`` (add to the existing data, delete nothing) or ``--reset`` (delete it anyway).
+``--keep`` (add to the existing data, delete nothing) or ``--reset`` (delete it anyway). A
+``--keep`` run on data that is not the demo's writes no marker (and removes a stale one), so a
+later demo still refuses to delete that data.
 
 Output: one line per run (the 24 hourly runs as a progress bar on a terminal); Dagster's own
 event log goes to ``<DAGSTER_HOME>/demo-events.log``, whose path is printed. A failing run ends
@@ -28,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -135,6 +138,12 @@ def foreign_runs(dagster_home: Path) -> list[str]:
             f"{total - ours} runs in the Dagster instance {dagster_home} not launched by the demo"
         ]
     return []
+
+
+def what_would_be_lost(dagster_home: Path, warehouse: Path) -> list[str]:
+    """Runs and warehouse data the demo did not create (Dagster's import chatter kept quiet)."""
+    with tempfile.TemporaryFile("w+") as chatter, captured(chatter):
+        return foreign_runs(dagster_home) + foreign_warehouse_data(warehouse)
 
 
 def fresh_state(dagster_home: Path, warehouse: Path) -> None:
@@ -252,8 +261,8 @@ def run_demo(args: argparse.Namespace) -> int:
         else (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None)
     ).replace(hour=0, minute=0, second=0, microsecond=0)
 
+    lost = [] if args.reset else what_would_be_lost(dagster_home, warehouse)
     if not args.keep:
-        lost = [] if args.reset else foreign_runs(dagster_home) + foreign_warehouse_data(warehouse)
         if lost:
             raise Refused(
                 "refusing to start over: it would delete data the demo did not create:\n  - "
@@ -328,7 +337,10 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         one("inference_pipeline", partition_key=day.strftime("%Y-%m-%d"))
     elapsed = time.perf_counter() - started
-    record_marker(warehouse)
+    if lost:  # --keep on data the demo did not create: claim none of it, now or later
+        marker_path(warehouse).unlink(missing_ok=True)
+    else:
+        record_marker(warehouse)
 
     print_summary(str(warehouse), day)
     print(f"\nfull cycle in {elapsed:.1f} s")
@@ -351,7 +363,12 @@ def hourly(keys: list[str], run: Callable[[str], tuple[str, float]]) -> None:
     tty = sys.stdout.isatty()
     t0 = time.perf_counter()
     for done, key in enumerate(keys, start=1):
-        run_id, seconds = run(key)
+        try:
+            run_id, seconds = run(key)
+        except DemoError:
+            if tty:
+                print(flush=True)  # end the progress line before the message
+            raise
         if tty:
             line = progress_line(label, done, len(keys), time.perf_counter() - t0)
             print("\r" + line, end="", flush=True)

@@ -7,7 +7,8 @@ table's ``schema.table`` split in two, so the Dagster graph and the warehouse ca
 No imports at all, so every layer can use it: ``core`` (suite names), the data layer and the
 CLI (table names, without paying for a Dagster import), the pipelines (keys, jobs, groups) and
 the benchmarks. Dagster objects built from these names live beside their users: asset keys
-as ``dg.AssetKey(names.X)`` and the time partitions in :mod:`titanic_assets.partitions`.
+as ``dg.AssetKey(names.X)`` and the time partitions in :mod:`titanic_assets.partitions`
+(which builds them from :data:`PARTITIONS_START`).
 """
 
 from __future__ import annotations

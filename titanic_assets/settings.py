@@ -278,7 +278,7 @@ VARIABLES: dict[str, Variable] = {
             "0",
             "1 or 0 (also on/off, true/false, yes/no)",
             _switch,
-            "tests/e2e/test_browser.py",
+            "tests/e2e/test_browser.py, tests/e2e/test_app_browser.py",
             "(tests) 1 also writes the browser screenshots to docs/",
         ),
         Variable(

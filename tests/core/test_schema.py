@@ -210,3 +210,11 @@ def test_a_missing_name_falls_back_for_that_row_only(titanic3_raw):
     after, _ = normalise_source(raw)
     changed = before["passenger_id"] != after["passenger_id"]
     assert changed.tolist() == [i == 3 for i in range(20)]
+
+
+def test_the_id_rule_is_pinned(titanic3_raw):
+    """A change of the id rule would move passengers between train and holdout: pin it (and the
+    example id the README and the CLI help show)."""
+    passengers, _ = normalise_source(titanic3_raw)
+    assert titanic3_raw.loc[0, "name"] == "Allen, Miss. Elisabeth Walton"
+    assert passengers.loc[0, "passenger_id"] == "titanic3-41330420f6f5a8cf"

@@ -97,3 +97,37 @@ def test_empty_partition_creates_typed_table(warehouse, instance):
     assert materialize(later, warehouse, "2026-11-03", instance).success
     assert rows(warehouse) == [("2026-11-03-0", "x"), ("2026-11-03-1", "x")]
     assert column_types(warehouse) == types
+
+
+def test_the_frame_just_written_is_handed_to_the_next_step_of_the_same_run(warehouse, instance):
+    """Within a run the next step gets the written frame (attrs and all) without a read-back;
+    another run, or an input that selects columns, reads the warehouse."""
+    seen = {}
+
+    @dg.asset(key=["t", "source"])
+    def source() -> pd.DataFrame:
+        frame = pd.DataFrame({"id": ["a", "b"], "x": [1, 2]})
+        frame.attrs["written_by"] = "source step"
+        return frame
+
+    @dg.asset(key=["t", "whole"], ins={"rows": dg.AssetIn(key=["t", "source"])})
+    def whole(rows: pd.DataFrame) -> None:
+        seen["whole"] = (rows.attrs.get("written_by"), list(rows.columns), len(rows))
+
+    @dg.asset(
+        key=["t", "subset"],
+        ins={"rows": dg.AssetIn(key=["t", "source"], metadata={"columns": ["id"]})},
+    )
+    def subset(rows: pd.DataFrame) -> None:
+        seen["subset"] = (rows.attrs.get("written_by"), list(rows.columns), len(rows))
+
+    resources = {"io_manager": WarehouseIOManager(database=warehouse)}
+    assert dg.materialize([source, whole], resources=resources, instance=instance).success
+    assert seen["whole"] == ("source step", ["id", "x"], 2)  # handed over: attrs survive
+    assert dg.materialize([source, subset], resources=resources, instance=instance).success
+    assert seen["subset"] == (None, ["id"], 2)  # a column subset is read from DuckDB
+    # Another run (only `whole` selected) reads what the first run wrote.
+    assert dg.materialize(
+        [source, whole], resources=resources, instance=instance, selection=[whole]
+    ).success
+    assert seen["whole"] == (None, ["id", "x"], 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from datetime import datetime
 
 import numpy as np
@@ -166,3 +167,36 @@ def test_read_only_connection_reads_without_creating(tmp_path, model_bytes):
         assert registry.list_versions(ro).empty
         with pytest.raises(registry.NoChampionError):
             registry.load_champion(ro)
+
+
+def test_a_registry_from_before_signing_is_migrated_and_its_versions_refused(tmp_path, model_bytes):
+    """Old warehouses gain the new columns and the champion state; unsigned rows never load."""
+    with connect(str(tmp_path / "old.duckdb")) as old:
+        old.execute("CREATE SCHEMA models")
+        old.execute(
+            "CREATE TABLE models.model_versions (version INTEGER PRIMARY KEY, created_at "
+            "TIMESTAMP NOT NULL, is_champion BOOLEAN NOT NULL, accuracy DOUBLE NOT NULL, f1 DOUBLE "
+            "NOT NULL, roc_auc DOUBLE, params JSON NOT NULL, features JSON NOT NULL, metrics JSON "
+            "NOT NULL, training_rows BIGINT NOT NULL, training_cutoff TIMESTAMP, "
+            "training_data_hash VARCHAR NOT NULL, training_profile JSON NOT NULL, artifact BLOB "
+            "NOT NULL, artifact_sha256 VARCHAR NOT NULL, artifact_format VARCHAR NOT NULL, "
+            "run_id VARCHAR)"
+        )
+        old.execute(
+            "CREATE TABLE models.promotions (event_id INTEGER PRIMARY KEY, version INTEGER NOT "
+            "NULL, action VARCHAR NOT NULL, reason VARCHAR, decided_at TIMESTAMP NOT NULL, "
+            "run_id VARCHAR, previous_champion INTEGER)"
+        )
+        old.execute(
+            "INSERT INTO models.model_versions VALUES (1, now(), true, 0.8, 0.7, 0.85, '{}', ?, "
+            "'{}', 10, NULL, 'h', '{}', ?, ?, 'xgboost-ubj', 'r')",
+            [json.dumps(list(FEATURE_COLUMNS)), model_bytes, registry.sha256_hex(model_bytes)],
+        )
+        registry.ensure_registry(old)
+        state = old.execute("SELECT version, generation FROM models.champion_state").fetchall()
+        assert state == [(1, 0)]
+        assert registry.champion(old).signature is None
+        with pytest.raises(registry.ArtifactIntegrityError, match="unsigned"):
+            registry.load_champion(old)
+        assert _register(old, model_bytes) == 2  # new versions are signed and load
+        assert registry.load_model(old, 2)[0].training_window is None

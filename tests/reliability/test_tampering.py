@@ -25,6 +25,7 @@ import pytest
 from tests.inference_pipeline.test_inference_assets import seed_champion
 from tests.reliability._support import PROJECT
 from titanic_assets import cli
+from titanic_assets.apps import data as app_data
 from titanic_assets.core.features import FEATURE_COLUMNS
 from titanic_assets.core.schema import normalise_source
 from titanic_assets.data_layer import registry, signing
@@ -101,25 +102,10 @@ def test_altered_artifact_is_refused_everywhere(champion_warehouse, where, monke
         data += b"\x00"
     _replace_artifact(champion_warehouse, bytes(data), fix_checksum=False)
 
-    refused = pytest.raises(registry.ArtifactIntegrityError, match="SHA-256")
+    refused = pytest.raises(registry.ArtifactIntegrityError, match="tampered")
     with connect(champion_warehouse, read_only=True) as conn, refused:
         registry.load_model(conn, 1)
-        with pytest.raises(registry.ArtifactIntegrityError, match="tampered"):
-            registry.load_champion(conn)
-
-    code, out, err = _predict(champion_warehouse, monkeypatch, capsys)
-    assert code == cli.EXIT_UNAVAILABLE and out == ""
-    assert "refusing to load" in err and "Traceback" not in err
-
-    result = dg.materialize(
-        [predictions],
-        partition_key="2026-11-05",
-        resources=warehouse_resources(champion_warehouse),
-        raise_on_error=False,
-    )
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
-    assert "refusing to score" in failure.user_failure_data.description
+    _assert_refused_everywhere(champion_warehouse, "does not match", monkeypatch, capsys)
 
 
 def _other_valid_model(historical_passengers) -> bytes:
@@ -132,9 +118,13 @@ def _other_valid_model(historical_passengers) -> bytes:
 
 
 def _assert_refused_everywhere(warehouse: str, match: str, monkeypatch, capsys) -> None:
+    """Training's champion load, ``titanic predict``, batch inference and the app all refuse."""
     refused = pytest.raises(registry.ArtifactIntegrityError, match=match)
     with connect(warehouse, read_only=True) as conn, refused:
         registry.load_champion(conn)
+    form = {"pclass": "1", "sex": "female", "age": "29", "fare": "80", "embarked": "S"}
+    with pytest.raises(app_data.AppDataError, match=match):
+        app_data.predict(app_data.WarehouseReader(warehouse), **form, sibsp=0, parch=0)
     code, out, err = _predict(warehouse, monkeypatch, capsys)
     assert code == cli.EXIT_UNAVAILABLE and out == ""
     assert match in err and "Traceback" not in err

@@ -157,3 +157,32 @@ def test_two_training_processes_at_once_leave_one_champion_the_better(tmp_path, 
     assert len(listed) == 2 and listed["is_champion"].sum() == 1
     assert champion.params["n_estimators"] == 60  # the good model, whichever finished first
     assert champion.accuracy == listed["accuracy"].max() > listed["accuracy"].min()
+
+
+def test_concurrent_registrations_on_a_fresh_warehouse_get_distinct_versions(tmp_path, real):  # noqa: F811
+    """Creating the registry and numbering versions survive writers racing on one file."""
+    model = train_model(real, MODELS["stump"])
+    path = str(tmp_path / "wh.duckdb")
+    start = threading.Barrier(4, timeout=30)
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def register() -> None:
+        try:
+            with connect(path) as own:
+                start.wait()
+                got.append(_register(own, model, "stump"))
+        except BaseException as error:  # a thread's exception would only be printed
+            errors.append(error)
+
+    threads = [threading.Thread(target=register) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert sorted(got) == [1, 2, 3, 4]
+    with connect(path, read_only=True) as conn:
+        for version in got:
+            assert registry.load_model(conn, version)[0].signature
+        assert conn.execute("SELECT count(*) FROM models.champion_state").fetchall() == [(1,)]

@@ -226,6 +226,30 @@ def test_tampered_champion_is_not_replaced_silently(tmp_path, real):
     assert "SHA-256" in meta["decision"]
 
 
+def test_champion_swapped_with_a_fixed_hash_is_refused_by_training(tmp_path, real):
+    """Training loads the champion through the signature check like every other path."""
+    path = str(tmp_path / "wh.duckdb")
+    write_store(path, real)
+    train(path, **FAST)
+    with connect(path) as conn:
+        other = conn.execute("SELECT artifact FROM models.model_versions").fetchall()[0][0]
+    train(path, **WEAK)  # v2: a genuine, signed model, not promoted
+    with connect(path) as conn:  # v2's artifact and hash copied into v1's row
+        conn.execute(
+            "UPDATE models.model_versions SET artifact = v2.artifact, "
+            "artifact_sha256 = v2.artifact_sha256 FROM (SELECT artifact, artifact_sha256 "
+            "FROM models.model_versions WHERE version = 2) AS v2 WHERE version = 1"
+        )
+        assert (
+            conn.execute("SELECT artifact FROM models.model_versions WHERE version = 1").fetchall()[
+                0
+            ][0]
+            != other
+        )
+    meta = model_metadata(train(path, **FAST))
+    assert meta["promoted"] is False and "signature does not verify" in meta["decision"]
+
+
 def promote_job(path: str, **config):
     return jobs.promote_model.execute_in_process(
         run_config={"ops": {"promote_or_rollback": {"config": config}}},

@@ -45,7 +45,12 @@ from titanic_assets.core.predict import (
 )
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
-from titanic_assets.data_layer.warehouse import connect, table_exists, warehouse_path
+from titanic_assets.data_layer.warehouse import (
+    WarehouseLockedError,
+    connect,
+    table_exists,
+    warehouse_path,
+)
 
 T = TypeVar("T")
 
@@ -161,7 +166,7 @@ class WarehouseReader:
         self._snapshot_lock = threading.Lock()
         self._last_close = -math.inf
         self._snapshot: Snapshot | None = None
-        self._models: dict[tuple[int, str], Any] = {}
+        self._models: dict[tuple[int, str, str | None], Any] = {}
 
     def read(self, action: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """``action(conn)`` on a read-only connection held only while it runs.
@@ -182,7 +187,9 @@ class WarehouseReader:
                     "an existing warehouse file."
                 ) from error
             except duckdb.IOException as error:
-                if any(m in str(error) for m in _LOCK_MESSAGES):
+                if isinstance(error, WarehouseLockedError) or any(
+                    m in str(error) for m in _LOCK_MESSAGES
+                ):
                     raise WarehouseBusy(
                         "A pipeline run is writing to the warehouse; the app shows data as soon "
                         "as the run lets go of the file (refresh in a moment)."
@@ -239,7 +246,7 @@ class WarehouseReader:
         champion = registry.champion(conn)
         model, problem = None, None
         if champion is not None:
-            key = (champion.version, champion.artifact_sha256)
+            key = (champion.version, champion.artifact_sha256, champion.signature)
             model = self._models.get(key)
             if model is None:
                 try:
@@ -399,7 +406,7 @@ def lookup(reader: WarehouseReader, passenger_id: str) -> dict[str, Any]:
     predictions, each model's training data and metrics), in one short read."""
     key = (passenger_id or "").strip()
     if not key:
-        raise PassengerInputError("passenger id", "is required (e.g. titanic3-00001)")
+        raise PassengerInputError("passenger id", "is required (e.g. titanic3-41330420f6f5a8cf)")
     try:
         return reader.read(lambda conn: passenger_lineage(conn, key))
     except PassengerNotFoundError as error:

@@ -16,6 +16,8 @@ import pandas as pd
 
 from titanic_assets.apps.data import Latest, Monitoring, Prediction
 
+# Symbols from DejaVu Sans (no emoji): a headless browser or a minimal desktop draws them too.
+
 #: Readable names of the model inputs (the feature function's column names are terse).
 FEATURE_LABELS = {
     "pclass": "ticket class",
@@ -31,8 +33,8 @@ FEATURE_LABELS = {
     "embarked_s": "embarked Southampton",
 }
 
-_SURVIVED = ("#1a7f37", "🛟", "SURVIVED")
-_DIED = ("#b42318", "✝", "DID NOT SURVIVE")
+_SURVIVED = ("#1a7f37", "✔", "SURVIVED")
+_DIED = ("#b42318", "✘", "DID NOT SURVIVE")
 _UNKNOWN = ("#6e7781", "?", "NOT KNOWN YET")
 
 
@@ -75,7 +77,7 @@ def explanation_table(result: Prediction) -> pd.DataFrame:
     rows = [
         {
             "feature": FEATURE_LABELS.get(name, name),
-            "value": None if math.isnan(value) else value,
+            "value": None if math.isnan(value) else round(value, 4),
             "contribution (log-odds)": round(contribution, 4),
         }
         for name, value, contribution in result.explanation.contributions
@@ -113,7 +115,7 @@ def newest_html(view: Latest) -> str:
     predicted = _SURVIVED if p["predicted"] == "survived" else _DIED
     actual = {"survived": _SURVIVED, "died": _DIED}.get(p["actual"], _UNKNOWN)
     if p["right"]:
-        verdict = "✅ the model was right" if p["right"] == "yes" else "❌ the model was wrong"
+        verdict = "✔ the model was right" if p["right"] == "yes" else "✘ the model was wrong"
     else:
         verdict = "outcome not known yet"
     details = ", ".join(
@@ -157,42 +159,12 @@ HISTORY_COLUMNS = ["passenger_id", "event_time", "class", "sex", "age", "p_survi
 
 
 def lineage_md(record: dict[str, Any]) -> str:
-    """The facts ``titanic lineage`` prints, as Markdown."""
+    """The facts ``titanic lineage`` prints (one wording: ``lineage_facts``), as Markdown."""
+    from titanic_assets.data_layer.lineage import lineage_facts
+
     lines = [f"### Passenger `{record['passenger_id']}`"]
-    source = record.get("source") or {}
-    if source.get("kind") == "historical":
-        lines.append(
-            f"- **source**: historical file `{source['file']}` row {source['row']} "
-            f"({source['shape']} shape, loaded {source['loaded_at']})"
-        )
-    elif source.get("kind") == "synthetic":
-        lines.append(f"- **source**: synthetic partition `{source['partition']}`")
-    else:
-        lines.append("- **source**: unknown (no source row kept)")
-    quality = record["quality"]
-    verdicts = ", ".join(
-        f"{q['suite']} {'passed' if q['passed'] else 'FAILED'}" for q in quality["suites"]
-    )
-    status = "in the feature store" if quality["certified"] else "WITHHELD from the feature store"
-    lines.append(f"- **checks**: batch `{quality['batch_id']}`: {verdicts or 'not run'} → {status}")
-    features = record.get("features")
-    if features:
-        shown = {k: v for k, v in features.items() if k not in ("passenger_id", "batch_id")}
-        lines.append("- **features**: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
-    if not record["predictions"]:
-        lines.append("- **predictions**: none yet")
-    for p in record["predictions"]:
-        lines.append(
-            f"- **prediction**: {p['predicted_survived']} (p={p['survival_probability']:.3f}) by "
-            f"model v{p['model_version']} at {p['predicted_at']}"
-        )
-    for m in record["models"]:
-        champion = " (champion)" if m["is_champion"] else ""
-        lines.append(
-            f"- **model v{m['version']}**{champion}: trained on {m['training_rows']} rows up to "
-            f"{m['training_cutoff']} (data hash `{str(m['training_data_hash'])[:12]}`), holdout "
-            f"accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f}, run `{m['run_id']}`"
-        )
+    for label, text in lineage_facts(record, code=lambda value: f"`{value}`"):
+        lines.append(f"- **{label}**: {text}" if label else f"  - {text}")
     return "\n".join(lines)
 
 

@@ -72,19 +72,26 @@ def _predict_tab(reader: data.WarehouseReader) -> None:
         with gr.Column():
             pclass = gr.Dropdown(CLASSES, value=3, label="Ticket class")
             sex = gr.Radio(SEXES, value="female", label="Sex")
-            age = gr.Number(value=29, label=f"Age in years ({AGE_RANGE[0]:g}-{AGE_RANGE[1]:g})")
+            age = gr.Number(
+                value=29, elem_id="age", label=f"Age in years ({AGE_RANGE[0]:g}-{AGE_RANGE[1]:g})"
+            )
             fare = gr.Number(
                 value=14.45, label=f"Fare in pounds ({FARE_RANGE[0]:g}-{FARE_RANGE[1]:g})"
             )
             embarked = gr.Dropdown(PORTS, value="S", label="Port of embarkation")
             sibsp = gr.Slider(*FAMILY_RANGE, value=0, step=1, label="Siblings / spouses aboard")
             parch = gr.Slider(*FAMILY_RANGE, value=0, step=1, label="Parents / children aboard")
-            submit = gr.Button("Will they survive?", variant="primary")
+            submit = gr.Button("Will they survive?", variant="primary", elem_id="predict-button")
         with gr.Column():
             message = gr.Markdown(elem_id="predict-message")
             verdict = gr.HTML(elem_id="predict-verdict")
             why = gr.Plot(label="Why", format="png")
-            table = gr.Dataframe(label="Contributions", interactive=False)
+            table = gr.Dataframe(
+                headers=["feature", "value", "contribution (log-odds)"],
+                label="Contributions",
+                interactive=False,
+                elem_id="predict-contributions",
+            )
 
     def run(*values: Any) -> tuple:
         names = ("pclass", "sex", "age", "fare", "embarked", "sibsp", "parch")

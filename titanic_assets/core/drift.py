@@ -19,7 +19,6 @@ import pandas as pd
 N_BINS = 10
 #: Proportions are floored so an empty bin does not make PSI infinite.
 EPSILON = 1e-4
-MISSING = "__missing__"
 
 
 def feature_profile(features: pd.DataFrame, columns: Iterable[str]) -> dict[str, Any]:

@@ -113,6 +113,25 @@ def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.Da
     return _typed(pd.DataFrame(rows))
 
 
+def monitor_day(
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+    profiles: Mapping[int, Mapping[str, Any]],
+) -> pd.DataFrame:
+    """The ``monitoring.model_performance`` rows of one day: performance and drift.
+
+    ``features`` are the day's feature-store rows (labels and model inputs); drift is measured
+    on those that were scored, against each scoring version's training profile
+    (``profiles``: ``{model_version: training_profile}``; a version without one gets no drift).
+    One rule for the monitoring asset and the plain benchmark.
+    """
+    was_scored = features["passenger_id"].isin(predictions["passenger_id"])
+    scored = features if was_scored.all() else features[was_scored]  # usually all: no copy
+    performance = performance_by_day(predictions, features)
+    drift = {version: drift_summary(profile, scored) for version, profile in profiles.items()}
+    return with_drift(performance, drift)
+
+
 def drift_summary(profile: Mapping[str, Any], features: pd.DataFrame) -> dict[str, Any]:
     """PSI of ``features`` against a training profile, plus the survival-rate shift.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -135,6 +136,43 @@ def score_features(model: Any, features: pd.DataFrame, feature_columns: Sequence
     from titanic_assets.core.model import predict_proba
 
     return predict_proba(model, features, list(feature_columns))
+
+
+def assemble_predictions(
+    passengers: pd.DataFrame, probabilities: Any, model_version: int, run_id: str
+) -> pd.DataFrame:
+    """The ``inference.predictions`` rows for scored passengers (at :data:`THRESHOLD`).
+
+    One definition for batch scoring and the plain benchmark: keys from the feature rows, the
+    model version that scored them, and when and by which run.
+    """
+    out = pd.DataFrame(
+        {
+            "passenger_id": passengers["passenger_id"].astype(object).to_numpy(),
+            "event_time": pd.to_datetime(passengers["event_time"]).astype("datetime64[us]"),
+            "source": passengers["source"].astype(object).to_numpy(),
+            "batch_id": passengers["batch_id"].astype(object).to_numpy(),
+        }
+    )
+    out["model_version"] = int(model_version)
+    out["predicted_survived"] = (probabilities >= THRESHOLD).astype("int64")
+    out["survival_probability"] = probabilities.astype("float64")
+    out["predicted_at"] = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).as_unit("us")
+    out["run_id"] = run_id
+    return out[list(PREDICTION_COLUMNS)]
+
+
+def empty_predictions() -> pd.DataFrame:
+    """A typed zero-row predictions frame: an empty day still writes (and replaces) its rows."""
+    # Text columns as pandas "string": an empty object column would make DuckDB create a
+    # column of type NULL, and the first real day could then not be inserted.
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in PREDICTION_COLUMNS})
+    for column in ("event_time", "predicted_at"):
+        frame[column] = frame[column].astype("datetime64[us]")
+    for column in ("model_version", "predicted_survived"):
+        frame[column] = frame[column].astype("int64")
+    frame["survival_probability"] = frame["survival_probability"].astype("float64")
+    return frame
 
 
 def _blank(value: Any) -> bool:

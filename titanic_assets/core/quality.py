@@ -177,6 +177,14 @@ def validate_distribution(features: pd.DataFrame) -> SuiteResult:
     return _run(DISTRIBUTION, gx.distribution_suite, frame, features, _bands(frame))
 
 
+def validate_batch(features: pd.DataFrame) -> dict[str, SuiteResult]:
+    """Both suites on one batch, by suite name: integrity (blocking) and distribution (warn).
+
+    One call for the feature checks and the plain benchmark, so both judge a batch alike.
+    """
+    return {INTEGRITY: validate_integrity(features), DISTRIBUTION: validate_distribution(features)}
+
+
 def band(centre: float, spread: float, n: int, floor: float) -> tuple[float, float]:
     """``centre ± max(floor, Z * spread / sqrt(n))``: the acceptance band for a mean of n values.
 

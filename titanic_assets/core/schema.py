@@ -5,6 +5,12 @@ Two CSV shapes are common for the Titanic list: Kaggle's 891-row file (``Passeng
 ``boat``, ``body``, ``home.dest``). Both are mapped onto :data:`PASSENGER_COLUMNS`. Rows that
 break the schema are not dropped: :func:`validate_passengers` splits a frame into accepted and
 rejected rows, and every rejected row carries the reasons, so ``rows in = accepted + rejected``.
+
+Columns beyond a shape (``class``, ``deck``, ``alive``...) are accepted and ignored here: only the
+raw table keeps them, and :func:`label_leak_columns` names those that restate the label. Ids never
+depend on row order: Kaggle files bring ``PassengerId``; titanic3 ids are derived from who the
+passenger is (:func:`stable_passenger_ids`), so the train/holdout split, a hash of the id,
+survives a reordered or re-exported file.
 """
 
 from __future__ import annotations

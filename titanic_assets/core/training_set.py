@@ -124,7 +124,7 @@ def validate_training_rows(frame: pd.DataFrame, min_rows: int) -> None:
 def regime_start(
     performance: Iterable[Mapping[str, Any]],
     degraded_day: datetime,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds,
 ) -> datetime:
     """First day of the run of consecutive degraded days that ends at ``degraded_day``.
 

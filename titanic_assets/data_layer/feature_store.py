@@ -12,12 +12,14 @@ certificate, so changed data is never served under an old "passed".
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pandas as pd
 
-from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
-from titanic_assets.data_layer.warehouse import ensure_schemas, transaction
+from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, LABEL_COLUMN
+from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
 from titanic_assets.names import BLOCKING_SUITE, FEATURE_VIEW, QUALITY_LEDGER
 from titanic_assets.names import HISTORICAL_FEATURES_TABLE as HISTORICAL_FEATURES
 from titanic_assets.names import SYNTHETIC_FEATURES_TABLE as SYNTHETIC_FEATURES
@@ -109,6 +111,28 @@ def record_quality_result(
         )
 
 
+def record_suite_results(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    batch_id: str,
+    asset: str,
+    results: dict[str, Any],
+    run_id: str | None,
+) -> None:
+    """Every suite's verdict on a batch (``{suite: SuiteResult}`` of ``core.quality``)."""
+    for suite, result in results.items():
+        record_quality_result(
+            conn,
+            batch_id=batch_id,
+            asset=asset,
+            suite=suite,
+            passed=result.success,
+            evaluated_rows=result.evaluated_rows,
+            failed_expectations=result.as_metadata()["failed"],
+            run_id=run_id,
+        )
+
+
 def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows stored vs certified, per source: what the view hides is visible here."""
     ensure_feature_store(conn)
@@ -131,3 +155,35 @@ def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "synthetic_certified": int(certified.get("synthetic", 0)),
         "batches_failed": int(failed),
     }
+
+
+#: What monitoring reads of a day's features: key of the join, label, model inputs.
+MONITORING_COLUMNS: tuple[str, ...] = ("passenger_id", LABEL_COLUMN, *FEATURE_COLUMNS)
+
+
+def read_day_features(
+    conn: duckdb.DuckDBPyConnection,
+    start: datetime,
+    end: datetime,
+    columns: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Certified feature rows with ``start <= event_time < end`` (naive UTC), oldest first.
+
+    ``columns`` (default: all) reads only those columns, unordered: monitoring needs labels
+    and model inputs, not the text keys, and sorting a million rows costs seconds.
+    """
+    if not table_exists(conn, FEATURE_VIEW):
+        return pd.DataFrame(columns=list(columns or FEATURE_STORE_COLUMNS))
+    selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"  # constants only
+    order = "" if columns else " ORDER BY event_time, passenger_id"
+    return conn.execute(
+        f"SELECT {selected} FROM {FEATURE_VIEW} WHERE event_time >= ? AND event_time < ?{order}",
+        [naive_utc(start), naive_utc(end)],
+    ).df()
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Partition bounds are tz-aware UTC; event_time is stored as naive UTC."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

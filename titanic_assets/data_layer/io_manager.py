@@ -9,6 +9,12 @@ Two changes to the stock ``DuckDBPandasIOManager``, both about not losing data:
 
 Asset code does not know about any of this: swapping this for another warehouse I/O manager
 (MotherDuck, Snowflake, ...) means changing the resource, not the assets.
+
+Dagster API: public where one exists (metadata under the documented ``dagster/...`` keys, the
+``IOManager`` interface for the hand-over). Custom type handlers and clients for the DuckDB
+I/O manager have no public home (Dagster's own dagster-duckdb-pandas imports them from
+``dagster._core.storage.db_io_manager``); ``tests/data_layer/test_dagster_contract.py`` fails
+loudly if an upgrade changes what this module relies on there.
 """
 
 from __future__ import annotations
@@ -17,10 +23,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
-from dagster import InputContext, MetadataValue, OutputContext, TableColumn, TableSchema
-from dagster._core.definitions.metadata import TableMetadataSet
+from dagster import (
+    InputContext,
+    IOManager,
+    MetadataValue,
+    OutputContext,
+    TableColumn,
+    TableSchema,
+)
+
+# No public API for these (see the module docstring); pinned by the contract test.
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager
+from dagster_duckdb import DuckDBIOManager
+from dagster_duckdb.io_manager import DuckDbClient
 
 from titanic_assets.data_layer.locks import connect_for_step
 from titanic_assets.data_layer.warehouse import table_exists, transaction
@@ -89,15 +104,13 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
             connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _output_frame")
         finally:
             connection.unregister("_output_frame")
-        counts = (
-            TableMetadataSet(partition_row_count=len(obj))
-            if context.has_partition_key
-            else TableMetadataSet(row_count=len(obj))
+        count_key = (
+            "dagster/partition_row_count" if context.has_partition_key else "dagster/row_count"
         )
         context.add_output_metadata(
             {
-                **counts,
-                **TableMetadataSet(column_schema=column_schema(obj)),
+                count_key: MetadataValue.int(len(obj)),
+                "dagster/column_schema": MetadataValue.table_schema(column_schema(obj)),
                 "storage_kind": MetadataValue.text("duckdb"),
             }
         )
@@ -114,38 +127,54 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
         return [pd.DataFrame]
 
 
-class _HandOverDbIOManager(DbIOManager):
+class _HandOverIOManager(IOManager):
     """Hands the frame just written to the next step of the same run that loads it.
 
     With the in-process executor, a downstream step usually loads exactly the table slice its
     upstream step has just written (synthetic passengers -> features, training data -> model,
     predictions -> monitoring). Reading it back from DuckDB would only rebuild the same frame
     (a second or more per million rows), so the last written frame is kept and handed over once,
-    if run and table slice match; anything else is read from the warehouse as before. Only one
-    frame is kept, and it is dropped at its first load.
+    if run, asset and partitions match and the input takes every column; anything else is read
+    from the warehouse by the wrapped I/O manager. Only one frame is kept, dropped at its first
+    load. Built on the public ``IOManager`` interface and context properties only.
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._last: tuple[str, TableSlice, pd.DataFrame] | None = None
+    def __init__(self, inner: IOManager) -> None:
+        self._inner = inner
+        self._last: tuple[tuple, pd.DataFrame] | None = None
 
     def handle_output(self, context: OutputContext, obj: object) -> None:
         self._last = None
-        super().handle_output(context, obj)
+        self._inner.handle_output(context, obj)
         # Only frames that read back alike (a plain 0..n-1 index, as a query returns).
-        if isinstance(obj, pd.DataFrame) and obj.index.equals(pd.RangeIndex(len(obj))):
-            self._last = (context.run_id, self._get_table_slice(context, context), obj)
+        plain = isinstance(obj, pd.DataFrame) and obj.index.equals(pd.RangeIndex(len(obj)))
+        if plain and context.has_asset_key:
+            self._last = (_written(context), obj)
 
     def load_input(self, context: InputContext) -> object:
         last, self._last = self._last, None
-        upstream = context.upstream_output
-        if last is not None and upstream is not None:
-            run_id, table_slice, frame = last
-            if run_id == upstream.run_id and table_slice == self._get_table_slice(
-                context, upstream
-            ):
-                return frame.copy(deep=False)
-        return super().load_input(context)
+        if last is not None and _wanted(context) == last[0]:
+            return last[1].copy(deep=False)
+        return self._inner.load_input(context)
+
+
+def _partitions(context: OutputContext | InputContext) -> tuple[str, ...] | None:
+    return tuple(sorted(context.asset_partition_keys)) if context.has_asset_partitions else None
+
+
+def _written(context: OutputContext) -> tuple:
+    """What an output wrote: (run, asset, partitions)."""
+    return (context.run_id, context.asset_key, _partitions(context))
+
+
+def _wanted(context: InputContext) -> tuple | None:
+    """What an input loads, comparable with :func:`_written`; None when no hand-over applies."""
+    upstream = context.upstream_output
+    if upstream is None or not context.has_asset_key:
+        return None
+    if (context.definition_metadata or {}).get("columns"):  # a column subset: read the table
+        return None
+    return (upstream.run_id, context.asset_key, _partitions(context))
 
 
 class WarehouseIOManager(DuckDBIOManager):
@@ -159,12 +188,14 @@ class WarehouseIOManager(DuckDBIOManager):
     def default_load_type() -> type | None:
         return pd.DataFrame
 
-    def create_io_manager(self, context) -> DbIOManager:
-        return _HandOverDbIOManager(
-            db_client=_TransactionalDuckDbClient(),
-            database=self.database,
-            schema=self.schema_,
-            type_handlers=self.type_handlers(),
-            default_load_type=self.default_load_type(),
-            io_manager_name="WarehouseIOManager",
+    def create_io_manager(self, context) -> IOManager:
+        return _HandOverIOManager(
+            DbIOManager(
+                db_client=_TransactionalDuckDbClient(),
+                database=self.database,
+                schema=self.schema_,
+                type_handlers=self.type_handlers(),
+                default_load_type=self.default_load_type(),
+                io_manager_name="WarehouseIOManager",
+            )
         )

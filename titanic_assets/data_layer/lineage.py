@@ -9,6 +9,7 @@ holds with or without a running Dagster.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -101,15 +102,19 @@ def _model(conn: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | No
     rows = _rows(
         conn,
         MODEL_VERSIONS_TABLE,
-        "SELECT version, created_at, is_champion, accuracy, f1, roc_auc, metrics, "
-        "training_rows, training_cutoff, training_data_hash, run_id, artifact_sha256 "
-        f"FROM {MODEL_VERSIONS_TABLE} WHERE version = ?",
+        # Every column but the blobs: a warehouse from before the training window was recorded
+        # simply lacks that key.
+        f"SELECT * EXCLUDE (artifact, params, training_profile) FROM {MODEL_VERSIONS_TABLE} "
+        "WHERE version = ?",
         [version],
     )
     if not rows:
         return None
     model = rows[0]
-    model["metrics"] = json.loads(model["metrics"]) if model["metrics"] else {}
+    for column in ("metrics", "training_window", "features"):
+        value = model.get(column)
+        model[column] = json.loads(value) if isinstance(value, str) and value else value
+    model["metrics"] = model["metrics"] or {}
     return model
 
 
@@ -136,3 +141,70 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value != value:  # NaN
         return None
     return value
+
+
+def lineage_facts(
+    record: dict[str, Any], code: Callable[[Any], str] = str
+) -> list[tuple[str, str]]:
+    """A :func:`passenger_lineage` record as ``(label, text)`` facts, oldest first.
+
+    The one wording of the lineage, shared by ``titanic lineage`` (plain text) and the app
+    (Markdown, ``code`` wrapping identifiers in backticks); each only lays the facts out.
+    """
+    facts: list[tuple[str, str]] = []
+    source = record.get("source") or {}
+    if source.get("kind") == "historical":
+        facts.append(
+            (
+                "source",
+                f"historical: {code(source['file'])} row {source['row']} "
+                f"({source['shape']} shape, loaded {source['loaded_at']})",
+            )
+        )
+    elif source.get("kind") == "synthetic":
+        facts.append(("source", f"synthetic partition {code(source['partition'])}"))
+    else:
+        facts.append(("source", "unknown (no source row kept)"))
+    quality = record["quality"]
+    verdicts = ", ".join(
+        f"{q['suite']} {'passed' if q['passed'] else 'FAILED'}" for q in quality["suites"]
+    )
+    status = "in the feature store" if quality["certified"] else "WITHHELD from the feature store"
+    facts.append(
+        ("checks", f"batch {code(quality['batch_id'])}: {verdicts or 'not run'} -> {status}")
+    )
+    features = record.get("features")
+    if features:
+        shown = {k: v for k, v in features.items() if k not in ("passenger_id", "batch_id")}
+        facts.append(("features", ", ".join(f"{k}={v}" for k, v in shown.items())))
+    if not record["predictions"]:
+        facts.append(("predictions", "none yet"))
+    for p in record["predictions"]:
+        facts.append(
+            (
+                "prediction",
+                f"{p['predicted_survived']} (p={p['survival_probability']:.3f}) "
+                f"by model v{p['model_version']} at {p['predicted_at']}",
+            )
+        )
+    for m in record["models"]:
+        champion = " (champion)" if m["is_champion"] else ""
+        facts.append(
+            (
+                f"model v{m['version']}{champion}",
+                f"trained on {m['training_rows']} rows up to {m['training_cutoff']} "
+                f"(data hash {code(str(m['training_data_hash'])[:12])}), holdout accuracy "
+                f"{m['accuracy']:.3f}, F1 {m['f1']:.3f}, run {code(m['run_id'])}",
+            )
+        )
+        window = m.get("training_window")
+        if window:
+            facts.append(
+                (
+                    "",
+                    f"window {window.get('window_start') or 'all history'} "
+                    f"({window.get('reason')}), weights {window.get('weights')}, "
+                    f"{window.get('excluded_rows', 0)} older rows excluded",
+                )
+            )
+    return facts

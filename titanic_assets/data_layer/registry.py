@@ -11,6 +11,10 @@ Two tables in the ``models`` schema:
 * ``models.promotions`` — an append-only log of register/promote/rollback decisions, with the
   reason and run id. Rollback replays this log, so "the previous champion" is well defined
   even after several promotions and rollbacks.
+* ``models.champion_state`` — one row: the champion and a ``generation`` that every champion
+  change increments. :func:`decide_champion` promotes with a compare-and-set on it, so a
+  training run never overwrites a champion it was not compared with (two runs at once end with
+  the better one champion, whatever the engine's locking).
 
 Every write runs in one transaction (:func:`warehouse.transaction`): a failure leaves both
 tables, and therefore the champion, exactly as they were. All SQL takes parameters; nothing
@@ -150,6 +154,16 @@ def ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
     Only what is missing is created: DDL is a catalog write, and two writers issuing it at
     once conflict even when it would change nothing.
     """
+    for attempt in range(DECISION_ATTEMPTS):
+        try:
+            _ensure_registry(conn)
+            return
+        except _CONFLICTS:  # another writer created the same thing at the same moment
+            _backoff(attempt)
+    _ensure_registry(conn)
+
+
+def _ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
     if not (table_exists(conn, VERSIONS_TABLE) and table_exists(conn, PROMOTIONS_TABLE)):
         for statement in _DDL:
             conn.execute(statement)
@@ -164,7 +178,7 @@ def ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
         if column not in present:
             conn.execute(f"ALTER TABLE models.model_versions ADD COLUMN {column} {kind}")
     if not table_exists(conn, STATE_TABLE):
-        conn.execute(_DDL[-1])
+        conn.execute(next(ddl for ddl in _DDL if "champion_state" in ddl))
     if _scalar(conn, "SELECT count(*) FROM models.champion_state") == 0:
         conn.execute(
             "INSERT INTO models.champion_state SELECT 1, "

@@ -1,12 +1,15 @@
-"""Score one passenger with the champion as it is now: the registry load plus the pure scoring.
+"""Reads that serve scoring and monitoring: the champion for one passenger, training profiles.
 
 Lives in the data layer, not in ``core``, because it reads the warehouse (the champion and its
-signed artifact); the rules it applies (input domains, features, threshold) are
-:mod:`titanic_assets.core.predict`'s. Used by ``titanic predict`` and the tests.
+signed artifact, the registry's profiles); the rules applied to what it reads (input domains,
+features, threshold, drift) are :mod:`titanic_assets.core.predict`'s and
+:mod:`titanic_assets.core.monitoring`'s. Used by ``titanic predict``, batch monitoring and the
+plain benchmark.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -29,3 +32,18 @@ def predict_one(conn: duckdb.DuckDBPyConnection, passenger: PassengerInput) -> d
         **score_passenger(model, version.features, passenger),
         "model_version": int(version.version),
     }
+
+
+def training_profiles(
+    conn: duckdb.DuckDBPyConnection, versions: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """Each version's training profile, for drift; a deleted version simply gets none."""
+    from titanic_assets.data_layer.registry import ModelNotFoundError, get_version
+
+    profiles = {}
+    for version in sorted({int(v) for v in versions}):
+        try:
+            profiles[version] = get_version(conn, version).training_profile
+        except ModelNotFoundError:
+            continue
+    return profiles

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS, LABEL_COLUMN
+from titanic_assets.core.monitoring import Thresholds
 from titanic_assets.core.training_set import TrainingSetError, regime_start
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.feature_store import FEATURE_VIEW
@@ -49,14 +50,16 @@ def read_training_rows(conn: duckdb.DuckDBPyConnection, cutoff: datetime) -> pd.
     ).df()
 
 
-def degradation_regime_start(conn: duckdb.DuckDBPyConnection, degraded_day: datetime) -> datetime:
+def degradation_regime_start(
+    conn: duckdb.DuckDBPyConnection, degraded_day: datetime, thresholds: Thresholds
+) -> datetime:
     """Where the degraded regime began, from monitoring's per-day verdicts (see core)."""
     if not table_exists(conn, PERFORMANCE_TABLE):
         return pd.Timestamp(degraded_day).normalize().to_pydatetime()
     rows = conn.execute(
         f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day <= ? ORDER BY day", [degraded_day]
     ).df()
-    return regime_start(rows.to_dict("records"), degraded_day)
+    return regime_start(rows.to_dict("records"), degraded_day, thresholds)
 
 
 def champion_window_start(conn: duckdb.DuckDBPyConnection) -> datetime | None:

@@ -19,17 +19,10 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from titanic_assets import names, settings
+from titanic_assets.core.backfill import BackfillError, load_historical, synthetic_hours
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, build_features
-from titanic_assets.core.generator import DriftSpec, PassengerGenerator
-from titanic_assets.core.schema import (
-    PASSENGER_COLUMNS,
-    detect_shape,
-    extra_columns,
-    label_leak_columns,
-    normalise_source,
-    validate_passengers,
-)
-from titanic_assets.core.sources import SourceError, read_source_csv, resolve_source
+from titanic_assets.core.generator import DriftSpec
+from titanic_assets.core.sources import resolve_source
 from titanic_assets.data_layer.feature_store import (
     ensure_feature_store,
     feature_store_counts,
@@ -37,8 +30,8 @@ from titanic_assets.data_layer.feature_store import (
 )
 from titanic_assets.data_layer.io_manager import column_schema
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 from titanic_assets.names import WAREHOUSE_POOL
+from titanic_assets.partitions import HOURLY_PARTITIONS
 
 GROUP = names.FEATURE_GROUP
 OWNERS = ["team:data-platform"]
@@ -129,50 +122,29 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
     """Backfill the real passenger list (or a user's CSV) into the warehouse."""
     source = resolve_source(config.source_csv, settings.load().source_csv)
     try:
-        raw = read_source_csv(source.path)
-        passengers, shape = normalise_source(raw)
-    except SourceError as error:
+        load = load_historical(source.path)
+    except BackfillError as error:
         raise dg.Failure(description=str(error), metadata={"source": str(source.path)}) from error
-    except ValueError as error:  # SourceShapeError names missing / unexpected columns
-        raise dg.Failure(description=f"{source.path}: {error}") from error
-    extras = extra_columns(raw.columns, detect_shape(raw.columns))
-    leaks = label_leak_columns(raw, passengers)
-    if leaks:
+    if load.leaks:
         context.log.warning(
-            f"{source.path}: columns {leaks} restate the survival label (leakage); kept in "
+            f"{source.path}: columns {load.leaks} restate the survival label (leakage); kept in "
             "the raw table only, never a model input"
         )
-    accepted, rejected = validate_passengers(passengers, raw)
-    if accepted.empty:
-        raise dg.Failure(
-            description=f"no row of {source.path} is a valid passenger "
-            f"({len(rejected)} rejected); first reasons: "
-            + "; ".join(rejected["reject_reasons"].head(3)),
-        )
-    loaded_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
-    raw_rows = pd.DataFrame(
-        {
-            "source_row": range(1, len(raw) + 1),
-            "passenger_id": passengers["passenger_id"].to_numpy(),
-            "source_file": str(source.path),
-            "source_shape": shape,
-            "record": [json.dumps(r, ensure_ascii=False) for r in raw.to_dict("records")],
-            "loaded_at": loaded_at,
-        }
-    )
-    rejected_rows = rejected.assign(source_file=str(source.path), loaded_at=loaded_at)
+    accepted, rejected = load.accepted, load.rejected
     context.log.info(
-        f"{source.description}: {len(raw)} rows in, {len(accepted)} accepted, {len(rejected)} rejected"
+        f"{source.description}: {len(load.raw)} rows in, {len(accepted)} accepted, "
+        f"{len(rejected)} rejected"
     )
+    loaded_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     common = {
         "source": source.description,
-        "source_shape": shape,
-        "rows_in": len(raw),
+        "source_shape": load.shape,
+        "rows_in": len(load.raw),
         # Extra columns are kept in the raw records only; no feature reads them.
-        "extra_columns": dg.MetadataValue.json(extras),
-        "label_leak_columns": dg.MetadataValue.json(leaks),
+        "extra_columns": dg.MetadataValue.json(load.extras),
+        "label_leak_columns": dg.MetadataValue.json(load.leaks),
     }
-    yield dg.Output(raw_rows, "raw_historical_passengers", metadata=common)
+    yield dg.Output(load.raw_records(loaded_at), "raw_historical_passengers", metadata=common)
     yield dg.Output(
         accepted,
         "historical_passengers",
@@ -184,7 +156,7 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
         },
     )
     yield dg.Output(
-        rejected_rows,
+        load.rejected_records(loaded_at),
         "rejected_historical_passengers",
         metadata={
             **common,
@@ -252,8 +224,6 @@ def synthetic_passengers(
     historical: pd.DataFrame,
     duckdb: DuckDBResource,
 ) -> dg.Output[pd.DataFrame]:
-    if historical.empty:
-        raise dg.Failure("no historical passengers to learn from: run historical_backfill first")
     # The hour's passengers and its features are two writes (two steps, two transactions). Withdraw
     # the hours' certificates before the first one: a run killed between them leaves new
     # passengers beside the old features, and the certified view then serves neither until a
@@ -263,24 +233,17 @@ def synthetic_passengers(
             withdraw_certificate(conn, batch_id_for(hour))
     try:
         drift = config.drift()
-        generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
-    except ValueError as error:  # bad drift / generator settings: say which, no traceback
+        hours = context.partition_keys
+        frames, generator = synthetic_hours(
+            historical,
+            [datetime.strptime(hour, names.HOUR_KEY_FORMAT) for hour in hours],
+            config.passengers_per_hour,
+            seed=config.seed,
+            drift=drift,
+        )
+    except ValueError as error:  # no history, bad drift settings, a generator bug: say which
         raise dg.Failure(str(error)) from error
-    frames = []
-    for hour in context.partition_keys:
-        hour_start = datetime.strptime(hour, names.HOUR_KEY_FORMAT)
-        try:
-            passengers = generator.generate(
-                hour_start, config.passengers_per_hour, seed=config.seed, drift=drift
-            )
-        except ValueError as error:
-            raise dg.Failure(f"{hour}: {error}") from error
-        accepted, rejected = validate_passengers(passengers)
-        if not rejected.empty:  # a generator bug, not bad luck: never store it silently
-            raise dg.Failure(
-                f"{hour}: generator produced {len(rejected)} invalid passengers: "
-                + "; ".join(rejected["reject_reasons"].head(3))
-            )
+    for hour, accepted in zip(hours, frames, strict=True):
         context.add_asset_metadata(
             {
                 "hour": hour,
@@ -289,7 +252,6 @@ def synthetic_passengers(
             },
             partition_key=hour,
         )
-        frames.append(accepted)
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return dg.Output(
         combined,

@@ -19,11 +19,11 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets import names
-from titanic_assets.data_layer.feature_store import record_quality_result
+from titanic_assets.data_layer.feature_store import record_suite_results
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.feature_pipeline import assets
-from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
 from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE, HISTORICAL_BATCH
+from titanic_assets.partitions import HOURLY_PARTITIONS
 
 
 def _suite_results(
@@ -43,27 +43,20 @@ def _suite_results(
     """
     from titanic_assets.core import quality
 
-    verdicts = []
-    for partition, (batch_id, frame) in frames.items():
-        results = {
-            BLOCKING_SUITE: quality.validate_integrity(frame),
-            DISTRIBUTION_SUITE: quality.validate_distribution(frame),
-        }
-        verdicts.append((partition, batch_id, results))
+    verdicts = [
+        (partition, batch_id, quality.validate_batch(frame))
+        for partition, (batch_id, frame) in frames.items()
+    ]
     del frames  # the suites are done with them: do not keep a million rows alive while writing
     with open_warehouse(duckdb) as conn:
         for _, batch_id, results in verdicts:
-            for suite_name, result in results.items():
-                record_quality_result(
-                    conn,
-                    batch_id=batch_id,
-                    asset=asset_key.to_user_string(),
-                    suite=suite_name,
-                    passed=result.success,
-                    evaluated_rows=result.evaluated_rows,
-                    failed_expectations=result.as_metadata()["failed"],
-                    run_id=context.run.run_id,
-                )
+            record_suite_results(
+                conn,
+                batch_id=batch_id,
+                asset=asset_key.to_user_string(),
+                results=results,
+                run_id=context.run.run_id,
+            )
     per_partition = partitioned and len(verdicts) > 1
     for partition, batch_id, results in verdicts:
         for suite_name, result in results.items():

@@ -11,7 +11,7 @@ import dagster as dg
 from titanic_assets import names
 from titanic_assets.automation import feature_schedule_cron, schedule_status
 from titanic_assets.feature_pipeline import assets
-from titanic_assets.feature_pipeline.partitions import HOURLY_PARTITIONS
+from titanic_assets.partitions import HOURLY_PARTITIONS
 
 historical_backfill = dg.define_asset_job(
     name=names.HISTORICAL_BACKFILL_JOB,

@@ -8,7 +8,7 @@ written through the warehouse I/O manager, so re-running a day replaces that day
 
 import json
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -20,24 +20,23 @@ from titanic_assets import names, settings
 from titanic_assets.core import monitoring, plots
 from titanic_assets.core.features import (
     FEATURE_COLUMNS,
-    FEATURE_STORE_COLUMNS,
     LABEL_COLUMN,
     MissingFeatureInputError,
 )
-from titanic_assets.core.predict import PREDICTION_COLUMNS, THRESHOLD, score_features
-from titanic_assets.data_layer.registry import (
-    ModelNotFoundError,
-    NoChampionError,
-    RegistryError,
-    get_version,
-    load_champion,
+from titanic_assets.core.predict import assemble_predictions, empty_predictions, score_features
+from titanic_assets.data_layer.feature_store import (
+    MONITORING_COLUMNS,
+    naive_utc,
+    read_day_features,
 )
+from titanic_assets.data_layer.registry import NoChampionError, RegistryError, load_champion
 from titanic_assets.data_layer.resources import open_warehouse
+from titanic_assets.data_layer.serving import training_profiles
 from titanic_assets.data_layer.warehouse import table_exists
-from titanic_assets.feature_pipeline.partitions import DAILY_PARTITIONS
 from titanic_assets.inference_pipeline import automation, checks
 from titanic_assets.inference_pipeline import history as history_lib
 from titanic_assets.names import WAREHOUSE_POOL
+from titanic_assets.partitions import DAILY_PARTITIONS
 
 GROUP = names.INFERENCE_GROUP
 OWNERS = ["team:ml-platform"]
@@ -164,28 +163,6 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
     return dg.Output(scored, metadata=metadata)
 
 
-def read_day_features(
-    conn, start: datetime, end: datetime, columns: tuple[str, ...] | None = None
-) -> pd.DataFrame:
-    """Certified feature rows with ``start <= event_time < end`` (naive UTC), oldest first.
-
-    ``columns`` (default: all) reads only those columns, unordered: monitoring needs labels
-    and model inputs, not the text keys, and sorting a million rows costs seconds.
-    """
-    if not table_exists(conn, FEATURE_VIEW):
-        return pd.DataFrame(columns=list(columns or FEATURE_STORE_COLUMNS))
-    selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"  # constants only
-    order = "" if columns else " ORDER BY event_time, passenger_id"
-    return conn.execute(
-        f"SELECT {selected} FROM {FEATURE_VIEW} WHERE event_time >= ? AND event_time < ?{order}",
-        [_naive_utc(start), _naive_utc(end)],
-    ).df()
-
-
-#: What monitoring reads of the day's features: keys of the join, label, model inputs.
-MONITORING_COLUMNS: tuple[str, ...] = ("passenger_id", LABEL_COLUMN, *FEATURE_COLUMNS)
-
-
 def latest_rows(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
     """Rows that can be among the ``limit`` latest by (event_time, passenger_id), ties kept.
 
@@ -201,39 +178,6 @@ def latest_rows(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
 def _rows_of(frame: pd.DataFrame, passenger_ids: pd.Series) -> pd.DataFrame:
     """The rows of ``frame`` for a few passengers, found before any column is copied."""
     return frame[frame["passenger_id"].isin(passenger_ids)]
-
-
-def assemble_predictions(
-    passengers: pd.DataFrame, probabilities, model_version: int, run_id: str
-) -> pd.DataFrame:
-    """The ``inference.predictions`` rows for scored passengers (decision threshold 0.5)."""
-    out = pd.DataFrame(
-        {
-            "passenger_id": passengers["passenger_id"].astype(object).to_numpy(),
-            "event_time": pd.to_datetime(passengers["event_time"]).astype("datetime64[us]"),
-            "source": passengers["source"].astype(object).to_numpy(),
-            "batch_id": passengers["batch_id"].astype(object).to_numpy(),
-        }
-    )
-    out["model_version"] = int(model_version)
-    out["predicted_survived"] = (probabilities >= THRESHOLD).astype("int64")
-    out["survival_probability"] = probabilities.astype("float64")
-    out["predicted_at"] = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).as_unit("us")
-    out["run_id"] = run_id
-    return out[list(PREDICTION_COLUMNS)]
-
-
-def empty_predictions() -> pd.DataFrame:
-    """A typed zero-row predictions frame: an empty day still writes (and replaces) its rows."""
-    # Text columns as pandas "string": an empty object column would make DuckDB create a
-    # column of type NULL, and the first real day could then not be inserted.
-    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in PREDICTION_COLUMNS})
-    for column in ("event_time", "predicted_at"):
-        frame[column] = frame[column].astype("datetime64[us]")
-    for column in ("model_version", "predicted_survived"):
-        frame[column] = frame[column].astype("int64")
-    frame["survival_probability"] = frame["survival_probability"].astype("float64")
-    return frame
 
 
 def _prediction_metadata(scored: pd.DataFrame, passengers: pd.DataFrame) -> dict[str, Any]:
@@ -361,14 +305,10 @@ def model_performance(
     start, end = context.partition_time_window
     with open_warehouse(duckdb) as conn:
         features = read_day_features(conn, start, end, MONITORING_COLUMNS)
-        profiles = _training_profiles(conn, predictions)
+        profiles = training_profiles(conn, predictions.get("model_version", []))
         history = _performance_history(conn, start)
         other_days = history_lib.other_days(conn, start, end)
-    was_scored = features["passenger_id"].isin(predictions["passenger_id"])
-    scored = features if was_scored.all() else features[was_scored]  # usually all: no copy
-    performance = monitoring.performance_by_day(predictions, features)
-    drift = {v: monitoring.drift_summary(p, scored) for v, p in profiles.items()}
-    performance = monitoring.with_drift(performance, drift)
+    performance = monitoring.monitor_day(predictions, features, profiles)
     thresholds = settings.load().thresholds()
 
     metadata: dict[str, Any] = {}
@@ -383,24 +323,13 @@ def model_performance(
     yield from checks.evaluate(performance, thresholds)
 
 
-def _training_profiles(conn, predictions: pd.DataFrame) -> dict[int, dict]:
-    """Each scoring version's training profile (a deleted version simply gets no drift)."""
-    profiles = {}
-    for version in sorted({int(v) for v in predictions.get("model_version", [])}):
-        try:
-            profiles[version] = get_version(conn, version).training_profile
-        except ModelNotFoundError:
-            continue
-    return profiles
-
-
 def _performance_history(conn, before: datetime) -> pd.DataFrame:
     """Earlier days of ``monitoring.model_performance`` for the rolling chart."""
     if not table_exists(conn, PERFORMANCE_TABLE):
         return monitoring.empty_performance()
     return conn.execute(
         f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day < ? ORDER BY day DESC LIMIT ?",
-        [_naive_utc(before), ROLLING_DAYS * 3],
+        [naive_utc(before), ROLLING_DAYS * 3],
     ).df()
 
 
@@ -470,10 +399,3 @@ def _rolling_chart(history: pd.DataFrame, today: pd.DataFrame) -> str:
         title=f"Last {len(daily)} days",
         ylabel="accuracy / PSI",
     )
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """Partition bounds are tz-aware UTC; event_time is stored as naive UTC."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

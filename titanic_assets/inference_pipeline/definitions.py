@@ -10,11 +10,11 @@ from __future__ import annotations
 import dagster as dg
 
 from titanic_assets.inference_pipeline.assets import model_performance, predictions
-from titanic_assets.inference_pipeline.jobs import inference_job
+from titanic_assets.inference_pipeline.jobs import inference_pipeline
 from titanic_assets.inference_pipeline.sensors import retrain_on_model_degradation
 
 defs = dg.Definitions(
     assets=[predictions, model_performance],
-    jobs=[inference_job],
+    jobs=[inference_pipeline],
     sensors=[retrain_on_model_degradation],
 )

@@ -13,7 +13,7 @@ JOB_NAME = names.INFERENCE_JOB
 
 #: Predictions then monitoring for one day. In-process: two small steps, and the multiprocess
 #: executor would spend more time starting processes than scoring.
-inference_job = dg.define_asset_job(
+inference_pipeline = dg.define_asset_job(
     name=JOB_NAME,
     selection=dg.AssetSelection.groups(GROUP),
     executor_def=dg.in_process_executor,

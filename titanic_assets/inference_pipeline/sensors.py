@@ -99,7 +99,7 @@ def _judge(
         if partition:
             rows = conn.execute(
                 f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day = ?",
-                [datetime.strptime(partition, "%Y-%m-%d")],
+                [datetime.strptime(partition, names.DAY_KEY_FORMAT)],
             ).df()
         else:
             rows = conn.execute(
@@ -119,7 +119,7 @@ def _judge(
         )
     row = mine.iloc[0].to_dict()
     reasons = monitoring.verdict(row, settings.load().thresholds())
-    day = pd.Timestamp(row["day"]).strftime("%Y-%m-%d")
+    day = pd.Timestamp(row["day"]).strftime(names.DAY_KEY_FORMAT)
     if not reasons:
         return f"champion v{current.version} healthy on {day}"
     context.log.info(f"requesting retraining: {'; '.join(reasons)}")

@@ -19,7 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from titanic_assets import names
+from titanic_assets import names, settings
 from titanic_assets.core.features import FORBIDDEN_INPUTS, LABEL_COLUMN
 from titanic_assets.core.model import TrainingParams, feature_importance
 from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
@@ -106,7 +106,9 @@ def _window_start(conn, config: TrainingDataConfig) -> datetime | None:
     if config.regime_start:
         return parse_cutoff(config.regime_start)
     if config.reason == REASON_DEGRADATION and config.degraded_day:
-        return training_store.degradation_regime_start(conn, parse_cutoff(config.degraded_day))
+        return training_store.degradation_regime_start(
+            conn, parse_cutoff(config.degraded_day), settings.load().thresholds()
+        )
     return training_store.champion_window_start(conn)
 
 

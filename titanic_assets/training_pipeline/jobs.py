@@ -72,6 +72,7 @@ def promote_or_rollback(
 
 
 @dg.job(
+    name=names.PROMOTE_JOB,
     executor_def=dg.in_process_executor,
     description="Make a given model version champion, or roll back to the previous champion. "
     'Config: {"ops": {"promote_or_rollback": {"config": {"version": 3, "reason": "..."}}}}.',

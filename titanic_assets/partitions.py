@@ -1,5 +1,8 @@
 """Time partitions shared by the pipelines: hourly synthetic arrivals, daily batch scoring.
 
+Beside ``names`` (which holds the start date and key formats) rather than inside one pipeline:
+the feature pipeline is hourly, the inference pipeline daily, and neither owns the other's.
+
 The start date is fixed in code (Dagster partition definitions must be stable). The last hourly
 partition is the last complete hour; the daily ones run up to today.
 """
