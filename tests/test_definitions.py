@@ -19,7 +19,8 @@ def test_contract_jobs_schedules_sensors():
     assert {s.name for s in defs.schedules} >= {"hourly_synthetic_passengers"}
     assert {s.name for s in defs.sensors} >= {
         "retrain_on_new_passengers",
-        "rescore_on_new_champion",
+        "retrain_on_model_degradation",
+        "default_automation_condition_sensor",
     }
 
 
@@ -39,10 +40,24 @@ def test_lineage_predictions_model_features_sources():
     def parents(*path: str) -> set[str]:
         return {k.to_user_string() for k in graph.get(dg.AssetKey(list(path))).parent_keys}
 
+    # A day's predictions: its 24 hours of features (a time-window mapping) and the champion.
     assert parents("inference", "predictions") == {
-        "features/passenger_features",
-        "models/model_versions",
+        "features/synthetic_features",
+        "models/champion",
     }
+    assert parents("models", "champion") == {"models/model_versions"}
+    day = graph.get(dg.AssetKey(["inference", "predictions"]))
+    hours = graph.get(dg.AssetKey(["features", "synthetic_features"]))
+    mapped = (
+        day.partition_mappings[hours.key]
+        .get_upstream_mapped_partitions_result_for_partitions(
+            day.partitions_def.subset_with_partition_keys(["2026-11-05"]),
+            day.partitions_def,
+            hours.partitions_def,
+        )
+        .partitions_subset.get_partition_keys()
+    )
+    assert list(mapped) == [f"2026-11-05-{h:02d}:00" for h in range(24)]
     assert parents("models", "model_versions") == {"models/training_data"}
     assert parents("models", "training_data") == {"features/passenger_features"}
     assert parents("features", "passenger_features") == {

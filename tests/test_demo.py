@@ -123,13 +123,13 @@ def test_full_demo_is_quiet_and_starts_over_only_on_its_own_data(tmp_path):
     done = make_demo({"DEMO_DIR": str(demo_dir)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    # One line per run (26 runs) plus the header and the summary; no Dagster event.
+    # One line per run (4 runs) plus the header and the summary; no Dagster event.
     assert len(out.splitlines()) <= 60, out
-    assert out.count("  ok  ") == 27  # backfill, 24 hours, training, inference
+    assert out.count("  ok  ") == 4  # backfill, the day's 24 hours in one run, training, inference
     assert "DEBUG" not in out + done.stderr and "Traceback" not in out + done.stderr
     home, warehouse = demo_dir / "dagster_home", demo_dir / "warehouse.duckdb"
     log = (home / demo.EVENT_LOG_NAME).read_text()
-    assert log.count("RUN_SUCCESS") == 27  # every run's events are in the file instead
+    assert log.count("RUN_SUCCESS") == 4  # every run's events are in the file instead
     assert f'DAGSTER_HOME="{home}" TITANIC_DUCKDB="{warehouse}" make dev' in out
     # What the demo left is accounted for: starting over would delete only the demo's own data.
     recorded = json.loads(demo.marker_path(warehouse).read_text())["tables"]

@@ -28,6 +28,7 @@ BAD_VALUES = {
     "TITANIC_MIN_SCORED_FOR_DRIFT": ("-3", ">= 1"),
     "TITANIC_RELIABILITY_HOURS": ("2.5", ">= 1"),
     "TITANIC_UPDATE_DOCS": ("please", "1 or 0"),
+    "TITANIC_FEATURES_FRESH_MINUTES": ("0", ">= 1"),
     "TITANIC_MODEL_SIGNING_KEY": ("short-key", "at least 32 characters"),
 }
 
@@ -45,6 +46,7 @@ def test_defaults_when_unset_or_empty() -> None:
     )
     assert (unset.accuracy_floor, unset.psi_ceiling) == (0.70, 0.25)
     assert unset.sensor_interval(45) == 45
+    assert unset.features_fresh_minutes == 120
 
 
 def test_good_values_are_parsed() -> None:

@@ -14,6 +14,7 @@ read-only so the CLI never blocks a running pipeline's writes for longer than a 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -214,7 +215,8 @@ def _add_promote(subcommands) -> None:
         "promote",
         help="make a registered version the champion (by hand)",
         description="Promote VERSION to champion; the reason is logged in models.promotions. "
-        "Batch inference picks the new champion up on its next run.",
+        "The change is reported to the Dagster instance at $DAGSTER_HOME (models/champion), "
+        "which re-scores today's predictions as the promote_model job does.",
     )
     cmd.add_argument("version", help="registered model version (integer)")
     cmd.add_argument("--reason", required=True, help="why the champion changes")
@@ -239,10 +241,16 @@ def _run_promote(args: argparse.Namespace) -> None:
 
     _with_warehouse(run, read_only=False)
     print(f"champion: v{version}")
+    _announce_champion(version, f"promote (CLI): v{version}: {args.reason}")
 
 
 def _add_rollback(subcommands) -> None:
-    cmd = subcommands.add_parser("rollback", help="return to the previous champion")
+    cmd = subcommands.add_parser(
+        "rollback",
+        help="return to the previous champion",
+        description="Return to the previous champion; reported to the Dagster instance like "
+        "`titanic promote`, so today's predictions are re-scored.",
+    )
     cmd.add_argument("--reason", required=True, help="why the champion changes")
     cmd.set_defaults(handler=_run_rollback)
 
@@ -258,6 +266,28 @@ def _run_rollback(args: argparse.Namespace) -> None:
 
     version = _with_warehouse(run, read_only=False)
     print(f"champion: v{version}")
+    _announce_champion(version, f"rollback (CLI): to v{version}: {args.reason}")
+
+
+def _announce_champion(version: int, decision: str) -> None:
+    """Report the champion change to the Dagster instance, as the promote_model job does: the
+    predictions' automation condition then re-scores today (models/champion is their input).
+
+    Without ``$DAGSTER_HOME`` there is no instance to tell: say so rather than pretend."""
+    if not os.environ.get("DAGSTER_HOME"):
+        print(
+            "note: DAGSTER_HOME is not set, so no Dagster instance was told of the change; "
+            "predictions use the new champion from their next run",
+            file=sys.stderr,
+        )
+        return
+    import dagster as dg
+
+    from titanic_assets.training_pipeline.champion import report_champion_change
+
+    with dg.DagsterInstance.get() as instance:
+        report_champion_change(instance, version, decision, "titanic CLI")
+    print("reported to Dagster (models/champion): today's predictions will be re-scored")
 
 
 # --- app -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import importlib
 import dagster as dg
 
 from titanic_assets import settings
+from titanic_assets.automation import automation_condition_sensor
 from titanic_assets.data_layer.resources import warehouse_resources
 
 PIPELINES = ("feature_pipeline", "training_pipeline", "inference_pipeline")
@@ -24,9 +25,14 @@ def build_definitions(database: str | None = None) -> dg.Definitions:
     pipeline_defs = [
         importlib.import_module(f"titanic_assets.{name}.definitions").defs for name in PIPELINES
     ]
-    return dg.Definitions.merge(
-        *pipeline_defs, dg.Definitions(resources=warehouse_resources(database))
+    shared = dg.Definitions(
+        resources=warehouse_resources(database),
+        sensors=[automation_condition_sensor()],
+        # Runs that are not one of the jobs (the automation sensor's, a backfill launched from
+        # the asset graph) run their small steps in one process, like the jobs do.
+        executor=dg.in_process_executor,
     )
+    return dg.Definitions.merge(*pipeline_defs, shared)
 
 
 defs = build_definitions()

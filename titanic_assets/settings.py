@@ -217,6 +217,15 @@ VARIABLES: dict[str, Variable] = {
             "(30-60 s)",
         ),
         Variable(
+            "TITANIC_FEATURES_FRESH_MINUTES",
+            "120",
+            "a whole number of minutes >= 1",
+            _integer(1),
+            "code-location load",
+            "minutes without a new hour before features/synthetic_features fails its freshness "
+            "policy (warns at three quarters of it)",
+        ),
+        Variable(
             "TITANIC_RETRAIN_MIN_NEW_ROWS",
             "500",
             "a whole number >= 1",
@@ -306,6 +315,7 @@ class Settings:
     automation: bool
     feature_schedule_cron: str
     sensor_interval_s: int | None
+    features_fresh_minutes: int
     retrain_min_new_rows: int
     accuracy_floor: float
     min_labelled: int
@@ -341,6 +351,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         automation=value("TITANIC_AUTOMATION", environ),
         feature_schedule_cron=value("TITANIC_FEATURE_SCHEDULE_CRON", environ),
         sensor_interval_s=value("TITANIC_SENSOR_INTERVAL_S", environ),
+        features_fresh_minutes=value("TITANIC_FEATURES_FRESH_MINUTES", environ),
         retrain_min_new_rows=value("TITANIC_RETRAIN_MIN_NEW_ROWS", environ),
         accuracy_floor=value("TITANIC_ACCURACY_FLOOR", environ),
         min_labelled=value("TITANIC_MIN_LABELLED", environ),

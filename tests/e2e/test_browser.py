@@ -99,10 +99,10 @@ def test_monitoring_asset_page_shows_the_plots(live, scored_day, browser, tmp_pa
             && {json.dumps(PLOTTED_METRICS)}.every(m => texts.has(m));
         }})()""",
     )
-    # The group and the sensor that re-scores on a new champion are linked from the page.
+    # The group and the automation sensor that evaluates the day's condition are on the page.
     page = browser.evaluate("document.body.innerText")
     assert "inference_pipeline" in page
-    assert "rescore_on_new_champion" in page
+    assert "default_automation_condition_sensor" in page
     browser.evaluate("document.querySelector('canvas').scrollIntoView({block: 'center'})")
     shot = browser.screenshot(tmp_path / "monitoring_plots.png")
     assert shot.stat().st_size > 10_000

@@ -106,11 +106,11 @@ def test_schedules_and_sensors_are_running_by_default(live: LiveDagster):
     data = live.graphql(INSTIGATORS_QUERY, {"repo": REPO})
     schedules = {s["name"]: s for s in data["schedulesOrError"]["results"]}
     sensors = {s["name"]: s for s in data["sensorsOrError"]["results"]}
-    assert set(schedules) == {"hourly_synthetic_passengers", "inference_pipeline_daily"}
+    assert set(schedules) == {"hourly_synthetic_passengers"}
     assert set(sensors) == {
         "retrain_on_new_passengers",
-        "rescore_on_new_champion",
         "retrain_on_model_degradation",
+        "default_automation_condition_sensor",
     }
     # On by default (TITANIC_AUTOMATION); the feature schedule's current state is the
     # tests' business (first_cycle pauses it), the sensors are never touched.
@@ -125,15 +125,13 @@ def test_schedules_and_sensors_are_running_by_default(live: LiveDagster):
 
 
 def test_backfill_then_sensors_train_and_score_by_themselves(live: LiveDagster, first_cycle):
-    """Only the backfill was launched by hand; training and inference came from the sensors."""
+    """Only the backfill was launched by hand; training came from the retrain sensor, and the
+    new champion made the predictions' automation condition score today."""
     training, inference = first_cycle["training"], first_cycle["inference"]
     assert training.tags["titanic/trigger"] == "retrain_on_new_passengers"
     assert training.tags["titanic/baseline"] == "no champion"
-    assert inference.tags["titanic/trigger"] == "new_champion"
-    # rescore_on_new_champion scores today's partition with the champion just trained.
+    assert inference.tags["dagster/sensor_name"] == "default_automation_condition_sensor"
     assert inference.tags["dagster/partition"] == datetime.now(UTC).strftime("%Y-%m-%d")
-    assert inference.tags["titanic/training_run"] == training.run_id
-    assert inference.tags["titanic/model_version"] == "1"
 
 
 def test_feature_partitions_succeed_and_new_passengers_trigger_retraining(

@@ -9,7 +9,7 @@ predict and CLI tests.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 import numpy as np
@@ -288,20 +288,3 @@ def test_feature_store_missing_a_model_input_fails_naming_it(seeded) -> None:
     assert not result.success
     message = _failure_message(result)
     assert "fare" in message and f"model version {seeded['version']}" in message
-
-
-def test_daily_schedule_scores_the_day_that_ended(warehouse) -> None:
-    from titanic_assets.inference_pipeline.jobs import inference_pipeline, inference_pipeline_daily
-
-    definitions = dg.Definitions(
-        assets=[predictions, model_performance],
-        jobs=[inference_pipeline],
-        schedules=[inference_pipeline_daily],
-        resources=warehouse_resources(warehouse),
-    )
-    context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 6, 0, 30, tzinfo=UTC),
-        repository_def=definitions.get_repository_def(),
-    )
-    request = inference_pipeline_daily.evaluate_tick(context).run_requests[0]
-    assert request.partition_key == DAY

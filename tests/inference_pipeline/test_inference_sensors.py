@@ -1,11 +1,13 @@
-"""The loop-closing sensors: new champion -> re-score today; drift -> retraining request.
+"""The loop-closing sensor: drift -> retraining request (re-scoring on a new champion is an
+automation condition now: tests/inference_pipeline/test_automation.py).
 
 A stand-in ``models/model_versions`` asset plays the training pipeline: it registers a model
 through the real registry with its own run id and promotes it or not, so the champion sensor
 sees exactly what a real training run leaves behind (a materialization plus registry rows).
 """
 
-from datetime import UTC, datetime
+import subprocess
+import sys
 
 import dagster as dg
 import pandas as pd
@@ -29,7 +31,6 @@ from titanic_assets.inference_pipeline.definitions import defs as inference_defs
 from titanic_assets.inference_pipeline.jobs import JOB_NAME
 from titanic_assets.inference_pipeline.sensors import (
     TRAINING_JOB_NAME,
-    rescore_on_new_champion,
     retrain_on_model_degradation,
 )
 
@@ -98,35 +99,48 @@ def training(historical_passengers):
     return _stand_in_training(historical_passengers)
 
 
-def test_new_champion_requests_rescoring_of_today(warehouse, instance, training) -> None:
+def _hold_lock(path: str) -> subprocess.Popen:
+    """Another process holding the warehouse read-write, as a running pipeline step does."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, sys; c = duckdb.connect({path!r}); print('locked', flush=True); "
+         "sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_busy_warehouse_is_retried_on_the_next_tick(
+    warehouse, instance, historical_passengers, training, monkeypatch
+) -> None:
+    from titanic_assets.inference_pipeline import sensors
+
     definitions = _definitions(training, warehouse)
-    _train(training, warehouse, instance, promote=True)
-    result = _tick(rescore_on_new_champion, instance, definitions, warehouse)
-    assert len(result.run_requests) == 1
-    request = result.run_requests[0]
-    assert request.partition_key == datetime.now(UTC).strftime("%Y-%m-%d")
-    assert request.tags["titanic/model_version"] == "1"
-    assert request.run_key and "champion-v1" in request.run_key
-    assert request.job_name == JOB_NAME
+    seed_champion(warehouse, historical_passengers)
+    drift = DriftSpec(pclass_weights={1: 6.0}, age_shift_years=15.0)
+    add_to_feature_store(warehouse, generate_day(historical_passengers, DRIFT_DAY, drift=drift))
+    run_inference(warehouse, DRIFT_DAY, instance=instance)
+    first = _tick(retrain_on_model_degradation, instance, definitions, warehouse)
+    assert first.run_requests  # the verdict is "retrain": now replay it with the lock held
 
-    # A second training run whose challenger loses: the champion did not change.
-    _train(training, warehouse, instance, promote=False)
-    second = _tick(rescore_on_new_champion, instance, definitions, warehouse, result.cursor)
-    assert not second.run_requests
-    assert "did not change the champion" in second.skip_message
-
-    # Nothing new materialized at all: the asset sensor skips without reading anything.
-    third = _tick(rescore_on_new_champion, instance, definitions, warehouse, second.cursor)
-    assert not third.run_requests
-
-
-def test_locked_warehouse_skips_the_tick(warehouse, instance, training) -> None:
-    definitions = _definitions(training, warehouse)
-    _train(training, warehouse, instance, promote=True)
-    with connect(warehouse):  # a writer holds the file
-        result = _tick(rescore_on_new_champion, instance, definitions, warehouse)
-    assert not result.run_requests
-    assert "not readable" in result.skip_message
+    monkeypatch.setattr(sensors, "SENSOR_CONNECT_TIMEOUT_S", 0.3)
+    run_inference(warehouse, DRIFT_DAY, instance=instance)  # a new monitoring event
+    holder = _hold_lock(warehouse)
+    try:
+        busy = _tick(retrain_on_model_degradation, instance, definitions, warehouse, first.cursor)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    assert not busy.run_requests
+    assert "will retry" in busy.skip_message
+    assert busy.cursor == first.cursor, "the unjudged event must stay after the cursor"
+    # No new event: the next tick judges the one the busy tick could not read.
+    retried = _tick(retrain_on_model_degradation, instance, definitions, warehouse, busy.cursor)
+    assert [r.run_key for r in retried.run_requests] == [f"retrain-{DRIFT_DAY}-v1"]
+    assert int(retried.cursor) > int(first.cursor)
+    done = _tick(retrain_on_model_degradation, instance, definitions, warehouse, retried.cursor)
+    assert not done.run_requests and "no new monitoring results" in done.skip_message
 
 
 def test_drift_requests_retraining(warehouse, instance, historical_passengers, training) -> None:
@@ -158,5 +172,5 @@ def test_definitions_load_when_merged_with_training(warehouse, training) -> None
     definitions.get_repository_def().validate_loadable()
     job = definitions.get_job_def(JOB_NAME)
     assert job.partitions_def is not None
-    schedule = definitions.get_schedule_def("inference_pipeline_daily")
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    sensor = definitions.get_sensor_def("retrain_on_model_degradation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

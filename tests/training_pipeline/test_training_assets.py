@@ -22,6 +22,7 @@ from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import warehouse_resources
 from titanic_assets.data_layer.warehouse import connect, ensure_schemas
 from titanic_assets.training_pipeline import assets, jobs
+from titanic_assets.training_pipeline.champion import CHAMPION
 from titanic_assets.training_pipeline.definitions import defs as training_defs
 
 ASSETS = [dg.AssetSpec(assets.PASSENGER_FEATURES), assets.training_data, assets.model_version]
@@ -76,7 +77,12 @@ def train(path: str, *, cutoff: str | None = None, raise_on_error: bool = True, 
 
 
 def model_metadata(result) -> dict:
-    [event] = result.asset_materializations_for_node("models__model_versions")
+    # The node also logs a models/champion event when it promotes: take the registry's own.
+    [event] = [
+        e
+        for e in result.asset_materializations_for_node("models__model_versions")
+        if e.asset_key == assets.MODEL_VERSIONS
+    ]
     return {k: v.value for k, v in event.metadata.items()}
 
 
@@ -260,8 +266,10 @@ def test_manual_promotion_and_rollback(tmp_path, real):
     train(path, **WEAK)  # v2, not promoted
     result = promote_job(path, version=2, reason="A/B test says so")
     assert result.success
-    [event] = result.asset_materializations_for_node("promote_or_rollback")
-    assert event.asset_key == assets.MODEL_VERSIONS
+    events = result.asset_materializations_for_node("promote_or_rollback")
+    # The registry's new state, and the champion change that makes predictions re-score.
+    assert [e.asset_key for e in events] == [assets.MODEL_VERSIONS, CHAMPION]
+    assert events[1].metadata["champion_version"].value == 2
     with connect(path) as conn:
         assert registry.champion(conn).version == 2
     missing = promote_job(path, version=9, reason="typo")

@@ -92,10 +92,10 @@ def test_no_champion_requests_first_training_with_a_fixed_cutoff(tmp_path, real,
     cutoff = request.run_config["ops"]["models__training_data"]["config"]["cutoff"]
     assert cutoff == "2026-01-01T01:00:00"
     assert request.job_name in (None, "training_pipeline")
-    # The asset sensor advanced its cursor to the event it saw; no new event -> skip.
+    # The sensor moved its cursor past the event it judged; no new event -> skip.
     assert result.cursor is not None
     again = tick(instance, path, cursor=result.cursor, materialize=False)
-    assert not again.run_requests and "No new materialization" in again.skip_message
+    assert not again.run_requests and "no feature-store update" in again.skip_message
 
 
 def test_threshold_below_skips_above_requests(tmp_path, real, instance, monkeypatch):
@@ -144,5 +144,8 @@ def test_missing_or_locked_warehouse_is_a_skip(tmp_path, real, instance, monkeyp
         holder.stdin.close()
         holder.wait(timeout=10)
     assert not locked.run_requests and "warehouse busy" in locked.skip_message
-    # Once the writer is gone, the next feature-store update is evaluated normally.
-    assert tick(instance, path, cursor=locked.cursor).run_requests
+    # The busy tick did not consume the update: once the writer (another process) is gone,
+    # the next tick requests training for it, with no new feature-store update needed.
+    assert locked.cursor == missing.cursor
+    retried = tick(instance, path, cursor=locked.cursor, materialize=False)
+    assert retried.run_requests, retried.skip_message

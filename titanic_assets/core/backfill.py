@@ -104,17 +104,42 @@ def synthetic_hour(
     Raises :class:`BackfillError` with no historical passengers to learn from, on bad generator
     settings, or when the generator produced an invalid passenger (a bug, never stored).
     """
+    [accepted], generator = synthetic_hours(historical, [hour_start], n, seed=seed, drift=drift)
+    return accepted, generator
+
+
+def synthetic_hours(
+    historical: pd.DataFrame,
+    hour_starts: list[datetime],
+    n: int,
+    *,
+    seed: int,
+    drift: DriftSpec | None = None,
+) -> tuple[list[pd.DataFrame], PassengerGenerator]:
+    """Several hours of valid synthetic passengers (one frame per hour, each exactly what
+    :func:`synthetic_hour` gives for it), from one fit of the generator.
+
+    A batched backfill generates many hours in one run: fitting once keeps its cost per hour
+    down to the generation itself. Raises :class:`BackfillError` like :func:`synthetic_hour`,
+    naming the hour when one is invalid.
+    """
     if historical.empty:
         raise BackfillError("no historical passengers to learn from: run historical_backfill first")
     try:
         generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
-        passengers = generator.generate(hour_start, n, seed=seed, drift=drift)
-    except ValueError as error:  # bad drift / generator settings: say which
+    except ValueError as error:  # bad generator settings: say which
         raise BackfillError(str(error)) from error
-    accepted, rejected = validate_passengers(passengers)
-    if not rejected.empty:
-        raise BackfillError(
-            f"generator produced {len(rejected)} invalid passengers: "
-            + "; ".join(rejected["reject_reasons"].head(3))
-        )
-    return accepted, generator
+    frames = []
+    for hour_start in hour_starts:
+        try:
+            passengers = generator.generate(hour_start, n, seed=seed, drift=drift)
+        except ValueError as error:  # bad drift settings: say which
+            raise BackfillError(str(error)) from error
+        accepted, rejected = validate_passengers(passengers)
+        if not rejected.empty:
+            raise BackfillError(
+                f"{hour_start:%Y-%m-%d %H:00}: generator produced {len(rejected)} invalid "
+                "passengers: " + "; ".join(rejected["reject_reasons"].head(3))
+            )
+        frames.append(accepted)
+    return frames, generator

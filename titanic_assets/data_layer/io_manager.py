@@ -37,7 +37,8 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb.io_manager import DuckDbClient
 
-from titanic_assets.data_layer.warehouse import connect, table_exists, transaction
+from titanic_assets.data_layer.locks import connect_for_step
+from titanic_assets.data_layer.warehouse import table_exists, transaction
 
 
 def column_schema(frame: pd.DataFrame) -> TableSchema:
@@ -84,7 +85,8 @@ class _TransactionalDuckDbClient(DuckDbClient):
     def connect(context, table_slice) -> Iterator:
         # Our own connect (not the stock one): it waits out another writer's lock and closes
         # the connection even when the write fails, so a failed step never keeps the lock.
-        with connect(context.resource_config["database"]) as conn, transaction(conn):
+        # A lock held elsewhere for too long retries the step (data_layer/locks.py).
+        with connect_for_step(context.resource_config["database"]) as conn, transaction(conn):
             yield conn
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets.data_layer.io_manager import WarehouseIOManager
-from titanic_assets.data_layer.warehouse import connect, warehouse_path
+from titanic_assets.data_layer.locks import connect_for_step
+from titanic_assets.data_layer.warehouse import warehouse_path
 
 
 def warehouse_resources(database: str | None = None) -> dict[str, Any]:
@@ -19,11 +23,14 @@ def warehouse_resources(database: str | None = None) -> dict[str, Any]:
     }
 
 
-def open_warehouse(resource: DuckDBResource):
+@contextmanager
+def open_warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short connection to the resource's warehouse file, closed even when the step fails.
 
     Use this instead of ``DuckDBResource.get_connection``: in dagster-duckdb 0.29 that closes
     only on success, so a failed step would keep DuckDB's single-writer lock (or clash with a
-    later open in the same process).
+    later open in the same process). A lock held elsewhere for too long retries the step
+    (``data_layer.locks``); every other failure fails it as before.
     """
-    return connect(resource.database)
+    with connect_for_step(resource.database) as conn:
+        yield conn

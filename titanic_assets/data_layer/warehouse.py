@@ -34,6 +34,8 @@ class WarehouseLockedError(duckdb.IOException):
 
     A ``duckdb.IOException`` (what callers catching DuckDB's lock error already handle) whose
     message says in plain words which file, who holds it when DuckDB tells, and what to do.
+    Transient by nature, unlike bad data: a Dagster step retries for it, and for nothing else
+    (``data_layer.locks``).
     """
 
     def __init__(self, path: str, waited_s: float, detail: str) -> None:

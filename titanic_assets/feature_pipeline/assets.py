@@ -8,8 +8,10 @@ Lineage in the graph is what each step really reads:
     synthetic_passengers (hourly) ─► synthetic_features ─┘
 """
 
+import hashlib
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -17,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from titanic_assets import names, settings
-from titanic_assets.core.backfill import BackfillError, load_historical, synthetic_hour
+from titanic_assets.core.backfill import BackfillError, load_historical, synthetic_hours
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, build_features
 from titanic_assets.core.generator import DriftSpec
 from titanic_assets.core.sources import resolve_source
@@ -182,15 +184,34 @@ def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.
     return build_features(passengers)
 
 
+#: A backfill of many hours runs as runs of up to a day each, not one run per hour: a launched
+#: run costs seconds before its first step works (a process, Dagster, the code location, GX),
+#: while generating an hour costs milliseconds. Each run writes its hours in ONE warehouse
+#: transaction (the I/O manager's delete-and-insert of the run's time window), so every hour
+#: is either its old or its new version, never half; metadata and check verdicts are still
+#: recorded per hour (per partition) below.
+HOURLY_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=24)
+
+
+def _hourly_freshness() -> dg.FreshnessPolicy:
+    """Late when no new hour arrived for $TITANIC_FEATURES_FRESH_MINUTES (default two hours; the
+    schedule adds one every hour), warning at three quarters of it. The daemon evaluates it and
+    the UI shows it on the asset (the end-to-end test shortens it to see a stale asset)."""
+    fail = timedelta(minutes=settings.load().features_fresh_minutes)
+    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=fail * 3 / 4)
+
+
 @dg.asset(
     key=SYNTHETIC_PASSENGERS,
     ins={"historical": dg.AssetIn(key=HISTORICAL_PASSENGERS)},
     partitions_def=HOURLY_PARTITIONS,
+    backfill_policy=HOURLY_BACKFILL_POLICY,
     metadata={"partition_expr": "event_time"},
-    description="New passengers for one hour, drawn from a generator learned from the "
+    description="New passengers for each hour, drawn from a generator learned from the "
     "training split of the historical list (who travels, and how survival depends on sex, "
     "class, age and fare; holdout passengers never shape it). "
-    "Deterministic per partition; re-materializing an hour replaces it.",
+    "Deterministic per partition; re-materializing an hour replaces it. A run may cover a "
+    "range of hours (backfills): each hour is generated as if run alone.",
     group_name=GROUP,
     kinds={"pandas", "duckdb", "scikitlearn"},
     owners=OWNERS,
@@ -204,23 +225,39 @@ def synthetic_passengers(
     duckdb: DuckDBResource,
 ) -> dg.Output[pd.DataFrame]:
     # The hour's passengers and its features are two writes (two steps, two transactions). Withdraw
-    # the hour's certificate before the first one: a run killed between them leaves new passengers
-    # beside the old features, and the certified view then serves neither until a re-run has
-    # rewritten the features and passed the checks again.
+    # the hours' certificates before the first one: a run killed between them leaves new
+    # passengers beside the old features, and the certified view then serves neither until a
+    # re-run has rewritten the features and passed the checks again.
     with open_warehouse(duckdb) as conn:
-        withdraw_certificate(conn, batch_id_for(context.partition_key))
-    hour_start = context.partition_time_window.start.replace(tzinfo=None)
+        for hour in context.partition_keys:
+            withdraw_certificate(conn, batch_id_for(hour))
     try:
         drift = config.drift()
-        accepted, generator = synthetic_hour(
-            historical, hour_start, config.passengers_per_hour, seed=config.seed, drift=drift
+        hours = context.partition_keys
+        frames, generator = synthetic_hours(
+            historical,
+            [datetime.strptime(hour, names.HOUR_KEY_FORMAT) for hour in hours],
+            config.passengers_per_hour,
+            seed=config.seed,
+            drift=drift,
         )
     except ValueError as error:  # no history, bad drift settings, a generator bug: say which
         raise dg.Failure(str(error)) from error
+    for hour, accepted in zip(hours, frames, strict=True):
+        context.add_asset_metadata(
+            {
+                "hour": hour,
+                "dagster/partition_row_count": len(accepted),
+                "survival_rate": float(accepted["survived"].mean()) if len(accepted) else 0.0,
+            },
+            partition_key=hour,
+        )
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return dg.Output(
-        accepted,
+        combined,
+        data_version=_generation_version(config, context.partition_keys, historical),
         metadata={
-            "hour": context.partition_key,
+            "hours_in_run": len(frames),
             "seed": config.seed,
             "drifted": drift.is_drifted,
             "drift": json.dumps(
@@ -230,7 +267,6 @@ def synthetic_passengers(
                     "concept_shift": config.drift_concept_shift,
                 }
             ),
-            "survival_rate": float(accepted["survived"].mean()) if len(accepted) else 0.0,
             # The generator learns from the training split only (holdout excluded).
             "generator_fitted_on": len(generator.templates),
         },
@@ -241,12 +277,14 @@ def synthetic_passengers(
     key=SYNTHETIC_FEATURES,
     ins={"passengers": dg.AssetIn(key=SYNTHETIC_PASSENGERS)},
     partitions_def=HOURLY_PARTITIONS,
+    backfill_policy=HOURLY_BACKFILL_POLICY,
+    freshness_policy=_hourly_freshness(),
     metadata={
         "partition_expr": "event_time",
         "dagster/column_lineage": _lineage_to_passengers(SYNTHETIC_PASSENGERS),
     },
-    description="Model inputs for one hour of synthetic passengers: the same feature function "
-    "as the historical rows, reading only this hour (cost independent of history).",
+    description="Model inputs for each hour of synthetic passengers: the same feature function "
+    "as the historical rows, reading only the run's hours (cost independent of history).",
     group_name=GROUP,
     kinds={"pandas", "duckdb"},
     owners=OWNERS,
@@ -256,9 +294,18 @@ def synthetic_passengers(
 def synthetic_features(
     context: dg.AssetExecutionContext, passengers: pd.DataFrame, duckdb: DuckDBResource
 ) -> pd.DataFrame:
+    hours = context.partition_keys
     with open_warehouse(duckdb) as conn:
-        withdraw_certificate(conn, batch_id_for(context.partition_key))
-    return build_features(passengers)
+        for hour in hours:
+            withdraw_certificate(conn, batch_id_for(hour))
+    features = build_features(passengers)
+    counts = features["batch_id"].value_counts() if len(hours) > 1 else {}
+    for hour in hours if len(hours) > 1 else ():
+        context.add_asset_metadata(
+            {"dagster/partition_row_count": int(counts.get(batch_id_for(hour), 0))},
+            partition_key=hour,
+        )
+    return features
 
 
 @dg.asset(
@@ -299,6 +346,21 @@ def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
             "model_inputs": json.dumps(list(FEATURE_COLUMNS)),
         }
     )
+
+
+def _generation_version(
+    config: SyntheticPassengersConfig, hours: Sequence[str], historical: pd.DataFrame
+) -> dg.DataVersion:
+    """What the hours' passengers are a function of: generator settings, hours, and the list
+    the generator learned from (the generator is deterministic given these).
+
+    Dagster would otherwise derive the version from the code version and the input's version
+    alone, so re-generating an hour with another seed or drift would keep its version, and the
+    days scored from the old passengers would not show as unsynced.
+    """
+    learned_from = int(pd.util.hash_pandas_object(historical, index=False).sum())
+    text = f"{json.dumps(config.model_dump(), sort_keys=True)}|{','.join(hours)}|{learned_from}"
+    return dg.DataVersion(hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
 def batch_id_for(partition_key: str) -> str:

@@ -8,7 +8,7 @@ written through the warehouse I/O manager, so re-running a day replaces that day
 
 import json
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -33,7 +33,7 @@ from titanic_assets.data_layer.registry import NoChampionError, RegistryError, l
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.serving import training_profiles
 from titanic_assets.data_layer.warehouse import table_exists
-from titanic_assets.inference_pipeline import checks
+from titanic_assets.inference_pipeline import automation, checks
 from titanic_assets.inference_pipeline import history as history_lib
 from titanic_assets.names import WAREHOUSE_POOL
 from titanic_assets.partitions import DAILY_PARTITIONS
@@ -43,7 +43,10 @@ OWNERS = ["team:ml-platform"]
 
 FEATURES_KEY = dg.AssetKey(names.PASSENGER_FEATURES)
 MODEL_VERSIONS_KEY = dg.AssetKey(names.MODEL_VERSIONS)
-PREDICTIONS_KEY = dg.AssetKey(names.PREDICTIONS)
+PREDICTIONS_KEY = automation.PREDICTIONS
+#: The hours behind a day: each daily partition maps to its 24 hourly feature partitions.
+HOURLY_FEATURES_KEY = automation.HOURLY_FEATURES
+CHAMPION_KEY = automation.CHAMPION
 PERFORMANCE_KEY = checks.PERFORMANCE_KEY
 
 FEATURE_VIEW = names.FEATURE_VIEW
@@ -61,10 +64,10 @@ def _prediction_lineage() -> dg.TableColumnLineage:
     """Every prediction column traced to the feature-store column or registry column behind it."""
 
     def features(*columns: str) -> list[dg.TableColumnDep]:
-        return [dg.TableColumnDep(asset_key=FEATURES_KEY, column_name=c) for c in columns]
+        return [dg.TableColumnDep(asset_key=HOURLY_FEATURES_KEY, column_name=c) for c in columns]
 
-    def model(*columns: str) -> list[dg.TableColumnDep]:
-        return [dg.TableColumnDep(asset_key=MODEL_VERSIONS_KEY, column_name=c) for c in columns]
+    def model(*columns: str) -> list[dg.TableColumnDep]:  # the champion's registry row
+        return [dg.TableColumnDep(asset_key=CHAMPION_KEY, column_name=c) for c in columns]
 
     scored = [*features(*FEATURE_COLUMNS), *model("version", "artifact")]
     return dg.TableColumnLineage(
@@ -104,7 +107,18 @@ def _prediction_schema() -> dg.TableSchema:
         "as training). Every row names its model_version. Re-running a day replaces it."
     ),
     partitions_def=DAILY_PARTITIONS,
-    deps=[FEATURES_KEY, MODEL_VERSIONS_KEY],
+    # What a day really reads: its 24 hours of features (through the certified view, which
+    # drops hours that failed their blocking checks) and the champion. Not the unpartitioned
+    # view asset: it is re-published every hour and would mark every day unsynced; nor
+    # models/model_versions, which also changes when a challenger loses.
+    deps=[
+        dg.AssetDep(HOURLY_FEATURES_KEY, partition_mapping=dg.TimeWindowPartitionMapping()),
+        CHAMPION_KEY,
+    ],
+    automation_condition=automation.predictions_condition(),
+    freshness_policy=dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
+    ),
     metadata={
         "partition_expr": "event_time",
         "dagster/column_schema": _prediction_schema(),
@@ -257,8 +271,12 @@ def _load_champion_or_fail(conn):
         "feature) of the scored passengers against that model version's training profile."
     ),
     ins={"predictions": dg.AssetIn(key=PREDICTIONS_KEY)},
-    deps=[FEATURES_KEY, MODEL_VERSIONS_KEY],
+    deps=[
+        dg.AssetDep(HOURLY_FEATURES_KEY, partition_mapping=dg.TimeWindowPartitionMapping()),
+        MODEL_VERSIONS_KEY,
+    ],
     partitions_def=DAILY_PARTITIONS,
+    automation_condition=automation.monitoring_condition(),
     metadata={
         "partition_expr": "day",
         "dagster/column_lineage": dg.TableColumnLineage(
@@ -266,10 +284,10 @@ def _load_champion_or_fail(conn):
                 "model_version": [dg.TableColumnDep(PREDICTIONS_KEY, "model_version")],
                 "accuracy": [
                     dg.TableColumnDep(PREDICTIONS_KEY, "predicted_survived"),
-                    dg.TableColumnDep(FEATURES_KEY, LABEL_COLUMN),
+                    dg.TableColumnDep(HOURLY_FEATURES_KEY, LABEL_COLUMN),
                 ],
                 "max_psi": [
-                    *(dg.TableColumnDep(FEATURES_KEY, c) for c in FEATURE_COLUMNS),
+                    *(dg.TableColumnDep(HOURLY_FEATURES_KEY, c) for c in FEATURE_COLUMNS),
                     dg.TableColumnDep(MODEL_VERSIONS_KEY, "training_profile"),
                 ],
             }

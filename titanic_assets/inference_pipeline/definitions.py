@@ -10,15 +10,11 @@ from __future__ import annotations
 import dagster as dg
 
 from titanic_assets.inference_pipeline.assets import model_performance, predictions
-from titanic_assets.inference_pipeline.jobs import inference_pipeline, inference_pipeline_daily
-from titanic_assets.inference_pipeline.sensors import (
-    rescore_on_new_champion,
-    retrain_on_model_degradation,
-)
+from titanic_assets.inference_pipeline.jobs import inference_pipeline
+from titanic_assets.inference_pipeline.sensors import retrain_on_model_degradation
 
 defs = dg.Definitions(
     assets=[predictions, model_performance],
     jobs=[inference_pipeline],
-    schedules=[inference_pipeline_daily],
-    sensors=[rescore_on_new_champion, retrain_on_model_degradation],
+    sensors=[retrain_on_model_degradation],
 )

@@ -37,6 +37,7 @@ from titanic_assets.core.training_set import (
 from titanic_assets.data_layer import registry, training_store
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.names import WAREHOUSE_POOL
+from titanic_assets.training_pipeline.champion import champion_changed
 
 GROUP = names.TRAINING_GROUP
 OWNERS = ["team:ml"]
@@ -194,6 +195,8 @@ def model_version(
             conn, version, trained.judge(version), run_id=run_id
         )
     context.log.info(decision)
+    if promoted:  # batch predictions re-score on this event (training_pipeline/champion.py)
+        context.log_event(champion_changed(version, decision, f"training run {run_id}"))
     champion = version if promoted else (current.version if current else 0)
     return dg.MaterializeResult(
         metadata=model_metadata(trained, version, run_id, promoted, decision, champion)

@@ -13,6 +13,7 @@ from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.names import WAREHOUSE_POOL
 from titanic_assets.training_pipeline.assets import GROUP, MODEL_VERSIONS
+from titanic_assets.training_pipeline.champion import champion_changed
 
 training_pipeline = dg.define_asset_job(
     name=names.TRAINING_JOB,
@@ -53,8 +54,8 @@ def promote_or_rollback(
     action = "rollback" if config.rollback else "promote"
     decision = f"{action}: v{previous.version if previous else '-'} -> v{version}: {config.reason}"
     context.log.info(decision)
-    # A champion change is a new state of the registry asset: downstream (batch inference)
-    # sensors see it like a training run's promotion.
+    # A champion change is a new state of the registry asset, and an event of models/champion:
+    # batch predictions re-score on it (their automation condition), as after a training run.
     context.log_event(
         dg.AssetMaterialization(
             asset_key=MODEL_VERSIONS,
@@ -67,6 +68,7 @@ def promote_or_rollback(
             },
         )
     )
+    context.log_event(champion_changed(version, decision, f"promote_model run {run_id}"))
 
 
 @dg.job(

@@ -1,0 +1,102 @@
+"""Many hours in one run (the hourly assets' backfill policy): per-hour results, exact rows.
+
+A backfill runs up to 24 hours per run. Each hour must still be its own partition in Dagster
+(materialization, row count, check verdicts) and its own batch in the quality ledger, and the
+run's write replaces exactly its hours, atomically.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from tests.feature_pipeline.test_feature_assets import backfilled, build, query, run  # noqa: F401
+from titanic_assets.feature_pipeline.assets import (
+    HOURLY_BACKFILL_POLICY,
+    SYNTHETIC_FEATURES,
+    SYNTHETIC_PASSENGERS,
+)
+
+HOURS = [f"2026-11-10-{h:02d}:00" for h in range(6)]
+
+
+def _range(first: str, last: str, seed: int = 0) -> dict:
+    return {
+        "tags": {
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        "run_config": {"ops": {"features__synthetic_passengers": {"config": {"seed": seed}}}},
+    }
+
+
+def test_backfill_policy_batches_a_day_per_run():
+    assert HOURLY_BACKFILL_POLICY.max_partitions_per_run == 24
+
+
+def test_a_range_run_reports_every_hour_on_its_own(backfilled, warehouse, instance):  # noqa: F811
+    result = run(backfilled, "feature_pipeline", instance, **_range(HOURS[0], HOURS[-1]))
+    assert result.success
+
+    for key in (SYNTHETIC_PASSENGERS, SYNTHETIC_FEATURES):
+        records = instance.fetch_materializations(key, limit=50).records
+        by_hour = {r.partition_key: r.asset_materialization.metadata for r in records}
+        assert sorted(by_hour) == HOURS
+        assert {m["dagster/partition_row_count"].value for m in by_hour.values()} == {20}
+
+    evaluations = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    verdicts = {(e.check_name, e.partition) for e in evaluations}
+    assert verdicts == {(c, h) for c in ("integrity", "distribution") for h in HOURS}
+    assert all(e.metadata["rows_evaluated"].value == 20 for e in evaluations)
+
+    ledger = query(
+        warehouse,
+        "SELECT batch_id, evaluated_rows FROM features.quality_results "
+        "WHERE suite = 'integrity' AND batch_id LIKE '2026-11-10%' ORDER BY 1",
+    )
+    assert ledger == [(h, 20) for h in HOURS]  # the batch id of an hour is its key
+    assert query(
+        warehouse,
+        "SELECT count(*), count(DISTINCT passenger_id) FROM features.passenger_features "
+        "WHERE source = 'synthetic'",
+    ) == [(120, 120)]
+
+
+def test_rerunning_part_of_a_range_replaces_exactly_those_hours(
+    backfilled,  # noqa: F811
+    warehouse,
+    instance,
+):
+    assert run(backfilled, "feature_pipeline", instance, **_range(HOURS[0], HOURS[-1])).success
+    before = dict(
+        query(
+            warehouse,
+            "SELECT batch_id, string_agg(concat_ws('/', passenger_id, age, fare, pclass), ',' "
+            "ORDER BY passenger_id) FROM features.synthetic_features GROUP BY 1",
+        )
+    )
+    again = run(backfilled, "feature_pipeline", instance, **_range(HOURS[2], HOURS[3], seed=7))
+    assert again.success
+    after = dict(
+        query(
+            warehouse,
+            "SELECT batch_id, string_agg(concat_ws('/', passenger_id, age, fare, pclass), ',' "
+            "ORDER BY passenger_id) FROM features.synthetic_features GROUP BY 1",
+        )
+    )
+    assert set(after) == set(before)
+    changed = {b for b in before if before[b] != after[b]}
+    assert changed == {"2026-11-10-02:00", "2026-11-10-03:00"}
+    assert query(warehouse, "SELECT count(*) FROM features.synthetic_passengers") == [
+        (len(HOURS) * 20,)
+    ]
+
+
+def test_the_definitions_declare_it():
+    defs = build(":memory:")
+    node = defs.resolve_asset_graph().get(SYNTHETIC_FEATURES)
+    assert node.backfill_policy == HOURLY_BACKFILL_POLICY
+    assert isinstance(node.freshness_policy, dg.FreshnessPolicy)
