@@ -14,6 +14,8 @@ from benchmarks.scenarios.overhead import compare_outputs
 
 RESULT_KEYS = {
     "overhead_ratio",
+    "daemon_overhead_ratio",
+    "per_run_fixed_s",
     "incremental_ratio_features",
     "incremental_ratio_inference",
     "feature_throughput_vs_limit",
@@ -28,6 +30,7 @@ SMOKE = {
     **bench.QUICK,
     "sizes": [300],
     "reps": {300: 1},
+    "launched_reps": {300: 1},
     "per_hour": 200,
     "history_hours": 2,
     "memory_n": 300,  # the real child process (a full Dagster cycle), at a tiny N
@@ -55,6 +58,12 @@ def test_quick_benchmark_writes_every_key_and_the_arms_agree(tmp_path, monkeypat
     assert rows["features.synthetic_passengers"] == 300
     assert rows["inference.predictions"] == 300  # the day's passengers, scored once per arm
     assert comparison["max_probability_diff"] <= 1e-6
+    # The launched arm (a new process per run, through the instance's run launcher) did the
+    # same work as the plain script, and its runs paid a measurable start before the first step.
+    assert set(results["daemon_overhead_ratio"]) == {"300"}
+    assert results["raw"]["launched"]["comparison"]["300"]["rows"] == rows
+    assert results["per_run_fixed_s"] > 0
+    assert len(results["raw"]["launched"]["fixed_s_samples"]) == 1
     assert output.with_suffix(".md").read_text().startswith("Benchmarks of")
 
     # The peak-RSS child ran a whole cycle in its own process and its RSS was read.
