@@ -53,6 +53,10 @@ TEST_ENV = {
     # new-passengers test adds. (The degradation sensor still evaluates every tick.)
     "TITANIC_PSI_CEILING": "100",
     "TITANIC_ACCURACY_FLOOR": "0",
+    # A minute without a new hour makes the hourly features stale (test_automation.py), and the
+    # daemon re-evaluates freshness every few seconds instead of every 30.
+    "TITANIC_FEATURES_FRESH_MINUTES": "1",
+    "FRESHNESS_DAEMON_INTERVAL_SECONDS": "5",
     "GX_ANALYTICS_ENABLED": "false",
     "DAGSTER_DISABLE_TELEMETRY": "1",
     "PYTHONUNBUFFERED": "1",
@@ -97,6 +101,35 @@ query Runs($filter: RunsFilter, $limit: Int) {
     ... on PythonError { message }
   }
 }
+"""
+
+
+LAUNCH_BACKFILL = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+  }
+}
+"""
+
+BACKFILL_STATUS = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { id status }
+    ... on PythonError { message }
+  }
+}
+"""
+
+#: Backfill states after which the backfill daemon does nothing more.
+BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+
+LOCATION_STATUS = """
+{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }
 """
 
 
@@ -159,6 +192,23 @@ class LiveDagster:
             run_config=run_config or {},
             tags=tags,
         )
+
+    def launch_asset_backfill(self, keys: list[list[str]], partitions: list[str]) -> str:
+        """An asset backfill, as the UI's "Materialize" on selected partitions launches it: the
+        backfill daemon submits its runs according to the assets' backfill policies."""
+        params = {
+            "assetSelection": [{"path": key} for key in keys],
+            "partitionNames": partitions,
+            "fromFailure": False,
+        }
+        result = self.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+        assert result["__typename"] == "LaunchBackfillSuccess", result
+        return result["backfillId"]
+
+    def backfill_status(self, backfill_id: str) -> str:
+        found = self.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        assert found["__typename"] == "PartitionBackfill", found
+        return found["status"]
 
     def runs(self, job: str | None = None, tags: dict[str, str] | None = None) -> list[Run]:
         run_filter: dict[str, Any] = {}
@@ -298,16 +348,27 @@ def _stragglers(marker: str) -> list[int]:
     return pids
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory) -> Iterator[LiveDagster]:
-    base = tmp_path_factory.mktemp("live_dagster")
+@contextlib.contextmanager
+def start_live(
+    base: Path, extra_env: dict[str, str] | None = None, *, test_speedups: bool = True
+) -> Iterator[LiveDagster]:
+    """The webserver and the daemon on a fresh instance and warehouse under ``base``; both
+    stopped (with every process they started) on exit. Also used by ``make bench``, which
+    keeps the project's dagster.yaml as it is (``test_speedups=False``)."""
     home = base / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(instance_yaml())
+    config = instance_yaml() if test_speedups else (ROOT / "dagster.yaml").read_text()
+    (home / "dagster.yaml").write_text(config)
     warehouse = base / "warehouse" / "titanic_e2e.duckdb"
     warehouse.parent.mkdir()
     port = free_port()
-    env = {**os.environ, **TEST_ENV, "DAGSTER_HOME": str(home), "TITANIC_DUCKDB": str(warehouse)}
+    env = {
+        **os.environ,
+        **TEST_ENV,
+        **(extra_env or {}),
+        "DAGSTER_HOME": str(home),
+        "TITANIC_DUCKDB": str(warehouse),
+    }
     workspace = str(ROOT / "workspace.yaml")
     server = LiveDagster(
         url=f"http://127.0.0.1:{port}",
@@ -344,6 +405,13 @@ def live(tmp_path_factory) -> Iterator[LiveDagster]:
                 return response.status == 200
 
         server.wait_for("the webserver's /server_info", ready, STARTUP_S)
+
+        def location_loaded() -> bool:
+            data = server.graphql(LOCATION_STATUS)["workspaceOrError"]
+            entries = data.get("locationEntries") or []
+            return any(e["name"] == LOCATION and e["loadStatus"] == "LOADED" for e in entries)
+
+        server.wait_for("the code location to load", location_loaded, STARTUP_S)
         yield server
     finally:
         for proc in server.procs.values():
@@ -351,6 +419,12 @@ def live(tmp_path_factory) -> Iterator[LiveDagster]:
         for pid in _stragglers(str(home)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory) -> Iterator[LiveDagster]:
+    with start_live(tmp_path_factory.mktemp("live_dagster")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
