@@ -24,7 +24,7 @@ import pandas as pd
 
 from benchmarks.common import CUTOFF, DAY, HOUR, MODEL, SEED, Stopwatch
 from titanic_assets import names, settings
-from titanic_assets.core import monitoring, quality
+from titanic_assets.core import monitoring, plots, quality
 from titanic_assets.core.backfill import synthetic_hour
 from titanic_assets.core.features import build_features
 from titanic_assets.core.model import TrainingParams
@@ -166,7 +166,36 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
                 "day >= ? AND day < ?",
                 (start, end),
             )
+    with sw.lap("charts"):
+        charts(performance)
     return {"rows": len(scored), "predictions": scored}
+
+
+def charts(performance: pd.DataFrame) -> list[str]:
+    """The four figures the monitoring asset draws for a day (equal work in both arms): the
+    day's confusion matrix, drift per feature, the rolling accuracy line, and the confusion
+    matrix of all labelled history (here: this day only, as on a fresh warehouse)."""
+    if performance.empty:
+        return []
+    main = performance.sort_values("n_predictions").iloc[-1]
+    counts = [int(main[k]) for k in ("tn", "fp", "fn", "tp")]
+    psi = json.loads(main["psi_by_feature"]) if main["psi_by_feature"] else {}
+    figures = [plots.confusion_matrix_md(*counts, title=f"Model v{int(main['model_version'])}")]
+    if psi:
+        figures.append(
+            plots.bar_chart_md(list(psi), list(psi.values()), "Drift per feature", "PSI")
+        )
+    figures.append(
+        plots.line_chart_md(
+            [f"{pd.Timestamp(main['day']):%m-%d}"],
+            {"accuracy": [float(main["accuracy"])], "max PSI": [float(main["max_psi"])]},
+            title="Last 1 days",
+            ylabel="accuracy / PSI",
+        )
+    )
+    totals = [int(performance[k].sum()) for k in ("tn", "fp", "fn", "tp")]
+    figures.append(plots.confusion_matrix_md(*totals, title="All labelled history, 1 days"))
+    return figures
 
 
 def cycle(db: str, n: int, model: dict | None = None) -> dict[str, float]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, LABEL_COLUMN
 from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
-from titanic_assets.names import BLOCKING_SUITE, FEATURE_VIEW, QUALITY_LEDGER
+from titanic_assets.names import BLOCKING_SUITE, FEATURE_VIEW, HISTORICAL_BATCH, QUALITY_LEDGER
 from titanic_assets.names import HISTORICAL_FEATURES_TABLE as HISTORICAL_FEATURES
 from titanic_assets.names import SYNTHETIC_FEATURES_TABLE as SYNTHETIC_FEATURES
 
@@ -134,7 +134,14 @@ def record_suite_results(
 
 
 def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows stored vs certified, per source: what the view hides is visible here."""
+    """Rows stored vs certified, per source: what the view hides is visible here.
+
+    Cost independent of history (this runs after every hourly batch): stored rows are DuckDB's
+    ``count(*)`` of each table, answered from its row-group metadata; certified rows come from
+    the ledger, one row per batch, whose ``evaluated_rows`` is the batch's row count (a batch is
+    validated as written, and rewriting it first withdraws its ledger rows), never from a
+    count over the certified view, which would join every stored row with the ledger.
+    """
     ensure_feature_store(conn)
     stored = dict(
         conn.execute(
@@ -143,7 +150,12 @@ def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ).fetchall()
     )
     certified = dict(
-        conn.execute(f"SELECT source, count(*) FROM {FEATURE_VIEW} GROUP BY source").fetchall()
+        conn.execute(
+            f"""SELECT CASE WHEN batch_id = ? THEN 'historical' ELSE 'synthetic' END,
+                   sum(evaluated_rows)
+            FROM {QUALITY_LEDGER} WHERE suite = ? AND passed GROUP BY 1""",
+            [HISTORICAL_BATCH, BLOCKING_SUITE],
+        ).fetchall()
     )
     failed = conn.execute(
         f"SELECT count(*) FROM {QUALITY_LEDGER} WHERE suite = ? AND NOT passed", [BLOCKING_SUITE]
@@ -151,8 +163,8 @@ def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
         "historical_stored": int(stored.get("historical", 0)),
         "synthetic_stored": int(stored.get("synthetic", 0)),
-        "historical_certified": int(certified.get("historical", 0)),
-        "synthetic_certified": int(certified.get("synthetic", 0)),
+        "historical_certified": int(certified.get("historical") or 0),
+        "synthetic_certified": int(certified.get("synthetic") or 0),
         "batches_failed": int(failed),
     }
 
@@ -166,20 +178,54 @@ def read_day_features(
     start: datetime,
     end: datetime,
     columns: tuple[str, ...] | None = None,
+    *,
+    ordered: bool = False,
 ) -> pd.DataFrame:
-    """Certified feature rows with ``start <= event_time < end`` (naive UTC), oldest first.
+    """Certified feature rows with ``start <= event_time < end`` (naive UTC).
 
-    ``columns`` (default: all) reads only those columns, unordered: monitoring needs labels
-    and model inputs, not the text keys, and sorting a million rows costs seconds.
+    ``columns`` (default: all) reads only those columns. Rows come in no particular order
+    unless ``ordered`` (oldest first): batch scoring and monitoring do not need one, and
+    sorting a million rows by time and text id costs more than scoring them.
     """
     if not table_exists(conn, FEATURE_VIEW):
         return pd.DataFrame(columns=list(columns or FEATURE_STORE_COLUMNS))
     selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"  # constants only
-    order = "" if columns else " ORDER BY event_time, passenger_id"
+    order = " ORDER BY event_time, passenger_id" if ordered else ""
     return conn.execute(
         f"SELECT {selected} FROM {FEATURE_VIEW} WHERE event_time >= ? AND event_time < ?{order}",
         [naive_utc(start), naive_utc(end)],
     ).df()
+
+
+#: The day's features read by the scoring step, kept for the monitoring step of the same run
+#: (one slot: a run scores one day). Key: (run id, start, end).
+_KEPT_FOR_MONITORING: dict[tuple[str, datetime, datetime], pd.DataFrame] = {}
+
+
+def keep_for_monitoring(
+    run_id: str, start: datetime, end: datetime, features: pd.DataFrame
+) -> None:
+    """Keep what monitoring needs of the day's features, so the run reads the day once.
+
+    Monitoring compares predictions with the labels and inputs of the very rows that were
+    scored; handing those rows over (instead of reading the view again) is also what keeps
+    the two consistent if an hour of the day is re-published between the two steps.
+    """
+    _KEPT_FOR_MONITORING.clear()
+    if len(features) and set(MONITORING_COLUMNS) <= set(features.columns):
+        key = (run_id, naive_utc(start), naive_utc(end))
+        _KEPT_FOR_MONITORING[key] = features[list(MONITORING_COLUMNS)]
+
+
+def monitoring_features(
+    conn: duckdb.DuckDBPyConnection, run_id: str, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """The day's features for monitoring: those the same run scored, else read from the view."""
+    kept = _KEPT_FOR_MONITORING.pop((run_id, naive_utc(start), naive_utc(end)), None)
+    _KEPT_FOR_MONITORING.clear()
+    if kept is not None:
+        return kept
+    return read_day_features(conn, start, end, MONITORING_COLUMNS)
 
 
 def naive_utc(moment: datetime) -> datetime:

@@ -25,7 +25,8 @@ from titanic_assets.core.features import (
 )
 from titanic_assets.core.predict import assemble_predictions, empty_predictions, score_features
 from titanic_assets.data_layer.feature_store import (
-    MONITORING_COLUMNS,
+    keep_for_monitoring,
+    monitoring_features,
     naive_utc,
     read_day_features,
 )
@@ -160,6 +161,7 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
         ) from error
     scored = assemble_predictions(passengers, probabilities, int(version.version), context.run_id)
     metadata.update(_prediction_metadata(scored, passengers))
+    keep_for_monitoring(context.run_id, start, end, passengers)  # the run reads the day once
     return dg.Output(scored, metadata=metadata)
 
 
@@ -304,7 +306,7 @@ def model_performance(
 ):
     start, end = context.partition_time_window
     with open_warehouse(duckdb) as conn:
-        features = read_day_features(conn, start, end, MONITORING_COLUMNS)
+        features = monitoring_features(conn, context.run_id, start, end)
         profiles = training_profiles(conn, predictions.get("model_version", []))
         history = _performance_history(conn, start)
         other_days = history_lib.other_days(conn, start, end)
