@@ -198,8 +198,10 @@ def test_asset_graph_lineage_from_predictions_back_to_sources(live: LiveDagster)
         return seen
 
     # The direct edges a newcomer follows in the UI.
-    assert "models/model_versions" in graph["inference/predictions"]
-    assert "features/passenger_features" in graph["inference/predictions"]
+    # A day's predictions: its hours of features (time-window mapping) and the champion, which
+    # follows the registry.
+    assert graph["inference/predictions"] == {"features/synthetic_features", "models/champion"}
+    assert graph["models/champion"] == {"models/model_versions"}
     assert "inference/predictions" in graph["monitoring/model_performance"]
     assert "models/training_data" in graph["models/model_versions"]
     assert "features/passenger_features" in graph["models/training_data"]
