@@ -119,11 +119,8 @@ def test_a_day_scored_then_an_hour_rematerialized_shows_stale(live, old_backfill
         return node["staleCauses"] or []
 
     def hour_causes() -> list[dict]:
-        return [
-            c
-            for c in causes()
-            if (c.get("dependency") or {}).get("path") == ["features", "synthetic_features"]
-        ]
+        # GraphQL names the root cause: the upstream partition whose data version is new.
+        return [c for c in causes() if c["key"]["path"] == ["features", "synthetic_features"]]
 
     assert hour_causes() == [], "just scored: no hour of the day is newer than its scores"
     hour = f"{OLD_DAY}-05:00"
@@ -131,7 +128,8 @@ def test_a_day_scored_then_an_hour_rematerialized_shows_stale(live, old_backfill
     live.wait_run(live.launch("feature_pipeline", other_seed, partition=hour))
 
     stale = live.wait_for("the day's predictions to show the new hour as a cause", hour_causes, 60)
-    assert {c["dependencyPartitionKey"] for c in stale} == {hour}, stale
+    assert {c["partitionKey"] for c in stale} == {hour}, stale
+    assert {c["category"] for c in stale} == {"DATA"}, stale
     status = live.graphql(STALE_QUERY, {"key": key, "partition": OLD_DAY})["assetNodeOrError"]
     assert status["staleStatus"] == "STALE", status
     # The old day is outside the automation window: it stays stale (shown, not re-scored).
@@ -214,7 +212,11 @@ def test_a_busy_warehouse_tick_is_retried_not_dropped(live, old_backfill):
     judged = live.wait_for(
         "a tick that judged the update after the lock was released",
         lambda: [
-            t for t in ticks() if t["timestamp"] > busy_at and "busy" not in (t["skipReason"] or "")
+            t
+            for t in ticks()
+            if t["timestamp"] > busy_at
+            and t["status"] in {"SUCCESS", "SKIPPED"}  # finished ticks only
+            and "busy" not in (t["skipReason"] or "")
         ],
         90,
     )

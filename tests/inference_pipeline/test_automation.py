@@ -101,3 +101,14 @@ def test_a_new_champion_rescores_today(defs, instance):
     instance.report_runless_asset_event(dg.AssetMaterialization(CHAMPION))
     assert tick() == {PREDICTIONS: {today}, PERFORMANCE: {today}}
     assert tick() == {}
+
+
+def test_the_automation_sensor_is_on_by_default_and_off_with_the_switch(monkeypatch):
+    from titanic_assets.automation import AUTOMATION_SENSOR_NAME, automation_condition_sensor
+
+    monkeypatch.delenv("TITANIC_AUTOMATION", raising=False)
+    sensor = automation_condition_sensor()
+    assert sensor.name == AUTOMATION_SENSOR_NAME
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    monkeypatch.setenv("TITANIC_AUTOMATION", "off")
+    assert automation_condition_sensor().default_status == dg.DefaultSensorStatus.STOPPED
