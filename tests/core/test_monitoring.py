@@ -213,3 +213,25 @@ def test_all_missing_values_are_drift_not_an_error() -> None:
 def test_an_empty_day_reports_no_psi() -> None:
     profile = feature_profile(pd.DataFrame({"x": [1.0, 2.0]}), ["x"])
     assert drift_report(profile, pd.DataFrame({"x": pd.Series([], dtype=float)})) == {}
+
+
+def test_scored_rows_in_order_give_the_same_figures_as_the_join(real_features) -> None:
+    """The no-join path (predictions row i is features row i) must agree with the join."""
+    from titanic_assets.core.monitoring import monitor_day, same_passengers
+
+    profile = feature_profile(real_features, FEATURE_COLUMNS)
+    features = real_features.head(400).reset_index(drop=True).copy()
+    features.loc[::7, "survived"] = np.nan  # some labels not known yet
+    rng = np.random.default_rng(0)
+    predictions = features[["passenger_id", "event_time"]].assign(
+        model_version=3, predicted_survived=rng.integers(0, 2, len(features))
+    )
+    shuffled = predictions.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    assert same_passengers(predictions, features)
+    assert not same_passengers(shuffled, features)
+    assert not same_passengers(predictions.head(399), features)
+
+    aligned = monitor_day(predictions, features, {3: profile})
+    joined = monitor_day(shuffled, features, {3: profile})
+    pd.testing.assert_frame_equal(aligned, joined)
+    assert aligned["n_labelled"].sum() == features["survived"].notna().sum()
