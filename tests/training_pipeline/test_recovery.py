@@ -20,6 +20,7 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from tests.training_pipeline.test_training_assets import model_metadata
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
@@ -54,8 +55,7 @@ def scenario(tmp_path_factory):
 
         def train(run_config: dict, tags: dict | None = None):
             result = run("training_pipeline", run_config=run_config, tags=tags or {})
-            [event] = result.asset_materializations_for_node("models__model_versions")
-            return {k: v.value for k, v in event.metadata.items()}
+            return model_metadata(result)
 
         run("historical_backfill")
         first = train({"ops": {"models__training_data": {"config": {"cutoff": "2026-11-19"}}}})
