@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import pickle
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -190,6 +193,32 @@ def test_key_file_created_on_first_use_with_0600_and_used_after(
     refused = pytest.raises(registry.ArtifactIntegrityError, match="chmod 600")
     with connect(warehouse, read_only=True) as conn, refused:
         registry.load_champion(conn)
+
+
+def test_processes_racing_to_create_the_key_file_all_read_the_one_written(tmp_path):
+    """Two trainings (or a training and the app) on a fresh instance create the key at once:
+    each must read the whole key that won, never a half-written or empty file."""
+    home = tmp_path / "home"
+    code = (
+        "import sys, time\n"
+        "from titanic_assets.data_layer import signing\n"
+        "time.sleep(float(sys.argv[1]) - time.time())\n"  # start together
+        "print(signing.signing_key().decode())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != signing.KEY_ENV}
+    env["DAGSTER_HOME"] = str(home)
+    start = f"{time.time() + 2.0}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, start], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    keys = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+    assert all(proc.returncode == 0 for proc in procs)
+    assert keys == {(home / signing.KEY_FILE_NAME).read_text().strip()}
+    assert len(keys.pop()) >= signing.MIN_KEY_CHARS
+    assert [p.name for p in home.iterdir()] == [signing.KEY_FILE_NAME]  # no drafts left
 
 
 def test_a_short_key_in_the_environment_fails_naming_the_variable(champion_warehouse, monkeypatch):
