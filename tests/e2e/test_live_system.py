@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.conftest import LOCATION, REPOSITORY, LiveDagster
+from titanic_assets import names
+from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.warehouse import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -134,14 +137,36 @@ def test_backfill_then_sensors_train_and_score_by_themselves(live: LiveDagster, 
     assert inference.tags["dagster/partition"] == datetime.now(UTC).strftime("%Y-%m-%d")
 
 
+def _new_hours(live: LiveDagster, count: int) -> list[str]:
+    """The latest ``count`` complete hours with no passengers in the feature tables yet, after the champion's cutoff
+    (the earlier e2e tests' backfills fill a window of recent hours that depends on the clock)."""
+    with connect(str(live.warehouse), read_only=True) as conn:
+        taken = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT DISTINCT date_trunc('hour', event_time) FROM {names.SYNTHETIC_FEATURES_TABLE}"
+            ).fetchall()
+        }
+        current = registry.champion(conn)
+    cutoff = current.training_cutoff if current else None
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    hour -= timedelta(hours=2)  # the last complete hour is the schedule's
+    found: list[datetime] = []
+    while len(found) < count and (cutoff is None or hour > cutoff):
+        if hour not in taken:
+            found.append(hour)
+        hour -= timedelta(hours=1)
+    assert len(found) == count, f"no {count} free hours after the champion's cutoff {cutoff}"
+    return [h.strftime("%Y-%m-%d-%H:00") for h in sorted(found)]
+
+
 def test_feature_partitions_succeed_and_new_passengers_trigger_retraining(
     live: LiveDagster, first_cycle
 ):
-    # Two late hours of yesterday, as a user would launch them from the launchpad: later than
-    # any hour generated before (scored_day: 12:00), so newer than the champion's cutoff. The
-    # schedule owns the current hour; these cannot collide with it.
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
-    partitions = [f"{yesterday}-20:00", f"{yesterday}-21:00"]
+    # Two hours as a user would launch them from the launchpad: hours no earlier test generated
+    # (re-generating an hour replaces its passengers, so it adds none) and later than the
+    # champion's cutoff. The schedule owns the last complete hour; these never collide with it.
+    partitions = _new_hours(live, 2)
     before = {r.run_id for r in live.runs(job="training_pipeline")}
     run_ids = [live.launch("feature_pipeline", FEATURE_OPS_CONFIG, partition=p) for p in partitions]
     runs = [live.wait_run(run_id) for run_id in run_ids]

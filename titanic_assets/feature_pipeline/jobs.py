@@ -46,12 +46,19 @@ feature_pipeline = dg.define_asset_job(
     "(cron: $TITANIC_FEATURE_SCHEDULE_CRON, default '0 * * * *').",
 )
 def hourly_synthetic_passengers(context: dg.ScheduleEvaluationContext):
-    # The last complete hour at the tick; the hour is the run key, so a faster cron never
-    # generates an hour twice.
+    # The last complete hour at the tick. A schedule's run key only dedupes within one tick, so
+    # a faster cron (e.g. every minute) would re-generate the same hour each tick: skip an hour
+    # that is already materialized (re-generating one is a deliberate launchpad/backfill act).
     scheduled = context.scheduled_execution_time.timestamp()
     hour = HOURLY_PARTITIONS.get_partition_key_for_timestamp(scheduled - 3600)
     if not HOURLY_PARTITIONS.has_partition_key(hour):
         return dg.SkipReason(f"{hour} is before the first hourly partition")
+    done = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=assets.SYNTHETIC_PASSENGERS, asset_partitions=[hour]),
+        limit=1,
+    )
+    if done.records:
+        return dg.SkipReason(f"{hour} is already generated")
     # The generator learns from the historical list: until it is loaded, skip with a reason
     # instead of launching a run that can only fail (a skipped hour can be backfilled later).
     if context.instance.get_latest_materialization_event(assets.HISTORICAL_PASSENGERS) is None:
