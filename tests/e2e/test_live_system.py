@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.conftest import LOCATION, REPOSITORY, LiveDagster
 from titanic_assets import names
 from titanic_assets.data_layer import registry
-from titanic_assets.data_layer.warehouse import connect
+from titanic_assets.data_layer.warehouse import connect, table_exists
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -138,15 +138,17 @@ def test_backfill_then_sensors_train_and_score_by_themselves(live: LiveDagster, 
 
 
 def _new_hours(live: LiveDagster, count: int) -> list[str]:
-    """The latest ``count`` complete hours with no passengers in the feature tables yet, after the champion's cutoff
-    (the earlier e2e tests' backfills fill a window of recent hours that depends on the clock)."""
+    """The latest ``count`` complete hours with no synthetic passengers yet, after the champion's
+    cutoff (the earlier e2e tests' backfills fill a window of recent hours that depends on the
+    clock, and re-generating an hour replaces its passengers rather than adding any)."""
+    table = names.SYNTHETIC_FEATURES_TABLE
     with connect(str(live.warehouse), read_only=True) as conn:
-        taken = {
-            row[0]
-            for row in conn.execute(
-                f"SELECT DISTINCT date_trunc('hour', event_time) FROM {names.SYNTHETIC_FEATURES_TABLE}"
-            ).fetchall()
-        }
+        hours_sql = f"SELECT DISTINCT date_trunc('hour', event_time) FROM {table}"
+        taken = (
+            {row[0] for row in conn.execute(hours_sql).fetchall()}
+            if table_exists(conn, table)
+            else set()
+        )
         current = registry.champion(conn)
     cutoff = current.training_cutoff if current else None
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
