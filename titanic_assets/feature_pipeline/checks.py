@@ -116,12 +116,16 @@ def _output_name(key: dg.AssetCheckKey) -> str:
 def _failed_md(failed: list[dict]) -> str:
     if not failed:
         return "All expectations met."
-    lines = ["| expectation | failing rows | examples / observed |", "|---|---|---|"]
+    lines = [
+        "| expectation | failing rows | examples / observed | e.g. passenger_id |",
+        "|---|---|---|---|",
+    ]
     for item in failed:
         shown = item.get("examples") or item.get("observed")
         lines.append(
             f"| {item['expectation']} | {item.get('unexpected_count', 0)} | "
-            f"{json.dumps(shown, default=str)} |"
+            f"{json.dumps(shown, default=str)} | "
+            f"{', '.join(str(r) for r in item.get('failing_rows') or [])} |"
         )
     return "\n".join(lines)
 
