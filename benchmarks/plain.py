@@ -45,6 +45,7 @@ from titanic_assets.core.training_set import (
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.feature_store import (
     SYNTHETIC_FEATURES,
+    batch_rows_sql,
     ensure_feature_store,
     read_day_features,
     record_suite_results,
@@ -89,8 +90,6 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
         accepted, _ = synthetic_hour(historical, hour, n, seed=SEED)
     with sw.lap("features"):
         features = build_features(accepted)
-    with sw.lap("checks"):
-        results = quality.validate_batch(features)
     with sw.lap("write"):
         window = "event_time >= ? AND event_time < ?"
         with connect(db) as conn:
@@ -98,14 +97,18 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
             withdraw_certificate(conn, batch)
             write_slice(conn, names.SYNTHETIC_PASSENGERS_TABLE, accepted, window, (start, end))
             write_slice(conn, SYNTHETIC_FEATURES, features, window, (start, end))
-            record_suite_results(
-                conn,
-                batch_id=batch,
-                asset="/".join(names.SYNTHETIC_FEATURES),
-                results=results,
-                run_id=run_id,
-            )
             ensure_feature_store(conn)
+    with sw.lap("checks"), connect(db) as conn:  # judged where it was written, as the checks do
+        results = quality.validate_batch_in_warehouse(
+            conn, batch_rows_sql(SYNTHETIC_FEATURES, batch)
+        )
+        record_suite_results(
+            conn,
+            batch_id=batch,
+            asset="/".join(names.SYNTHETIC_FEATURES),
+            results=results,
+            run_id=run_id,
+        )
     if not results[quality.INTEGRITY].success:
         raise RuntimeError(f"integrity suite failed for {batch}")
     return {"rows": len(accepted), "passengers": accepted, "features": features}
