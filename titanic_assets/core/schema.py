@@ -22,6 +22,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from titanic_assets import names
 
@@ -284,18 +285,20 @@ def validate_passengers(
     # rule flags (a million clean passengers cost a few array operations, no per-row lists).
     rules: list[tuple[np.ndarray, str, str | None]] = []
 
-    def flag(mask: pd.Series, message: str, column: str | None = None) -> None:
-        rules.append((np.asarray(mask.fillna(False), dtype=bool), message, column))
+    def flag(mask: pd.Series | np.ndarray, message: str, column: str | None = None) -> None:
+        if isinstance(mask, pd.Series):
+            mask = mask.fillna(False)
+        rules.append((np.asarray(mask, dtype=bool), message, column))
 
     p = passengers
-    flag(p["passenger_id"].isna(), "passenger_id is missing")
+    flag(_missing(p["passenger_id"]), "passenger_id is missing")
     flag(_duplicated(p["passenger_id"]), "passenger_id is duplicated", "passenger_id")
     flag(~p["pclass"].isin(PCLASSES), "pclass must be 1, 2 or 3", "pclass")
     flag(~p["sex"].isin(SEXES), "sex must be 'female' or 'male'", "sex")
     flag(~p["survived"].isin((0, 1)), "survived must be 0 or 1", "survived")
     flag(p["age"].notna() & ~p["age"].between(*AGE_RANGE), "age must be within 0..100", "age")
     flag(p["fare"].notna() & ~p["fare"].between(*FARE_RANGE), "fare must be within 0..1000", "fare")
-    embarked_missing = p["embarked"].isna()
+    embarked_missing = _missing(p["embarked"])
     flag(~embarked_missing & ~p["embarked"].isin(PORTS), "embarked must be C, Q or S", "embarked")
     for column in ("sibsp", "parch"):
         flag(~p[column].between(*FAMILY_RANGE), f"{column} must be an integer 0..10", column)
@@ -316,7 +319,7 @@ def validate_passengers(
                 shown = f" (got {passengers[column].iloc[pos]!r})"
             reasons[int(pos)].append(message + shown)
     # Missing values already known: accepted ids are present, accepted sexes are in SEXES.
-    known = {"passenger_id": None, "sex": None, "embarked": embarked_missing.to_numpy()}
+    known = {"passenger_id": None, "sex": None, "embarked": embarked_missing}
     if reasons:
         known = {c: None if m is None else m[~rejected_mask] for c, m in known.items()}
     accepted = _typed(passengers[~rejected_mask] if reasons else passengers, missing=known)
@@ -337,6 +340,14 @@ def _flag_unparseable(passengers, raw, flag) -> None:
         text = raw[column].astype("string").str.strip()
         present = text.notna() & ~text.isin(["", "?"])
         flag(present & passengers[column].isna(), f"{column} is not a number", column)
+
+
+def _missing(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Where values are missing (None, NaN, pd.NA); all-text columns are recognised by one
+    type scan, several times cheaper than testing each value for every kind of missing."""
+    if values.dtype == object and infer_dtype(values, skipna=False) == "string":
+        return np.zeros(len(values), dtype=bool)
+    return np.asarray(pd.isna(values), dtype=bool)
 
 
 def _duplicated(ids: pd.Series) -> pd.Series:
@@ -379,13 +390,14 @@ def _typed(
     known = missing or {}
     for column in ("passenger_id", "source", "batch_id", "sex", "embarked"):
         values = accepted[column].to_numpy(dtype=object, copy=True)
-        absent = known[column] if column in known else pd.isna(values)
+        absent = known[column] if column in known else _missing(values)
         if absent is not None and absent.any():  # NaN / pd.NA -> None, as DuckDB expects
             values[absent] = None
         columns[column] = values
-    columns["event_time"] = pd.to_datetime(accepted["event_time"]).to_numpy(
-        dtype="datetime64[us]", copy=True
-    )
+    event_time = accepted["event_time"]
+    if not (event_time.dtype.kind == "M" and getattr(event_time.dtype, "tz", None) is None):
+        event_time = pd.to_datetime(event_time)  # (already naive datetimes need no parsing)
+    columns["event_time"] = event_time.to_numpy(dtype="datetime64[us]", copy=True)
     return pd.DataFrame({c: columns[c] for c in PASSENGER_COLUMNS}, copy=False)
 
 
