@@ -3,7 +3,8 @@
 It does the same work as the three Dagster jobs, with the same library code (generator,
 ``build_features``, the GX suites, the model functions, the registry, monitoring) and writes the
 same warehouse tables, written to be as fast as it fairly can: every frame stays in memory
-between steps (no re-reading what was just written), one connection per stage, no UI metadata.
+between steps (no re-reading what was just written), one connection per stage, no UI metadata
+other than the charts the assets draw (drawn here too: equal work).
 
 Run on its own::
 
@@ -32,7 +33,7 @@ from titanic_assets import names, settings
 from titanic_assets.core import monitoring, plots, quality
 from titanic_assets.core.backfill import synthetic_hour
 from titanic_assets.core.features import build_features
-from titanic_assets.core.model import TrainingParams
+from titanic_assets.core.model import TrainingParams, feature_importance
 from titanic_assets.core.predict import assemble_predictions, score_features
 from titanic_assets.core.training import fit_and_evaluate
 from titanic_assets.core.training_set import (
@@ -138,6 +139,8 @@ def training_run(db: str, cutoff: str = CUTOFF, model: dict | None = None, sw=No
         write_slice(conn, names.TRAINING_DATA_TABLE, frame, None)
         version = registry.register_version(conn, **registration)
         registry.decide_champion(conn, version, trained.judge(version), run_id=run_id)
+    with sw.lap("charts"):
+        training_charts(trained, version)
     return {"rows": len(frame), "version": version, "accuracy": trained.metrics["accuracy"]}
 
 
@@ -177,6 +180,21 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
     with sw.lap("charts"):
         charts(performance)
     return {"rows": len(scored), "predictions": scored}
+
+
+def training_charts(trained, version: int) -> list[str]:
+    """The two figures the registry asset draws for a new version (equal work in both arms):
+    the holdout confusion matrix and the feature importance."""
+    m = trained.metrics
+    importance = feature_importance(trained.model)
+    return [
+        plots.confusion_matrix_md(
+            m["tn"], m["fp"], m["fn"], m["tp"], f"v{version} holdout (n={m['n']})"
+        ),
+        plots.bar_chart_md(
+            list(importance), list(importance.values()), "Feature importance", "gain share"
+        ),
+    ]
 
 
 def charts(performance: pd.DataFrame) -> list[str]:
