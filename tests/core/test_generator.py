@@ -7,8 +7,16 @@ import pytest
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
+from titanic_assets.core import generator as generator_module
 from titanic_assets.core.features import FEATURE_COLUMNS, build_features
-from titanic_assets.core.generator import DriftSpec, PassengerGenerator
+from titanic_assets.core.generator import (
+    DriftSpec,
+    PassengerGenerator,
+    _fit_logistic,
+    _numbered_ids,
+    _survival_design,
+    training_split,
+)
 from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
 
@@ -121,4 +129,55 @@ def test_the_holdout_never_shapes_the_generator(generator, historical_passengers
     flipped_train.loc[~holdout, "survived"] = 1 - flipped_train.loc[~holdout, "survived"]
     assert not np.allclose(
         PassengerGenerator.fit(flipped_train).coefficients, generator.coefficients
+    )
+
+
+@pytest.mark.parametrize("n", [1, 9, 10, 99, 100, 250])
+def test_ids_are_the_formatted_numbers_across_a_digit_boundary(monkeypatch, n):
+    """Ids as ``f"{prefix}{i:0<width>d}"``, also past 10**width and across blocks."""
+    monkeypatch.setattr(generator_module, "_ID_BLOCK", 7)
+    ids = _numbered_ids("syn-2026112705-", n, width=2)
+    assert ids.dtype == object and all(type(i) is str for i in ids)
+    assert list(ids) == [f"syn-2026112705-{i:02d}" for i in range(1, n + 1)]
+
+
+def test_generated_ids_keep_their_format(generator):
+    ids = generator.generate(HOUR, 3)["passenger_id"].tolist()
+    assert ids == ["syn-2026112705-000001", "syn-2026112705-000002", "syn-2026112705-000003"]
+
+
+def test_survival_model_is_scikit_learns_logistic_regression(generator, historical_passengers):
+    """The Newton fit reaches the optimum L-BFGS approaches (same objective, C=1)."""
+    from sklearn.linear_model import LogisticRegression
+
+    train = training_split(historical_passengers)
+    design = _survival_design(train, generator.age_fill)
+    labels = train["survived"].to_numpy(float)
+    reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=100_000).fit(design, labels)
+    coefficients, intercept = _fit_logistic(design, labels)
+    np.testing.assert_allclose(coefficients, reference.coef_[0], atol=1e-4)
+    assert intercept == pytest.approx(reference.intercept_[0], abs=1e-4)
+    np.testing.assert_allclose(generator.coefficients, coefficients)
+
+
+def test_drawn_survival_is_the_models_probability(generator):
+    """The per-template shortcut gives :meth:`survival_probability` of the drawn passengers."""
+    passengers = generator.generate(HOUR, 2_000, drift=DriftSpec(age_shift_years=-20))
+    expected = generator.survival_probability(passengers)
+    assert 0.2 < expected.mean() < 0.6
+    # Recompute through the shortcut from the same draws: a template with the drawn traits
+    # (templates sharing them share the age-free logit) and the drawn age.
+    shortcut = generator._survival_given_age
+    index = {
+        tuple(row): k
+        for k, row in enumerate(
+            generator.templates[["pclass", "sex", "sibsp", "parch", "fare", "embarked"]]
+            .astype(str)
+            .itertuples(index=False)
+        )
+    }
+    keys = passengers[["pclass", "sex", "sibsp", "parch", "fare", "embarked"]].astype(str)
+    picks = np.array([index[tuple(row)] for row in keys.itertuples(index=False)])
+    np.testing.assert_allclose(
+        shortcut(picks, passengers["age"].to_numpy()), expected, rtol=0, atol=1e-12
     )

@@ -218,3 +218,73 @@ def test_the_id_rule_is_pinned(titanic3_raw):
     passengers, _ = normalise_source(titanic3_raw)
     assert titanic3_raw.loc[0, "name"] == "Allen, Miss. Elisabeth Walton"
     assert passengers.loc[0, "passenger_id"] == "titanic3-41330420f6f5a8cf"
+
+
+@pytest.mark.parametrize(
+    ("ids", "duplicated"),
+    [
+        (["a", "b", "c"], []),  # text order: visibly unique
+        (["x-9", "x-10", "x-11"], []),  # (length, text) order, as generated numbers grow
+        (["b", "a", "c"], []),  # no order: hashed, unique
+        (["a", "b", "a"], ["a", "a"]),  # a repeat after an ordered run
+        (["x-10", "x-9", "x-10"], ["x-10", "x-10"]),
+        (["a", None, "a"], ["a", "a"]),  # a missing id on the way
+    ],
+)
+def test_duplicates_found_whatever_the_order(generated_like, ids, duplicated):
+    passengers = generated_like(len(ids))
+    passengers["passenger_id"] = pd.Series(ids, dtype=object)
+    _, rejected = validate_passengers(passengers)
+    flagged = [
+        pid
+        for pid, reasons in zip(rejected["passenger_id"], rejected["reject_reasons"], strict=True)
+        if "passenger_id is duplicated" in reasons
+    ]
+    assert sorted(flagged) == duplicated
+
+
+@pytest.fixture
+def generated_like():
+    def make(n: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "passenger_id": [f"p{i}" for i in range(n)],
+                "event_time": pd.Timestamp("2026-11-02").as_unit("us"),
+                "source": "synthetic",
+                "batch_id": "2026-11-02-00:00",
+                "pclass": 3,
+                "sex": "male",
+                "age": 30.0,
+                "sibsp": 0,
+                "parch": 0,
+                "fare": 7.25,
+                "embarked": "S",
+                "survived": 0,
+            }
+        )[list(PASSENGER_COLUMNS)]
+
+    return make
+
+
+def test_accepted_text_columns_hold_none_for_missing_values():
+    frame = pd.DataFrame(
+        {
+            "passenger_id": ["a", "b", "c"],
+            "event_time": pd.Timestamp("2026-11-02").as_unit("us"),
+            "source": ["synthetic", None, "synthetic"],
+            "batch_id": "2026-11-02-00:00",
+            "pclass": 3,
+            "sex": pd.Series(["male", "female", "male"], dtype="string"),
+            "age": 30.0,
+            "sibsp": 0,
+            "parch": 0,
+            "fare": 7.25,
+            "embarked": pd.Series(["S", pd.NA, "C"], dtype="string"),
+            "survived": 0,
+        }
+    )[list(PASSENGER_COLUMNS)]
+    accepted, rejected = validate_passengers(frame)
+    assert rejected.empty
+    assert accepted["embarked"].tolist() == ["S", None, "C"]
+    assert accepted["source"].tolist() == ["synthetic", None, "synthetic"]
+    assert accepted["sex"].dtype == object and accepted["event_time"].dtype == "datetime64[us]"
