@@ -21,8 +21,9 @@ model call, input checks) are :mod:`titanic_assets.core`'s; the plain benchmark 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import suppress
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import duckdb
@@ -56,22 +57,31 @@ class ScoringError(RuntimeError):
     """The warehouse did not take the scores as computed (nothing was written)."""
 
 
-@dataclass(frozen=True)
 class ScoredDay:
     """What a scoring run hands to monitoring.
 
-    ``scored``: one row per prediction written, numbers only: event_time, model_version,
+    :attr:`scored`: one row per prediction written, numbers only: event_time, model_version,
     predicted_survived, survival_probability, the label (NaN = not known yet) and the day's
-    model inputs. ``latest``: the day's latest predictions (ties kept) with passenger ids and
-    the inputs the dashboards show.
+    model inputs; built from the columns on first use (by monitoring, not by scoring).
+    ``latest``: the day's latest predictions with passenger ids and inputs, for dashboards.
     """
 
-    scored: pd.DataFrame
-    latest: pd.DataFrame
+    def __init__(self, scored: pd.DataFrame | dict[str, np.ndarray], latest: pd.DataFrame):
+        self._scored = scored
+        self.latest = latest
+
+    @cached_property
+    def scored(self) -> pd.DataFrame:
+        return pd.DataFrame(self._scored) if isinstance(self._scored, dict) else self._scored
 
     @property
     def rows(self) -> int:
-        return len(self.scored)
+        return len(self._scored["predicted_survived"])
+
+    @property
+    def predicted_survival_rate(self) -> float:
+        outcomes = np.asarray(self._scored["predicted_survived"])
+        return float(outcomes.mean()) if len(outcomes) else float("nan")
 
 
 #: Storage hints of ``inference.predictions`` (DuckDB's ``USING COMPRESSION``). Passenger ids
@@ -150,22 +160,21 @@ def score_day(
             try:
                 written = _insert_predictions(conn, model_version, predicted_at, run_id)
             finally:
-                conn.unregister(_SCORES)
+                with suppress(duckdb.Error):  # an aborted transaction refuses even this
+                    conn.unregister(_SCORES)
             if written != n:
                 raise ScoringError(
                     f"the warehouse paired {written} of {n} scores with their passengers: "
                     "nothing written"
                 )
-            scored = pd.DataFrame(
-                {
-                    "event_time": np.asarray(arrays["event_time"]).astype("datetime64[us]"),
-                    "model_version": np.full(n, int(model_version), dtype=np.int64),
-                    "predicted_survived": outcomes,
-                    "survival_probability": probabilities,
-                    LABEL_COLUMN: _floats(arrays[LABEL_COLUMN]),
-                    **numbers,
-                }
-            )
+            scored = {
+                "event_time": np.asarray(arrays["event_time"]).astype("datetime64[us]"),
+                "model_version": np.full(n, int(model_version), dtype=np.int64),
+                "predicted_survived": outcomes,
+                "survival_probability": probabilities,
+                LABEL_COLUMN: _floats(arrays[LABEL_COLUMN]),
+                **numbers,
+            }
             latest = _latest_rows(conn, scored, arrays["row"])
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
@@ -195,13 +204,13 @@ def _insert_predictions(
 
 
 def _latest_rows(
-    conn: duckdb.DuckDBPyConnection, scored: pd.DataFrame, rows: np.ndarray
+    conn: duckdb.DuckDBPyConnection, scored: dict[str, np.ndarray], rows: np.ndarray
 ) -> pd.DataFrame:
-    """The day's latest predictions (by event time, ties kept) with their passenger ids.
+    """The day's latest predictions (by event time, then passenger id) with their ids.
 
     Found on the numbers first; only those few rows' ids are read from the snapshot.
     """
-    times = scored["event_time"].to_numpy()
+    times = scored["event_time"]
     ticks = times.view(np.int64)  # microseconds: NumPy partitions integers much faster
     k = min(LATEST_ROWS, len(ticks))
     threshold = times[np.argpartition(ticks, len(ticks) - k)[len(ticks) - k]]
@@ -212,7 +221,8 @@ def _latest_rows(
         [pd.Timestamp(threshold).to_pydatetime(), LATEST_ROWS],
     ).fetchnumpy()
     position = dict(zip(np.asarray(rows)[candidates].tolist(), candidates.tolist(), strict=True))
-    latest = scored.iloc[[position[int(r)] for r in ids["row"]]].reset_index(drop=True)
+    picked = np.array([position[int(r)] for r in ids["row"]], dtype=np.int64)
+    latest = pd.DataFrame({c: values[picked] for c, values in scored.items()})
     latest.insert(0, "passenger_id", np.asarray(ids["passenger_id"], dtype=object))
     return latest
 

@@ -180,9 +180,7 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
 
 def _prediction_metadata(day: ScoredDay) -> dict[str, Any]:
     return {
-        "predicted_survival_rate": dg.MetadataValue.float(
-            float(day.scored["predicted_survived"].mean())
-        ),
+        "predicted_survival_rate": dg.MetadataValue.float(day.predicted_survival_rate),
         "latest_passenger": dg.MetadataValue.md(latest_passenger_md(day.latest)),
         "recent_predictions": dg.MetadataValue.md(history_md(day.latest)),
     }
