@@ -82,6 +82,8 @@ HISTORICAL_BATCH = "historical"
 
 ACCURACY_CHECK = "accuracy_above_floor"
 DRIFT_CHECK = "drift_below_ceiling"
+#: Asset check on models/model_versions: one champion, a verifying artifact, no leaked input.
+CHAMPION_CHECK = "champion_is_sound"
 
 # --- jobs and groups ----------------------------------------------------------------------------
 

@@ -1,9 +1,19 @@
 """Scenario 1b: the full cycle as launched runs (a new process per run) vs the plain script.
 
 What a user of ``make dev`` gets: every run started by the instance's run launcher in a process
-of its own (see :mod:`benchmarks.launched`). Each repetition starts both arms from a fresh copy
-of the template warehouse, alternating which goes first; after the first repetition at each N
-the two warehouses are compared like the in-process arm's (same tables, same predictions).
+of its own (see :mod:`benchmarks.launched`). It is compared with the plain script run two ways:
+
+* ``plain_process``: ``python -m benchmarks.plain`` as a user runs it, a new interpreter timed
+  from outside (start, imports, the cycle, exit). Both arms pay process start and imports, the
+  launched arm once per run, the script once per cycle. ``daemon_overhead_ratio`` is
+  launched / this: what a user waits for, daemon or script.
+* ``plain``: the plain cycle in the benchmark's own warm interpreter (imports already paid), as
+  in scenario 1. ``daemon_overhead_ratio_vs_warm_plain`` is launched / this: the whole cost of
+  processes and imports, counted against the launched arm alone.
+
+Each repetition starts every arm from a fresh copy of the template warehouse, rotating which
+goes first; after the first repetition at each N the launched warehouse is compared with both
+plain ones (same tables, same predictions).
 
 ``per_run_fixed_s`` is the median, over every launched run, of the seconds from the launch to
 the run's first step: process start, imports, code-location load and instance set-up.
@@ -18,53 +28,75 @@ from benchmarks.common import copy_warehouse, median, spread
 from benchmarks.launched import LaunchedArm, launch_instance_yaml
 from benchmarks.scenarios.overhead import compare_outputs
 
+ARMS = ("plain_process", "launched", "plain")
+
 
 def run_sizes(scratch: Path, template: Path, sizes: list[int], reps: dict, log=print) -> dict:
-    launched_db, plain_db = scratch / "launched_dagster.duckdb", scratch / "launched_plain.duckdb"
+    dbs = {name: scratch / f"launched_{name}.duckdb" for name in ARMS}
+    dbs["launched"] = scratch / "launched_dagster.duckdb"
     home = scratch / "launched_home"
     home.mkdir(parents=True, exist_ok=True)
     launch_instance_yaml(home)
-    copy_warehouse(template, launched_db)
-    out: dict = {"ratio": {}, "runs": {}, "comparison": {}, "fixed_s_samples": []}
-    with LaunchedArm(str(launched_db), home) as arm:
+    copy_warehouse(template, dbs["launched"])
+    out: dict = {
+        "ratio": {},
+        "ratio_vs_warm_plain": {},
+        "runs": {},
+        "comparison": {},
+        "comparison_plain_process": {},
+        "fixed_s_samples": [],
+    }
+    with LaunchedArm(str(dbs["launched"]), home) as arm:
         # One untimed launch: the code server finishes loading the location (the daemon's
         # server is long up when a user's run is launched).
         arm.run("historical_backfill")
         for n in sizes:
             reps_n = reps[n]
-            samples: dict[str, list[dict]] = {"launched": [], "plain": []}
+            samples: dict[str, list[dict]] = {name: [] for name in ARMS}
             for rep in range(reps_n):
-                copy_warehouse(template, launched_db)
-                copy_warehouse(template, plain_db)
-                order = ("plain", "launched") if rep % 2 == 0 else ("launched", "plain")
+                for db in dbs.values():
+                    copy_warehouse(template, db)
+                order = ARMS[rep % 3 :] + ARMS[: rep % 3]
                 for name in order:
                     if name == "launched":
                         times = arm.cycle(n)
                         out["fixed_s_samples"].append(times["fixed_s_per_run"])
+                    elif name == "plain_process":
+                        times = plain.cycle_as_process(str(dbs[name]), n)
                     else:
-                        times = plain.cycle(str(plain_db), n)
+                        times = plain.cycle(str(dbs[name]), n)
                     samples[name].append(times)
                     log(
-                        f"  launched N={n:>8} rep {rep + 1}/{reps_n} {name:<8} "
+                        f"  launched N={n:>8} rep {rep + 1}/{reps_n} {name:<13} "
                         f"{times['total']:7.2f} s"
                     )
                 if rep == 0:
-                    out["comparison"][str(n)] = compare_outputs(str(launched_db), str(plain_db))
-            d = [s["total"] for s in samples["launched"]]
-            p = [s["total"] for s in samples["plain"]]
-            out["ratio"][str(n)] = median(d) / median(p)
+                    launched_db = str(dbs["launched"])
+                    out["comparison"][str(n)] = compare_outputs(launched_db, str(dbs["plain"]))
+                    out["comparison_plain_process"][str(n)] = compare_outputs(
+                        launched_db, str(dbs["plain_process"])
+                    )
+            totals = {name: [s["total"] for s in samples[name]] for name in ARMS}
+            d, pp, p = totals["launched"], totals["plain_process"], totals["plain"]
+            out["ratio"][str(n)] = median(d) / median(pp)
+            out["ratio_vs_warm_plain"][str(n)] = median(d) / median(p)
             out["runs"][str(n)] = {
                 "launched_s": median(d),
+                "plain_process_s": median(pp),
                 "plain_s": median(p),
-                "paired_ratio_median": median([a / b for a, b in zip(d, p, strict=True)]),
+                "paired_ratio_median": median([a / b for a, b in zip(d, pp, strict=True)]),
+                "paired_ratio_vs_warm_plain_median": median(
+                    [a / b for a, b in zip(d, p, strict=True)]
+                ),
                 "launched_spread": spread(d),
+                "plain_process_spread": spread(pp),
                 "plain_spread": spread(p),
                 "reps": reps_n,
-                "launched_stages_s": {
-                    k: median([s[k] for s in samples["launched"]]) for k in samples["launched"][0]
-                },
-                "plain_stages_s": {
-                    k: median([s[k] for s in samples["plain"]]) for k in samples["plain"][0]
+                **{
+                    f"{name}_stages_s": {
+                        k: median([s[k] for s in samples[name]]) for k in samples[name][0]
+                    }
+                    for name in ARMS
                 },
             }
     out["per_run_fixed_s"] = median(out["fixed_s_samples"])

@@ -150,7 +150,7 @@ def _null_source(f):
     ids=lambda v: v.__name__ if callable(v) else None,
 )
 def test_corruption_fails_integrity_naming_expectation_and_count(
-    features, corrupt, expectation, count, example
+    features, real_features, corrupt, expectation, count, example
 ):
     corrupt(features)
     result = quality.validate_integrity(features)
@@ -159,6 +159,10 @@ def test_corruption_fails_integrity_naming_expectation_and_count(
     failed = result.failed[0]
     assert failed.unexpected_count == count
     assert failed.unexpected_examples == [example]
+    # The outcome names the failing rows by passenger_id: exactly the corrupted ones.
+    same = (features == real_features) | (features.isna() & real_features.isna())
+    corrupted = features.loc[~same.all(axis=1), "passenger_id"]
+    assert sorted(failed.failing_rows, key=str) == sorted(corrupted.head(5).tolist(), key=str)
 
 
 def test_missing_column_fails_integrity_without_raising(features):
@@ -260,6 +264,7 @@ def test_metadata_lists_failures_and_observed_figures(features):
             "expectation": "expect_column_values_to_be_in_set(pclass)",
             "unexpected_count": 1,
             "examples": [4.0],
+            "failing_rows": [features.loc[7, "passenger_id"]],
             "observed": None,
             "expected": {"value_set": [1, 2, 3]},
             "error": None,
@@ -276,3 +281,32 @@ def test_module_imports_neither_dagster_nor_gx():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batch_is_judged_where_it_lies_in_the_warehouse(tmp_path, features):
+    """The pipelines' route: GX's SQL engine queries the warehouse file through the caller's
+    connection; only the selected batch is judged, and nothing keeps the file open after."""
+    import duckdb
+
+    features.loc[7, "pclass"] = 4.0
+    bad_id = features.loc[7, "passenger_id"]
+    features["batch_id"] = np.where(features.index < 700, "a", "b")
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE SCHEMA features")
+        conn.execute("CREATE TABLE features.rows AS SELECT * FROM features")
+        judged = {
+            batch: quality.validate_batch_in_warehouse(
+                conn, f"SELECT * FROM features.rows WHERE batch_id = '{batch}'"
+            )
+            for batch in ("a", "b")
+        }
+    assert judged["a"][quality.INTEGRITY].evaluated_rows == 700
+    assert judged["b"][quality.INTEGRITY].evaluated_rows == 609
+    failed = judged["a"][quality.INTEGRITY].failed
+    assert [o.expectation for o in failed] == ["expect_column_values_to_be_in_set(pclass)"]
+    assert failed[0].failing_rows == [bad_id]
+    assert judged["b"][quality.INTEGRITY].success
+    # Another process can take the writer lock at once: GX left no connection behind.
+    code = f"import duckdb; duckdb.connect({str(path)!r}).execute('SELECT 1')"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

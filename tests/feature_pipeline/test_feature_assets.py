@@ -127,9 +127,16 @@ def test_corrupted_hour_fails_blocking_check_and_is_withheld(backfilled, warehou
     ).success
     assert counts(warehouse)["synthetic"] == 30
     with connect(warehouse) as conn:  # corrupt the stored raw hour
+        corrupted = [
+            r[0]
+            for r in conn.execute(
+                "SELECT passenger_id FROM features.synthetic_passengers LIMIT 3"
+            ).fetchall()
+        ]
         conn.execute(
             "UPDATE features.synthetic_passengers SET pclass = 4, age = 300 "
-            "WHERE passenger_id IN (SELECT passenger_id FROM features.synthetic_passengers LIMIT 3)"
+            "WHERE list_contains(?, passenger_id)",
+            [corrupted],
         )
     result = dg.materialize(
         _assets_and_checks(),
@@ -145,6 +152,12 @@ def test_corrupted_hour_fails_blocking_check_and_is_withheld(backfilled, warehou
     assert integrity.metadata["expectations_failed"].value >= 2
     summary = integrity.metadata["failed_summary"].value
     assert "pclass" in summary and "age" in summary
+    # The verdict names the failing rows, found by GX's queries in the warehouse.
+    by_expectation = {f["expectation"]: f for f in integrity.metadata["failed_expectations"].value}
+    pclass = by_expectation["expect_column_values_to_be_in_set(pclass)"]
+    assert pclass["unexpected_count"] == 3
+    assert sorted(pclass["failing_rows"]) == sorted(corrupted)
+    assert all(pid in summary for pid in corrupted)
     assert "synthetic" not in counts(warehouse)  # the hour left the feature store
     ledger = query(
         warehouse,

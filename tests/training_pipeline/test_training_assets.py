@@ -67,7 +67,7 @@ def train(path: str, *, cutoff: str | None = None, raise_on_error: bool = True, 
     if cutoff is not None:
         run_config["ops"]["models__training_data"] = {"config": {"cutoff": cutoff}}
     return dg.materialize(
-        [*ASSETS, assets.champion_is_sound],
+        ASSETS,
         selection=SELECTION,
         resources=warehouse_resources(path),
         instance=dg.DagsterInstance.ephemeral(),
@@ -118,6 +118,22 @@ def test_first_run_registers_a_champion_with_honest_accuracy(tmp_path, real):
     holdout = stored[stored["split"] == "holdout"]
     accuracy = ((predict_proba(model, holdout) >= 0.5) == holdout["survived"]).mean()
     assert accuracy == pytest.approx(champ.accuracy)
+
+
+def test_champion_check_fails_on_a_leaked_input_or_no_champion(tmp_path, real):
+    """The check the registry step evaluates can fail: a version with a forbidden input, and
+    then no champion at all, are both reported."""
+    path = str(tmp_path / "wh.duckdb")
+    write_store(path, real)
+    train(path, **FAST)
+    with connect(path) as conn:
+        assert assets.champion_problems(conn) == []
+        conn.execute("""UPDATE models.model_versions SET features = '["pclass", "boat"]'""")
+        assert any("forbidden inputs ['boat']" in p for p in assets.champion_problems(conn))
+        conn.execute("UPDATE models.model_versions SET is_champion = false")
+        assert "0 champions (expected exactly 1)" in assets.champion_problems(conn)
+    result = assets.champion_check_result(["0 champions (expected exactly 1)"])
+    assert not result.passed and result.check_name == "champion_is_sound"
 
 
 def test_point_in_time_cutoff_never_uses_later_rows(tmp_path, real):

@@ -86,13 +86,13 @@ def build_features(passengers: pd.DataFrame) -> pd.DataFrame:
     # (a full copy at a million rows).
     out: dict[str, object] = {}
     for column in KEY_COLUMNS:
-        if column in passengers.columns:
-            out[column] = passengers[column].to_numpy()
+        if column in passengers.columns:  # a copy: the frame below shares no array with its input
+            out[column] = passengers[column].to_numpy(copy=True)
     sibsp = passengers["sibsp"].to_numpy(dtype="float64", na_value=np.nan)
     parch = passengers["parch"].to_numpy(dtype="float64", na_value=np.nan)
     family_size = sibsp + parch + 1.0
     out["pclass"] = passengers["pclass"].to_numpy(dtype="float64", na_value=np.nan)
-    out["is_female"] = (passengers["sex"] == "female").to_numpy(dtype="float64", na_value=np.nan)
+    out["is_female"] = _equals(passengers["sex"], "female")
     out["age"] = passengers["age"].to_numpy(dtype="float64", na_value=np.nan)
     out["fare"] = passengers["fare"].to_numpy(dtype="float64", na_value=np.nan)
     out["sibsp"] = sibsp
@@ -100,11 +100,29 @@ def build_features(passengers: pd.DataFrame) -> pd.DataFrame:
     out["family_size"] = family_size
     out["is_alone"] = (family_size == 1.0).astype("float64")
     embarked = passengers["embarked"].astype(object)
-    for port in PORTS:
-        out[f"embarked_{port.lower()}"] = (embarked == port).to_numpy(dtype="float64")
+    for port in PORTS:  # a missing port is 0 in all three
+        out[f"embarked_{port.lower()}"] = _equals(embarked, port, missing=0.0)
     if LABEL_COLUMN in passengers.columns:
         out[LABEL_COLUMN] = passengers[LABEL_COLUMN].astype("int64").to_numpy()
-    return pd.DataFrame(out)
+    # Every array is new: copy=False only skips pandas' block consolidation (a full copy).
+    return pd.DataFrame(out, copy=False)
+
+
+def _equals(values: pd.Series, text: str, missing: float = np.nan) -> np.ndarray:
+    """1.0 where ``values`` is ``text``, else 0.0; ``missing`` where a typed text column is NA.
+
+    Plain object columns (None / NaN for missing, which equal nothing) are compared by numpy,
+    several times faster than pandas' element-wise comparison at a million rows.
+    """
+    if values.dtype == object:
+        try:
+            equal = values.to_numpy() == text
+        except TypeError:  # a pd.NA among the objects: pandas knows how to compare it
+            pass
+        else:
+            if isinstance(equal, np.ndarray) and equal.shape == values.shape:
+                return equal.astype("float64")
+    return (values == text).to_numpy(dtype="float64", na_value=missing)
 
 
 def model_matrix(

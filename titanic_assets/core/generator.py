@@ -25,6 +25,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -104,8 +105,6 @@ class PassengerGenerator:
                 "the generator needs at least 50 historical passengers with both outcomes in "
                 f"the training split to learn from; got {len(historical)} rows"
             )
-        from sklearn.linear_model import LogisticRegression
-
         templates = (
             historical[
                 ["passenger_id", "pclass", "sex", "age", "sibsp", "parch", "fare", "embarked"]
@@ -115,9 +114,8 @@ class PassengerGenerator:
         )
         age_fill = float(historical["age"].median())
         design = _survival_design(historical, age_fill)
-        model = LogisticRegression(C=1.0, max_iter=2000)
-        model.fit(design, historical["survived"].to_numpy())
-        return cls(templates, model.coef_[0].copy(), float(model.intercept_[0]), age_fill)
+        coefficients, intercept = _fit_logistic(design, historical["survived"].to_numpy(float))
+        return cls(templates, coefficients, intercept, age_fill)
 
     def survival_probability(self, passengers: pd.DataFrame) -> np.ndarray:
         logits = _survival_design(passengers, self.age_fill) @ self.coefficients + self.intercept
@@ -139,29 +137,71 @@ class PassengerGenerator:
             return empty_passengers()
         drift = drift or DriftSpec()
         rng = np.random.default_rng(_seed_for(hour_start, seed))
-        picks = rng.choice(len(self.templates), size=n, p=self._template_weights(drift))
-        out = self.templates.iloc[picks].reset_index(drop=True)
+        if drift.pclass_weights:
+            picks = rng.choice(len(self.templates), size=n, p=self._template_weights(drift))
+        else:  # every template equally likely: a bounded integer draw, not a weighted search
+            picks = rng.integers(0, len(self.templates), size=n)
+        drawn = self._template_columns
 
-        age = out["age"].to_numpy(dtype=float)
-        age = age + rng.normal(0.0, AGE_JITTER_YEARS, n) + drift.age_shift_years
-        out["age"] = np.round(np.clip(age, *AGE_BOUNDS), 1)
+        age = drawn["age"][picks] + rng.normal(0.0, AGE_JITTER_YEARS, n) + drift.age_shift_years
+        age = np.round(np.clip(age, *AGE_BOUNDS), 1)
         # Fares are kept as drawn: real fares sit on a few tariff values (7.75, 7.8958, 8.05...)
         # and jitter would move them across those values, which PSI rightly reports as drift.
 
-        p = self.survival_probability(out)
+        p = self._survival_given_age(picks, age)
         p = (1.0 - drift.concept_shift) * p + drift.concept_shift * (1.0 - p)
-        out["survived"] = (rng.random(n) < p).astype("int64")
+        survived = (rng.random(n) < p).astype("int64")
 
-        offsets = np.sort(rng.integers(0, 3_600_000_000, n))  # microseconds within the hour
-        out["event_time"] = pd.Timestamp(hour_start) + pd.to_timedelta(offsets, unit="us")
-        out["event_time"] = out["event_time"].astype("datetime64[us]")
+        # Microseconds within the hour (they fit 32 bits, which sort faster than 64).
+        offsets = np.sort(rng.integers(0, 3_600_000_000, n, dtype=np.uint32))
+        start = pd.Timestamp(hour_start).as_unit("us").to_datetime64()
         stamp = hour_start.strftime("%Y%m%d%H")
-        out["passenger_id"] = [f"{id_prefix}-{stamp}-{i:06d}" for i in range(1, n + 1)]
-        out["source"] = SOURCE_SYNTHETIC
-        out["batch_id"] = hour_start.strftime(names.HOUR_BATCH_FORMAT)
-        for column in ("pclass", "sibsp", "parch"):
-            out[column] = out[column].astype("int64")
-        return out[list(PASSENGER_COLUMNS)]
+        columns = {
+            "passenger_id": _numbered_ids(f"{id_prefix}-{stamp}-", n),
+            "event_time": start + offsets.astype("timedelta64[us]"),
+            "source": _constant(SOURCE_SYNTHETIC, n),
+            "batch_id": _constant(hour_start.strftime(names.HOUR_BATCH_FORMAT), n),
+            "age": age,
+            "survived": survived,
+        }
+        for column in ("pclass", "sex", "sibsp", "parch", "fare", "embarked"):
+            columns[column] = drawn[column][picks]
+        # Every array is new: copy=False only skips pandas' block consolidation (a full copy).
+        return pd.DataFrame({c: columns[c] for c in PASSENGER_COLUMNS}, copy=False)
+
+    @cached_property
+    def _template_columns(self) -> dict[str, np.ndarray]:
+        """The templates as plain arrays in storage types (missing text as None), drawn by index."""
+        t = self.templates
+        columns: dict[str, np.ndarray] = {
+            c: t[c].to_numpy(dtype="int64") for c in ("pclass", "sibsp", "parch")
+        }
+        for column in ("age", "fare"):
+            columns[column] = t[column].to_numpy(dtype="float64", na_value=np.nan)
+        for column in ("sex", "embarked"):
+            values = t[column].to_numpy(dtype=object)
+            values[pd.isna(values)] = None
+            columns[column] = values
+        return columns
+
+    @cached_property
+    def _template_logits(self) -> np.ndarray:
+        """Each template's survival logit from everything but age (age is jittered per draw)."""
+        design = _survival_design(self.templates, self.age_fill)
+        design[:, list(_AGE_TERMS.values())] = 0.0
+        return design @ self.coefficients + self.intercept
+
+    def _survival_given_age(self, picks: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """:meth:`survival_probability` of the drawn passengers, without building their design
+        matrix: the template's age-free logit plus the age terms of the drawn age."""
+        missing = np.isnan(age)
+        filled = np.where(missing, self.age_fill, age)
+        w = self.coefficients
+        logits = self._template_logits[picks]
+        logits += w[_AGE_TERMS["age"]] * (filled / 10.0)
+        logits += w[_AGE_TERMS["child"]] * (filled < 10)
+        logits += w[_AGE_TERMS["age_missing"]] * missing
+        return 1.0 / (1.0 + np.exp(-logits))
 
     def _template_weights(self, drift: DriftSpec) -> np.ndarray:
         weights = np.ones(len(self.templates))
@@ -181,6 +221,95 @@ def _seed_for(hour_start: datetime, seed: int) -> int:
     """A 64-bit seed from the hour and the user's seed: same key, same passengers."""
     digest = hashlib.sha256(f"{seed}:{hour_start.isoformat()}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
+
+
+def _constant(value: str, n: int) -> np.ndarray:
+    """``n`` references to one str (``np.full`` would make ``n`` copies of it)."""
+    values = np.empty(n, dtype=object)
+    values.fill(value)
+    return values
+
+
+def _numbered_ids(prefix: str, n: int, width: int = 6) -> np.ndarray:
+    """``prefix`` + 1..n zero-padded to ``width`` digits (more when n needs them), as str objects.
+
+    The same strings as ``f"{prefix}{i:06d}"``, written as code points into fixed-width arrays
+    (digits from a lookup table) and converted a block at a time: a Python loop formatting a
+    million ids costs several times more, and blocks keep the scratch arrays small.
+    """
+    ids = np.empty(n, dtype=object)
+    for low in range(0, n, _ID_BLOCK):
+        high = min(n, low + _ID_BLOCK)
+        ids[low:high] = _numbered_block(prefix, low + 1, high, width)
+    return ids
+
+
+def _numbered_block(prefix: str, first: int, last: int, width: int) -> np.ndarray:
+    """The ids of numbers ``first..last`` (see :func:`_numbered_ids`)."""
+    numbers = np.arange(first, last + 1, dtype=np.int64)
+    digits = max(width, len(str(last)))
+    codes = np.zeros((len(numbers), len(prefix) + digits), dtype=np.uint32)
+    codes[:, : len(prefix)] = np.frombuffer(prefix.encode("utf-32-le"), dtype=np.uint32)
+    for d in range(width, digits + 1):  # rows whose number has d digits (d = width: fewer too)
+        smallest = 1 if d == width else 10 ** (d - 1)
+        rows = slice(max(smallest, first) - first, min(10**d - 1, last) - first + 1)
+        rest = numbers[rows]
+        end = len(prefix) + d
+        while end > len(prefix):  # three digits at a time, right to left
+            start = max(len(prefix), end - 3)
+            codes[rows, start:end] = _DIGIT_TRIPLES[rest % 1000][:, 3 - (end - start) :]
+            rest = rest // 1000
+            end = start
+    # Shorter ids end in NUL code points, which numpy drops when it makes the str objects.
+    return codes.view(f"<U{len(prefix) + digits}").ravel().astype(object)
+
+
+#: Ids made per block by :func:`_numbered_ids`.
+_ID_BLOCK = 1 << 16
+#: "000".."999" as code points: row k holds the three digits of k.
+_DIGIT_TRIPLES = np.array([[ord(c) for c in f"{k:03d}"] for k in range(1000)], dtype=np.uint32)
+
+
+def _fit_logistic(
+    design: np.ndarray, labels: np.ndarray, *, c: float = 1.0
+) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression (intercept not penalised), fitted by Newton's method.
+
+    The objective is scikit-learn's ``LogisticRegression(C=c)``: the sum of log losses plus
+    ``||w||^2 / (2c)``. With a dozen inputs Newton converges in a few steps to the exact optimum
+    (L-BFGS stops at its tolerance), in milliseconds, and without importing scikit-learn.
+    """
+    rows, inputs = design.shape
+    a = np.column_stack([design, np.ones(rows)])
+    penalty = np.full(inputs + 1, 1.0 / c)
+    penalty[-1] = 0.0
+
+    def objective(beta: np.ndarray) -> float:
+        z = a @ beta
+        return float(np.sum(np.logaddexp(0.0, z) - labels * z) + 0.5 * penalty @ (beta * beta))
+
+    beta = np.zeros(inputs + 1)
+    value = objective(beta)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(a @ beta)))
+        gradient = a.T @ (p - labels) + penalty * beta
+        hessian = (a * (p * (1.0 - p))[:, None]).T @ a + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        t = 1.0  # backtracking keeps every step a descent step
+        while True:
+            candidate = beta - t * step
+            candidate_value = objective(candidate)
+            if candidate_value <= value - 1e-4 * t * (gradient @ step) or t < 1e-8:
+                break
+            t /= 2.0
+        beta, value = candidate, candidate_value
+        if np.max(np.abs(t * step)) < 1e-10:
+            break
+    return beta[:-1].copy(), float(beta[-1])
+
+
+#: Columns of :func:`_survival_design` that depend on age.
+_AGE_TERMS = {"age": 5, "child": 6, "age_missing": 7}
 
 
 def _survival_design(passengers: pd.DataFrame, age_fill: float) -> np.ndarray:

@@ -22,6 +22,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from titanic_assets import names
 
@@ -284,20 +285,21 @@ def validate_passengers(
     # rule flags (a million clean passengers cost a few array operations, no per-row lists).
     rules: list[tuple[np.ndarray, str, str | None]] = []
 
-    def flag(mask: pd.Series, message: str, column: str | None = None) -> None:
-        rules.append((np.asarray(mask.fillna(False), dtype=bool), message, column))
+    def flag(mask: pd.Series | np.ndarray, message: str, column: str | None = None) -> None:
+        if isinstance(mask, pd.Series):
+            mask = mask.fillna(False)
+        rules.append((np.asarray(mask, dtype=bool), message, column))
 
     p = passengers
-    flag(p["passenger_id"].isna(), "passenger_id is missing")
-    flag(p["passenger_id"].duplicated(keep=False), "passenger_id is duplicated", "passenger_id")
+    flag(_missing(p["passenger_id"]), "passenger_id is missing")
+    flag(_duplicated(p["passenger_id"]), "passenger_id is duplicated", "passenger_id")
     flag(~p["pclass"].isin(PCLASSES), "pclass must be 1, 2 or 3", "pclass")
     flag(~p["sex"].isin(SEXES), "sex must be 'female' or 'male'", "sex")
     flag(~p["survived"].isin((0, 1)), "survived must be 0 or 1", "survived")
     flag(p["age"].notna() & ~p["age"].between(*AGE_RANGE), "age must be within 0..100", "age")
     flag(p["fare"].notna() & ~p["fare"].between(*FARE_RANGE), "fare must be within 0..1000", "fare")
-    flag(
-        p["embarked"].notna() & ~p["embarked"].isin(PORTS), "embarked must be C, Q or S", "embarked"
-    )
+    embarked_missing = _missing(p["embarked"])
+    flag(~embarked_missing & ~p["embarked"].isin(PORTS), "embarked must be C, Q or S", "embarked")
     for column in ("sibsp", "parch"):
         flag(~p[column].between(*FAMILY_RANGE), f"{column} must be an integer 0..10", column)
         flag(p[column].notna() & (p[column] % 1 != 0), f"{column} must be an integer", column)
@@ -316,7 +318,11 @@ def validate_passengers(
             elif column is not None:
                 shown = f" (got {passengers[column].iloc[pos]!r})"
             reasons[int(pos)].append(message + shown)
-    accepted = _typed(passengers[~rejected_mask] if reasons else passengers)
+    # Missing values already known: accepted ids are present, accepted sexes are in SEXES.
+    known = {"passenger_id": None, "sex": None, "embarked": embarked_missing}
+    if reasons:
+        known = {c: None if m is None else m[~rejected_mask] for c, m in known.items()}
+    accepted = _typed(passengers[~rejected_mask] if reasons else passengers, missing=known)
     rejected = passengers[rejected_mask].copy()
     rejected["reject_reasons"] = ["; ".join(r) for r in reasons.values()]
     return accepted, rejected
@@ -336,27 +342,63 @@ def _flag_unparseable(passengers, raw, flag) -> None:
         flag(present & passengers[column].isna(), f"{column} is not a number", column)
 
 
-def _typed(accepted: pd.DataFrame) -> pd.DataFrame:
+def _missing(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Where values are missing (None, NaN, pd.NA); all-text columns are recognised by one
+    type scan, several times cheaper than testing each value for every kind of missing."""
+    if values.dtype == object and infer_dtype(values, skipna=False) == "string":
+        return np.zeros(len(values), dtype=bool)
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def _duplicated(ids: pd.Series) -> pd.Series:
+    """``ids.duplicated(keep=False)``, without hashing ids that are visibly unique.
+
+    Ids in strictly increasing (length, text) order are all distinct: the generator numbers its
+    passengers so, and checking the order is a few comparisons per row where hashing a million
+    strings costs several times more. Any other ids (unordered, missing, not text) are hashed.
+    """
+    values = ids.to_numpy(dtype=object)
+    if len(values) > 1:
+        try:
+            later = values[1:] > values[:-1]
+            if not later.all():
+                lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+                longer, same = lengths[1:] > lengths[:-1], lengths[1:] == lengths[:-1]
+                later = longer | (same & later)
+        except TypeError:  # a missing or non-text id: no order to rely on
+            later = np.zeros(1, dtype=bool)
+        if later.all():
+            return pd.Series(False, index=ids.index)
+    return ids.duplicated(keep=False)
+
+
+def _typed(
+    accepted: pd.DataFrame, missing: dict[str, np.ndarray | None] | None = None
+) -> pd.DataFrame:
     """Give accepted rows the storage types: ints where the domain is integral.
 
-    Built column by column into a fresh frame with a 0..n-1 index (one copy of the data, not
-    a copy followed by a re-indexing copy: at a million rows each copy is a sizeable cost)."""
+    Built column by column into a fresh frame with a 0..n-1 index, each column converted (or
+    copied) once and the frame left unconsolidated: at a million rows each further copy is a
+    sizeable cost. ``missing`` gives text columns' missing-value masks already computed (None:
+    nothing missing), so they are not searched again.
+    """
     columns: dict[str, np.ndarray] = {}
     for column in ("pclass", "sibsp", "parch", "survived"):
         columns[column] = accepted[column].astype("int64").to_numpy()
     for column in ("age", "fare"):
-        columns[column] = accepted[column].to_numpy(dtype="float64", na_value=np.nan)
+        columns[column] = accepted[column].to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    known = missing or {}
     for column in ("passenger_id", "source", "batch_id", "sex", "embarked"):
-        values = accepted[column].to_numpy(dtype=object)
-        missing = pd.isna(values)
-        if missing.any():  # NaN / pd.NA -> None, as DuckDB and the checks expect
-            values = values.copy()
-            values[missing] = None
+        values = accepted[column].to_numpy(dtype=object, copy=True)
+        absent = known[column] if column in known else _missing(values)
+        if absent is not None and absent.any():  # NaN / pd.NA -> None, as DuckDB expects
+            values[absent] = None
         columns[column] = values
-    columns["event_time"] = (
-        pd.to_datetime(accepted["event_time"]).astype("datetime64[us]").to_numpy()
-    )
-    return pd.DataFrame({c: columns[c] for c in PASSENGER_COLUMNS})
+    event_time = accepted["event_time"]
+    if not (event_time.dtype.kind == "M" and getattr(event_time.dtype, "tz", None) is None):
+        event_time = pd.to_datetime(event_time)  # (already naive datetimes need no parsing)
+    columns["event_time"] = event_time.to_numpy(dtype="datetime64[us]", copy=True)
+    return pd.DataFrame({c: columns[c] for c in PASSENGER_COLUMNS}, copy=False)
 
 
 def empty_passengers() -> pd.DataFrame:

@@ -111,6 +111,16 @@ def record_quality_result(
         )
 
 
+def batch_rows_sql(table: str, batch_id: str) -> str:
+    """A ``SELECT`` of one batch's rows of a feature table, for checks that run in DuckDB.
+
+    A query text, not a parameterised one, because GX embeds it as a subquery; the batch id is
+    quoted as an SQL literal (ids are generated here, but a quote must never break out).
+    """
+    literal = batch_id.replace("'", "''")
+    return f"SELECT * FROM {table} WHERE batch_id = '{literal}'"
+
+
 def record_suite_results(
     conn: duckdb.DuckDBPyConnection,
     *,

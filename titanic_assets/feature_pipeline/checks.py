@@ -9,17 +9,17 @@ Per feature asset, two checks:
   bands. WARN: odd but possible batches are flagged, not withheld.
 
 The synthetic checks are partitioned like their asset: each hour is judged on its own rows. Both
-suites of an asset run in one step on one load of the rows (not one read from DuckDB each).
+suites run where the rows are: GX's SQL engine queries the batch in the warehouse the asset has
+just written (``core.quality.validate_batch_in_warehouse``), so no rows are loaded into Python.
 """
 
 import json
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets import names
-from titanic_assets.data_layer.feature_store import record_suite_results
+from titanic_assets.data_layer.feature_store import batch_rows_sql, record_suite_results
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.feature_pipeline import assets
 from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE, HISTORICAL_BATCH
@@ -29,26 +29,31 @@ from titanic_assets.partitions import HOURLY_PARTITIONS
 def _suite_results(
     context: dg.AssetCheckExecutionContext,
     duckdb: DuckDBResource,
-    frames: dict[str | None, tuple[str, pd.DataFrame]],
+    batches: dict[str | None, str],
     *,
     asset_key: dg.AssetKey,
+    table: str,
     partitioned: bool,
 ):
-    """Both suites on each batch's frame; each verdict goes to the ledger, then to Dagster.
+    """Both suites on each batch's rows in ``table``; each verdict goes to the ledger, then to
+    Dagster.
 
-    ``frames`` maps a partition key (or None, unpartitioned) to its batch id and rows. A run
-    of many hours (a backfill) judges every hour on its own rows, records every hour in the
-    ledger (which certifies hours, not runs), and reports every hour as that partition's check
+    ``batches`` maps a partition key (or None, unpartitioned) to its batch id. A run of many
+    hours (a backfill) judges every hour on its own rows, records every hour in the ledger
+    (which certifies hours, not runs), and reports every hour as that partition's check
     evaluation; a single-hour run reports as a plain ``AssetCheckResult``.
     """
     from titanic_assets.core import quality
 
-    verdicts = [
-        (partition, batch_id, quality.validate_batch(frame))
-        for partition, (batch_id, frame) in frames.items()
-    ]
-    del frames  # the suites are done with them: do not keep a million rows alive while writing
     with open_warehouse(duckdb) as conn:
+        verdicts = [
+            (
+                partition,
+                batch_id,
+                quality.validate_batch_in_warehouse(conn, batch_rows_sql(table, batch_id)),
+            )
+            for partition, batch_id in batches.items()
+        ]
         for _, batch_id, results in verdicts:
             record_suite_results(
                 conn,
@@ -111,12 +116,16 @@ def _output_name(key: dg.AssetCheckKey) -> str:
 def _failed_md(failed: list[dict]) -> str:
     if not failed:
         return "All expectations met."
-    lines = ["| expectation | failing rows | examples / observed |", "|---|---|---|"]
+    lines = [
+        "| expectation | failing rows | examples / observed | e.g. passenger_id |",
+        "|---|---|---|---|",
+    ]
     for item in failed:
         shown = item.get("examples") or item.get("observed")
         lines.append(
             f"| {item['expectation']} | {item.get('unexpected_count', 0)} | "
-            f"{json.dumps(shown, default=str)} |"
+            f"{json.dumps(shown, default=str)} | "
+            f"{', '.join(str(r) for r in item.get('failing_rows') or [])} |"
         )
     return "\n".join(lines)
 
@@ -130,12 +139,11 @@ _SUITE_TEXT = {
 
 
 def _quality_checks(
-    asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None
+    asset_key: dg.AssetKey, table: str, partitions_def: dg.PartitionsDefinition | None
 ) -> dg.AssetChecksDefinition:
-    """Both suites of one feature asset as ONE step: the batch's rows are loaded once (the frame
-    the asset step has just written, handed over by the I/O manager within a run; otherwise its
-    table slice, i.e. the hour or the historical table) and judged by both suites. Two checks
-    all the same: ``integrity`` blocking with severity ERROR, ``distribution`` a WARN."""
+    """Both suites of one feature asset as ONE step, judging each batch where it lies in
+    ``table`` (the hour, or the historical list). Two checks all the same: ``integrity``
+    blocking with severity ERROR, ``distribution`` a WARN."""
     # ``partitions_def`` on a check spec is a preview feature of Dagster 1.13 (it warns once at
     # load). It is kept on purpose: without it the hourly checks are unpartitioned, so the UI
     # and GraphQL show one verdict for the asset rather than a verdict per hour, and a failed
@@ -155,33 +163,27 @@ def _quality_checks(
     @dg.multi_asset_check(
         name=f"{asset_key.path[-1]}_quality",
         specs=specs,
-        ins={"features": dg.AssetIn(key=asset_key)},
         pool=names.WAREHOUSE_POOL,
-        description="GX integrity (blocking) and distribution (warn) suites on one read.",
+        description="GX integrity (blocking) and distribution (warn) suites, run in DuckDB.",
     )
-    def _checks(
-        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, features: pd.DataFrame
-    ):
+    def _checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
         if partitions_def is None:
-            frames = {None: (HISTORICAL_BATCH, features)}
+            batches = {None: HISTORICAL_BATCH}
         else:
-            hours = context.partition_keys
-            if len(hours) == 1:
-                frames = {hours[0]: (assets.batch_id_for(hours[0]), features)}
-            else:
-                by_batch = dict(tuple(features.groupby("batch_id", sort=False)))
-                frames = {
-                    h: (b, by_batch.get(b, features.iloc[0:0]))
-                    for h, b in ((h, assets.batch_id_for(h)) for h in hours)
-                }
+            batches = {hour: assets.batch_id_for(hour) for hour in context.partition_keys}
         yield from _suite_results(
-            context, duckdb, frames, asset_key=asset_key, partitioned=partitions_def is not None
+            context,
+            duckdb,
+            batches,
+            asset_key=asset_key,
+            table=table,
+            partitioned=partitions_def is not None,
         )
 
     return _checks
 
 
 QUALITY_CHECKS = [
-    _quality_checks(assets.HISTORICAL_FEATURES, None),
-    _quality_checks(assets.SYNTHETIC_FEATURES, HOURLY_PARTITIONS),
+    _quality_checks(assets.HISTORICAL_FEATURES, names.HISTORICAL_FEATURES_TABLE, None),
+    _quality_checks(assets.SYNTHETIC_FEATURES, names.SYNTHETIC_FEATURES_TABLE, HOURLY_PARTITIONS),
 ]

@@ -6,7 +6,6 @@ from titanic_assets.training_pipeline import assets, champion, jobs, sensors
 
 defs = dg.Definitions(
     assets=[assets.training_data, assets.model_version, champion.champion_spec],
-    asset_checks=[assets.champion_is_sound],
     jobs=[jobs.training_pipeline, jobs.promote_model],
     sensors=[sensors.retrain_on_new_passengers],
 )
