@@ -233,20 +233,29 @@ def _constant(value: str, n: int) -> np.ndarray:
 def _numbered_ids(prefix: str, n: int, width: int = 6) -> np.ndarray:
     """``prefix`` + 1..n zero-padded to ``width`` digits (more when n needs them), as str objects.
 
-    The same strings as ``f"{prefix}{i:06d}"``, written as code points into one fixed-width
-    array (digits from a lookup table) and converted once: a Python loop formatting a million
-    ids costs several times more.
+    The same strings as ``f"{prefix}{i:06d}"``, written as code points into fixed-width arrays
+    (digits from a lookup table) and converted a block at a time: a Python loop formatting a
+    million ids costs several times more, and blocks keep the scratch arrays small.
     """
-    numbers = np.arange(1, n + 1, dtype=np.int64)
-    digits = max(width, len(str(n)))
-    codes = np.zeros((n, len(prefix) + digits), dtype=np.uint32)
+    ids = np.empty(n, dtype=object)
+    for low in range(0, n, _ID_BLOCK):
+        high = min(n, low + _ID_BLOCK)
+        ids[low:high] = _numbered_block(prefix, low + 1, high, width)
+    return ids
+
+
+def _numbered_block(prefix: str, first: int, last: int, width: int) -> np.ndarray:
+    """The ids of numbers ``first..last`` (see :func:`_numbered_ids`)."""
+    numbers = np.arange(first, last + 1, dtype=np.int64)
+    digits = max(width, len(str(last)))
+    codes = np.zeros((len(numbers), len(prefix) + digits), dtype=np.uint32)
     codes[:, : len(prefix)] = np.frombuffer(prefix.encode("utf-32-le"), dtype=np.uint32)
     for d in range(width, digits + 1):  # rows whose number has d digits (d = width: fewer too)
-        first = 1 if d == width else 10 ** (d - 1)
-        rows = slice(first - 1, min(n, 10**d - 1))
+        smallest = 1 if d == width else 10 ** (d - 1)
+        rows = slice(max(smallest, first) - first, min(10**d - 1, last) - first + 1)
         rest = numbers[rows]
         end = len(prefix) + d
-        while end > len(prefix):  # three digits at a time, right to left, from a lookup table
+        while end > len(prefix):  # three digits at a time, right to left
             start = max(len(prefix), end - 3)
             codes[rows, start:end] = _DIGIT_TRIPLES[rest % 1000][:, 3 - (end - start) :]
             rest = rest // 1000
@@ -255,6 +264,8 @@ def _numbered_ids(prefix: str, n: int, width: int = 6) -> np.ndarray:
     return codes.view(f"<U{len(prefix) + digits}").ravel().astype(object)
 
 
+#: Ids made per block by :func:`_numbered_ids`.
+_ID_BLOCK = 1 << 16
 #: "000".."999" as code points: row k holds the three digits of k.
 _DIGIT_TRIPLES = np.array([[ord(c) for c in f"{k:03d}"] for k in range(1000)], dtype=np.uint32)
 
