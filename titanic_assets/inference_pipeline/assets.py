@@ -2,8 +2,11 @@
 
 ``inference/predictions`` scores one day of certified feature-store rows with the champion
 loaded at run time; ``monitoring/model_performance`` compares those predictions with the labels
-and the scored passengers with the model's own training profile. Both are daily partitions
-written through the warehouse I/O manager, so re-running a day replaces that day.
+and the scored passengers with the model's own training profile. Both are daily partitions, and
+re-running a day replaces that day. Predictions are written by batch scoring itself
+(:mod:`titanic_assets.data_layer.batch_scoring`: only numbers go to XGBoost and back, the ids
+are joined to the scores inside DuckDB) and handed to monitoring within the run; monitoring is
+written through the warehouse I/O manager.
 """
 
 import json
