@@ -72,7 +72,9 @@ class ScoredDay:
 
     @cached_property
     def scored(self) -> pd.DataFrame:
-        return pd.DataFrame(self._scored) if isinstance(self._scored, dict) else self._scored
+        if isinstance(self._scored, dict):
+            self._scored = pd.DataFrame(self._scored)  # the arrays are not kept twice
+        return self._scored
 
     @property
     def rows(self) -> int:
