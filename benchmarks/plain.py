@@ -34,7 +34,6 @@ from titanic_assets.core import monitoring, plots, quality
 from titanic_assets.core.backfill import synthetic_hour
 from titanic_assets.core.features import build_features
 from titanic_assets.core.model import TrainingParams, feature_importance
-from titanic_assets.core.predict import assemble_predictions, score_features
 from titanic_assets.core.training import fit_and_evaluate
 from titanic_assets.core.training_set import (
     assign_splits,
@@ -44,11 +43,11 @@ from titanic_assets.core.training_set import (
     widen_window,
 )
 from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.batch_scoring import score_day
 from titanic_assets.data_layer.feature_store import (
     SYNTHETIC_FEATURES,
     batch_rows_sql,
     ensure_feature_store,
-    read_day_features,
     record_suite_results,
     withdraw_certificate,
 )
@@ -151,20 +150,22 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
     sw = sw or Stopwatch()
     run_id = f"plain-{uuid.uuid4().hex[:12]}"
     start, end = day, day + timedelta(days=1)
-    with sw.lap("read"), connect(db) as conn:
-        passengers = read_day_features(conn, start, end)
+    # The same batch scoring as the predictions asset (numbers into XGBoost, ids joined back
+    # in DuckDB, the day replaced in one transaction), timed as the asset's step is.
+    with sw.lap("score"), connect(db) as conn:
         version, model = registry.load_champion(conn)
-    with sw.lap("score"):
-        probabilities = score_features(model, passengers, version.features)
-        scored = assemble_predictions(passengers, probabilities, int(version.version), run_id)
-    with sw.lap("write_predictions"):
-        window = "event_time >= ? AND event_time < ?"
-        with connect(db) as conn:
-            _schemas(conn)
-            write_slice(conn, names.PREDICTIONS_TABLE, scored, window, (start, end))
+        scored = score_day(
+            conn,
+            start,
+            end,
+            model=model,
+            model_version=int(version.version),
+            feature_columns=version.features,
+            run_id=run_id,
+        )
     with sw.lap("monitoring"):
         profiles = {int(version.version): version.training_profile}
-        performance = monitoring.monitor_day(scored, passengers, profiles)
+        performance = monitoring.monitor_scored(scored.scored, profiles)
         thresholds = settings.load().thresholds()
         for row in performance.to_dict("records"):  # the two WARN checks
             monitoring.accuracy_reasons(row, thresholds)
@@ -179,7 +180,7 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
             )
     with sw.lap("charts"):
         charts(performance)
-    return {"rows": len(scored), "predictions": scored}
+    return {"rows": scored.rows, "scored": scored}
 
 
 def training_charts(trained, version: int) -> list[str]:

@@ -173,6 +173,11 @@ def test_scores_only_the_partition_day_with_the_champion(seeded) -> None:
     metadata = result.asset_materializations_for_node("inference__predictions")[0].metadata
     assert metadata["model_version"].value == seeded["version"]
     assert "dagster/column_lineage" in metadata
+    # Written by batch scoring, not the I/O manager: row count and schema still on the asset.
+    assert metadata["dagster/partition_row_count"].value == len(rows)
+    schema = metadata["dagster/column_schema"].value
+    assert [c.name for c in schema.columns] == list(rows.columns)
+    assert "latest_passenger" in metadata and "recent_predictions" in metadata
 
 
 def test_rerun_replaces_the_day_without_duplicates(seeded) -> None:

@@ -11,6 +11,8 @@ encode the outcome; the others identify a person rather than describe one).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -127,10 +129,20 @@ def model_matrix(
     features: pd.DataFrame, columns: tuple[str, ...] | list[str] = FEATURE_COLUMNS
 ) -> np.ndarray:
     """The float32 input matrix in the model's column order; fails naming any absent column."""
-    missing = [c for c in columns if c not in features.columns]
+    check_model_inputs(features.columns, columns)
+    return features[list(columns)].to_numpy(dtype=np.float32)
+
+
+def check_model_inputs(available: Iterable[str], columns: Iterable[str]) -> None:
+    """Refuse model inputs that are absent (naming them) or that are ids or label leaks.
+
+    The one check of what may feed a model, whether the inputs come as a frame
+    (:func:`model_matrix`) or as columns read straight from the warehouse (batch scoring).
+    """
+    present = set(available)
+    missing = [c for c in columns if c not in present]
     if missing:
         raise MissingFeatureInputError(f"features are missing model input columns: {missing}")
     leaked = sorted(set(columns) & FORBIDDEN_INPUTS)
     if leaked:
         raise ValueError(f"refusing forbidden model inputs (ids/leakage): {leaked}")
-    return features[list(columns)].to_numpy(dtype=np.float32)

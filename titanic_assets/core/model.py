@@ -143,7 +143,17 @@ def predict_proba(
     columns = list(feature_columns or model.get_booster().feature_names or FEATURE_COLUMNS)
     if features.empty:
         return np.empty(0, dtype=np.float64)
-    matrix = model_matrix(features, columns)
+    return predict_proba_matrix(model, model_matrix(features, columns))
+
+
+def predict_proba_matrix(model: XGBClassifier, matrix: np.ndarray) -> np.ndarray:
+    """Survival probabilities (1-D) for a float32 input matrix already in the model's order.
+
+    The one call into XGBoost for scoring: :func:`predict_proba` (frames) and batch scoring
+    (columns read straight from the warehouse) both end here.
+    """
+    if len(matrix) == 0:
+        return np.empty(0, dtype=np.float64)
     return model.predict_proba(matrix)[:, 1].astype(np.float64)
 
 

@@ -100,7 +100,14 @@ def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.Da
     else:
         known = labels[["passenger_id", "survived"]].dropna(subset=["survived"])
         frame = predictions[used].merge(known, on="passenger_id", how="left")
-    frame["day"] = pd.to_datetime(frame["event_time"]).dt.floor("D")
+    return _performance(frame)
+
+
+def _performance(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (day, model_version) figures of aligned rows: event_time, model_version,
+    predicted_survived and survived (NaN = not known yet)."""
+    used = ["event_time", "model_version", "predicted_survived", "survived"]
+    frame = frame[used].assign(day=pd.to_datetime(frame["event_time"]).dt.floor("D"))
     rows = []
     for (day, version), group in frame.groupby(["day", "model_version"], sort=True):
         labelled = group.dropna(subset=["survived"])
@@ -150,6 +157,21 @@ def monitor_day(
         was_scored = features["passenger_id"].isin(predictions["passenger_id"])
         scored = features if was_scored.all() else features[was_scored]
     performance = performance_by_day(predictions, features)
+    drift = {version: drift_summary(profile, scored) for version, profile in profiles.items()}
+    return with_drift(performance, drift)
+
+
+def monitor_scored(scored: pd.DataFrame, profiles: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
+    """The ``monitoring.model_performance`` rows of one day from its scored rows themselves.
+
+    ``scored`` holds one row per prediction: ``event_time``, ``model_version``,
+    ``predicted_survived``, the label ``survived`` (NaN = not known yet) and the model inputs,
+    as batch scoring hands them over (the rows it has just scored, numbers only) or as the
+    warehouse joins predictions with their features. Same figures as :func:`monitor_day`.
+    """
+    if scored.empty:
+        return empty_performance()
+    performance = _performance(scored)
     drift = {version: drift_summary(profile, scored) for version, profile in profiles.items()}
     return with_drift(performance, drift)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from titanic_assets.core.features import build_features
@@ -23,18 +23,20 @@ from titanic_assets.core.schema import AGE_RANGE, FAMILY_RANGE, FARE_RANGE, PCLA
 #: Decision threshold on the survival probability (the same one monitoring uses).
 THRESHOLD = 0.5
 
-#: Columns of ``inference.predictions``, in order (batch scoring and the plain benchmark agree).
-PREDICTION_COLUMNS: tuple[str, ...] = (
-    "passenger_id",
-    "event_time",
-    "source",
-    "batch_id",
-    "model_version",
-    "predicted_survived",
-    "survival_probability",
-    "predicted_at",
-    "run_id",
-)
+#: Columns of ``inference.predictions`` and their DuckDB types, in order (batch scoring writes
+#: them; the asset's column schema shows them).
+PREDICTION_TYPES: dict[str, str] = {
+    "passenger_id": "VARCHAR",
+    "event_time": "TIMESTAMP",
+    "source": "VARCHAR",
+    "batch_id": "VARCHAR",
+    "model_version": "BIGINT",
+    "predicted_survived": "BIGINT",
+    "survival_probability": "DOUBLE",
+    "predicted_at": "TIMESTAMP",
+    "run_id": "VARCHAR",
+}
+PREDICTION_COLUMNS: tuple[str, ...] = tuple(PREDICTION_TYPES)
 
 
 class PassengerInputError(ValueError):
@@ -138,41 +140,21 @@ def score_features(model: Any, features: pd.DataFrame, feature_columns: Sequence
     return predict_proba(model, features, list(feature_columns))
 
 
-def assemble_predictions(
-    passengers: pd.DataFrame, probabilities: Any, model_version: int, run_id: str
-) -> pd.DataFrame:
-    """The ``inference.predictions`` rows for scored passengers (at :data:`THRESHOLD`).
+def score_matrix(model: Any, matrix: Any) -> np.ndarray:
+    """Survival probabilities for a float32 matrix already in the model's input order.
 
-    One definition for batch scoring and the plain benchmark: keys from the feature rows, the
-    model version that scored them, and when and by which run.
+    Batch scoring's path: the warehouse hands over the numeric input columns only (no ids, no
+    frame), and :func:`titanic_assets.core.model.predict_proba_matrix` is the same XGBoost call
+    :func:`score_features` ends in.
     """
-    out = pd.DataFrame(
-        {
-            "passenger_id": passengers["passenger_id"].astype(object).to_numpy(),
-            "event_time": pd.to_datetime(passengers["event_time"]).astype("datetime64[us]"),
-            "source": passengers["source"].astype(object).to_numpy(),
-            "batch_id": passengers["batch_id"].astype(object).to_numpy(),
-        }
-    )
-    out["model_version"] = int(model_version)
-    out["predicted_survived"] = (probabilities >= THRESHOLD).astype("int64")
-    out["survival_probability"] = probabilities.astype("float64")
-    out["predicted_at"] = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).as_unit("us")
-    out["run_id"] = run_id
-    return out[list(PREDICTION_COLUMNS)]
+    from titanic_assets.core.model import predict_proba_matrix
+
+    return predict_proba_matrix(model, matrix)
 
 
-def empty_predictions() -> pd.DataFrame:
-    """A typed zero-row predictions frame: an empty day still writes (and replaces) its rows."""
-    # Text columns as pandas "string": an empty object column would make DuckDB create a
-    # column of type NULL, and the first real day could then not be inserted.
-    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in PREDICTION_COLUMNS})
-    for column in ("event_time", "predicted_at"):
-        frame[column] = frame[column].astype("datetime64[us]")
-    for column in ("model_version", "predicted_survived"):
-        frame[column] = frame[column].astype("int64")
-    frame["survival_probability"] = frame["survival_probability"].astype("float64")
-    return frame
+def predicted_outcomes(probabilities: np.ndarray) -> np.ndarray:
+    """0/1 predictions at :data:`THRESHOLD` (int64, as stored in ``predicted_survived``)."""
+    return (np.asarray(probabilities) >= THRESHOLD).astype(np.int64)
 
 
 def _blank(value: Any) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, LABEL_COLUMN
+from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
 from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
 from titanic_assets.names import BLOCKING_SUITE, FEATURE_VIEW, HISTORICAL_BATCH, QUALITY_LEDGER
 from titanic_assets.names import HISTORICAL_FEATURES_TABLE as HISTORICAL_FEATURES
@@ -179,10 +179,6 @@ def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
 
 
-#: What monitoring reads of a day's features: key of the join, label, model inputs.
-MONITORING_COLUMNS: tuple[str, ...] = ("passenger_id", LABEL_COLUMN, *FEATURE_COLUMNS)
-
-
 def read_day_features(
     conn: duckdb.DuckDBPyConnection,
     start: datetime,
@@ -205,37 +201,6 @@ def read_day_features(
         f"SELECT {selected} FROM {FEATURE_VIEW} WHERE event_time >= ? AND event_time < ?{order}",
         [naive_utc(start), naive_utc(end)],
     ).df()
-
-
-#: The day's features read by the scoring step, kept for the monitoring step of the same run
-#: (one slot: a run scores one day). Key: (run id, start, end).
-_KEPT_FOR_MONITORING: dict[tuple[str, datetime, datetime], pd.DataFrame] = {}
-
-
-def keep_for_monitoring(
-    run_id: str, start: datetime, end: datetime, features: pd.DataFrame
-) -> None:
-    """Keep what monitoring needs of the day's features, so the run reads the day once.
-
-    Monitoring compares predictions with the labels and inputs of the very rows that were
-    scored; handing those rows over (instead of reading the view again) is also what keeps
-    the two consistent if an hour of the day is re-published between the two steps.
-    """
-    _KEPT_FOR_MONITORING.clear()
-    if len(features) and set(MONITORING_COLUMNS) <= set(features.columns):
-        key = (run_id, naive_utc(start), naive_utc(end))
-        _KEPT_FOR_MONITORING[key] = features[list(MONITORING_COLUMNS)]
-
-
-def monitoring_features(
-    conn: duckdb.DuckDBPyConnection, run_id: str, start: datetime, end: datetime
-) -> pd.DataFrame:
-    """The day's features for monitoring: those the same run scored, else read from the view."""
-    kept = _KEPT_FOR_MONITORING.pop((run_id, naive_utc(start), naive_utc(end)), None)
-    _KEPT_FOR_MONITORING.clear()
-    if kept is not None:
-        return kept
-    return read_day_features(conn, start, end, MONITORING_COLUMNS)
 
 
 def naive_utc(moment: datetime) -> datetime:

@@ -2,8 +2,11 @@
 
 ``inference/predictions`` scores one day of certified feature-store rows with the champion
 loaded at run time; ``monitoring/model_performance`` compares those predictions with the labels
-and the scored passengers with the model's own training profile. Both are daily partitions
-written through the warehouse I/O manager, so re-running a day replaces that day.
+and the scored passengers with the model's own training profile. Both are daily partitions, and
+re-running a day replaces that day. Predictions are written by batch scoring itself
+(:mod:`titanic_assets.data_layer.batch_scoring`: only numbers go to XGBoost and back, the ids
+are joined to the scores inside DuckDB) and handed to monitoring within the run; monitoring is
+written through the warehouse I/O manager.
 """
 
 import json
@@ -23,13 +26,15 @@ from titanic_assets.core.features import (
     LABEL_COLUMN,
     MissingFeatureInputError,
 )
-from titanic_assets.core.predict import assemble_predictions, empty_predictions, score_features
-from titanic_assets.data_layer.feature_store import (
+from titanic_assets.core.predict import PREDICTION_TYPES
+from titanic_assets.data_layer.batch_scoring import (
+    ScoredDay,
+    ScoringError,
     keep_for_monitoring,
-    monitoring_features,
-    naive_utc,
-    read_day_features,
+    score_day,
+    scored_for_monitoring,
 )
+from titanic_assets.data_layer.feature_store import naive_utc
 from titanic_assets.data_layer.registry import NoChampionError, RegistryError, load_champion
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.serving import training_profiles
@@ -85,18 +90,17 @@ def _prediction_lineage() -> dg.TableColumnLineage:
 
 
 def _prediction_schema() -> dg.TableSchema:
-    types = {
-        "passenger_id": "VARCHAR",
-        "event_time": "TIMESTAMP",
-        "source": "VARCHAR",
-        "batch_id": "VARCHAR",
-        "model_version": "BIGINT",
-        "predicted_survived": "BIGINT (0/1)",
-        "survival_probability": "DOUBLE",
-        "predicted_at": "TIMESTAMP (UTC)",
-        "run_id": "VARCHAR (Dagster run)",
+    notes = {
+        "predicted_survived": " (0/1)",
+        "predicted_at": " (UTC)",
+        "run_id": " (Dagster run)",
     }
-    return dg.TableSchema(columns=[dg.TableColumn(name=c, type=types[c]) for c in types])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=c, type=f"{kind}{notes.get(c, '')}")
+            for c, kind in PREDICTION_TYPES.items()
+        ]
+    )
 
 
 @dg.asset(
@@ -130,74 +134,58 @@ def _prediction_schema() -> dg.TableSchema:
     pool=WAREHOUSE_POOL,
     code_version="1",
 )
-def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Output:
+def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    # Written by batch scoring itself, not through the I/O manager: only numbers go to XGBoost
+    # and back, and the ids are joined to the scores inside DuckDB (data_layer.batch_scoring).
     start, end = context.partition_time_window
     with open_warehouse(duckdb) as conn:
-        passengers = read_day_features(conn, start, end)
         version, model = _load_champion_or_fail(conn)
+        try:
+            day = score_day(
+                conn,
+                start,
+                end,
+                model=model,
+                model_version=int(version.version),
+                feature_columns=version.features,
+                run_id=context.run_id,
+            )
+        except MissingFeatureInputError as error:
+            raise dg.Failure(
+                description=(
+                    f"cannot score with model version {version.version}: {error}. The feature "
+                    "store no longer provides an input this model was trained on; retrain or "
+                    "fix features."
+                ),
+                allow_retries=False,
+            ) from error
+        except ScoringError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from error
+    keep_for_monitoring(context.run_id, start, end, day)  # the run reads the day once
     metadata: dict[str, Any] = {
         "model_version": dg.MetadataValue.int(int(version.version)),
         "model_accuracy_holdout": dg.MetadataValue.float(float(version.accuracy)),
         "dagster/column_lineage": _prediction_lineage(),
+        "dagster/column_schema": _prediction_schema(),
+        "dagster/partition_row_count": dg.MetadataValue.int(day.rows),
+        "rows": dg.MetadataValue.int(day.rows),
     }
-    if passengers.empty:
+    if day.rows == 0:
         context.log.info(f"no certified passengers between {start} and {end}: empty partition")
-        metadata["rows"] = dg.MetadataValue.int(0)
         metadata["reason"] = dg.MetadataValue.text(
             f"no certified passengers in {FEATURE_VIEW} with event_time in [{start}, {end}) "
             "(no arrivals, or their hours failed the blocking data-quality checks)"
         )
-        return dg.Output(empty_predictions(), metadata=metadata)
-
-    try:
-        probabilities = score_features(model, passengers, version.features)
-    except MissingFeatureInputError as error:
-        raise dg.Failure(
-            description=(
-                f"cannot score with model version {version.version}: {error}. The feature store "
-                "no longer provides an input this model was trained on; retrain or fix features."
-            ),
-            allow_retries=False,
-        ) from error
-    scored = assemble_predictions(passengers, probabilities, int(version.version), context.run_id)
-    metadata.update(_prediction_metadata(scored, passengers))
-    keep_for_monitoring(context.run_id, start, end, passengers)  # the run reads the day once
-    return dg.Output(scored, metadata=metadata)
+    else:
+        metadata.update(_prediction_metadata(day))
+    return dg.MaterializeResult(metadata=metadata)
 
 
-def latest_rows(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
-    """Rows that can be among the ``limit`` latest by (event_time, passenger_id), ties kept.
-
-    The dashboards show only the latest passengers: selecting them before any sort or join
-    keeps that work independent of the day's size.
-    """
-    if len(frame) <= limit:
-        return frame
-    threshold = frame["event_time"].nlargest(limit).iloc[-1]
-    return frame[frame["event_time"] >= threshold]
-
-
-def _rows_of(frame: pd.DataFrame, passenger_ids: pd.Series) -> pd.DataFrame:
-    """The rows of ``frame`` for a few passengers, found before any column is copied."""
-    return frame[frame["passenger_id"].isin(passenger_ids)]
-
-
-def _prediction_metadata(scored: pd.DataFrame, passengers: pd.DataFrame) -> dict[str, Any]:
-    latest = latest_rows(scored, HISTORY_ROWS)
-    joined = latest.merge(
-        _rows_of(passengers, latest["passenger_id"])[
-            ["passenger_id", "pclass", "is_female", "age", "fare", LABEL_COLUMN]
-        ],
-        on="passenger_id",
-        how="left",
-    )
+def _prediction_metadata(day: ScoredDay) -> dict[str, Any]:
     return {
-        "rows": dg.MetadataValue.int(len(scored)),
-        "predicted_survival_rate": dg.MetadataValue.float(
-            float(scored["predicted_survived"].mean())
-        ),
-        "latest_passenger": dg.MetadataValue.md(latest_passenger_md(joined)),
-        "recent_predictions": dg.MetadataValue.md(history_md(joined)),
+        "predicted_survival_rate": dg.MetadataValue.float(day.predicted_survival_rate),
+        "latest_passenger": dg.MetadataValue.md(latest_passenger_md(day.latest)),
+        "recent_predictions": dg.MetadataValue.md(history_md(day.latest)),
     }
 
 
@@ -272,8 +260,10 @@ def _load_champion_or_fail(conn):
         "F1, confusion counts, predicted vs actual survival rate, and feature drift (PSI per "
         "feature) of the scored passengers against that model version's training profile."
     ),
-    ins={"predictions": dg.AssetIn(key=PREDICTIONS_KEY)},
+    # The day's predictions come from the scoring step of the same run (numbers handed over),
+    # else from the warehouse: a dependency, not an I/O-manager input.
     deps=[
+        PREDICTIONS_KEY,
         dg.AssetDep(HOURLY_FEATURES_KEY, partition_mapping=dg.TimeWindowPartitionMapping()),
         MODEL_VERSIONS_KEY,
     ],
@@ -301,16 +291,14 @@ def _load_champion_or_fail(conn):
     pool=WAREHOUSE_POOL,
     code_version="1",
 )
-def model_performance(
-    context: dg.AssetExecutionContext, predictions: pd.DataFrame, duckdb: DuckDBResource
-):
+def model_performance(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     start, end = context.partition_time_window
     with open_warehouse(duckdb) as conn:
-        features = monitoring_features(conn, context.run_id, start, end)
-        profiles = training_profiles(conn, predictions.get("model_version", []))
+        day = scored_for_monitoring(conn, context.run_id, start, end)
+        profiles = training_profiles(conn, day.scored["model_version"].unique())
         history = _performance_history(conn, start)
         other_days = history_lib.other_days(conn, start, end)
-    performance = monitoring.monitor_day(predictions, features, profiles)
+    performance = monitoring.monitor_scored(day.scored, profiles)
     thresholds = settings.load().thresholds()
 
     metadata: dict[str, Any] = {}
@@ -319,7 +307,7 @@ def model_performance(
             f"no predictions for {context.partition_key}: nothing to monitor"
         )
     else:
-        metadata.update(_performance_metadata(performance, history, predictions, features))
+        metadata.update(_performance_metadata(performance, history, day.latest))
         metadata.update(history_lib.cross_day_metadata(other_days, performance))
     yield dg.Output(performance, metadata=metadata)
     yield from checks.evaluate(performance, thresholds)
@@ -338,8 +326,7 @@ def _performance_history(conn, before: datetime) -> pd.DataFrame:
 def _performance_metadata(
     performance: pd.DataFrame,
     history: pd.DataFrame,
-    predictions: pd.DataFrame,
-    features: pd.DataFrame,
+    latest: pd.DataFrame,
 ) -> dict[str, Any]:
     """Numbers the UI charts over time, plus the dashboard images."""
     # The row of the version that scored most of the day is the headline.
@@ -368,15 +355,7 @@ def _performance_metadata(
             plots.bar_chart_md(list(psi), list(psi.values()), "Drift per feature", "PSI")
         )
     metadata["rolling_accuracy"] = dg.MetadataValue.md(_rolling_chart(history, performance))
-    latest = latest_rows(predictions, HISTORY_ROWS)
-    joined = latest.merge(
-        _rows_of(features, latest["passenger_id"])[
-            ["passenger_id", "pclass", "is_female", "age", LABEL_COLUMN]
-        ],
-        on="passenger_id",
-        how="left",
-    )
-    metadata["latest_passenger"] = dg.MetadataValue.md(latest_passenger_md(joined))
+    metadata["latest_passenger"] = dg.MetadataValue.md(latest_passenger_md(latest))
     return metadata
 
 

@@ -1,0 +1,148 @@
+"""Batch scoring in the warehouse: every passenger gets its own score, the day is replaced whole,
+and monitoring gets the numbers that were scored (once, in the same run).
+
+The stand-in feature store holds more than two DuckDB row groups (122,880 rows each), so the
+positional pairing of scores with ids is tested across row-group boundaries, on rows stored in
+no particular order.
+"""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from titanic_assets.core.features import FEATURE_COLUMNS, MissingFeatureInputError
+from titanic_assets.core.model import TrainingParams, train_model
+from titanic_assets.core.monitoring import monitor_scored
+from titanic_assets.core.predict import score_features
+from titanic_assets.data_layer.batch_scoring import (
+    keep_for_monitoring,
+    read_scored_day,
+    score_day,
+    scored_for_monitoring,
+)
+from titanic_assets.data_layer.warehouse import connect, ensure_schemas
+
+DAY = datetime(2026, 11, 2)
+NEXT = DAY + timedelta(days=1)
+ROWS = 300_000
+
+
+def _features(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "pclass": rng.integers(1, 4, n).astype(float),
+            "is_female": rng.integers(0, 2, n).astype(float),
+            "age": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(1, 80, n)),
+            "fare": rng.uniform(0, 300, n),
+            "sibsp": rng.integers(0, 3, n).astype(float),
+            "parch": rng.integers(0, 3, n).astype(float),
+        }
+    )
+    frame["family_size"] = frame["sibsp"] + frame["parch"] + 1
+    frame["is_alone"] = (frame["family_size"] == 1).astype(float)
+    port = rng.integers(0, 3, n)
+    for i, name in enumerate(("embarked_c", "embarked_q", "embarked_s")):
+        frame[name] = (port == i).astype(float)
+    frame["survived"] = np.where(rng.random(n) < 0.3, np.nan, frame["is_female"])
+    frame["passenger_id"] = [f"syn-{i:07d}" for i in rng.permutation(n)]
+    # Mostly in DAY, some the day after: the window is honoured.
+    seconds = rng.uniform(0, 1.1 * 86_400, n)
+    frame["event_time"] = pd.Timestamp(DAY) + pd.to_timedelta(seconds, unit="s")
+    frame["event_time"] = frame["event_time"].astype("datetime64[us]")
+    frame["source"] = "synthetic"
+    frame["batch_id"] = frame["event_time"].dt.strftime("%Y-%m-%d-%H:00")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def model():
+    train = _features(2_000, seed=1)
+    train["survived"] = train["survived"].fillna(0)
+    return train_model(train, TrainingParams(n_estimators=20))
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    frame = _features(ROWS)
+    with connect(path) as conn:
+        ensure_schemas(conn)
+        conn.register("rows", frame)
+        conn.execute("CREATE TABLE features.passenger_features AS SELECT * FROM rows")
+        conn.unregister("rows")
+    return path, frame
+
+
+def _score(conn, model, run_id="run-a", columns=FEATURE_COLUMNS):
+    return score_day(
+        conn, DAY, NEXT, model=model, model_version=7, feature_columns=columns, run_id=run_id
+    )
+
+
+def test_each_passenger_gets_its_own_score_and_the_day_is_replaced(warehouse, model):
+    path, frame = warehouse
+    in_day = frame[(frame["event_time"] >= DAY) & (frame["event_time"] < NEXT)]
+    assert len(in_day) > 2 * 122_880
+    with connect(path) as conn:
+        _score(conn, model, run_id="first")
+        day = _score(conn, model, run_id="second")  # a re-run replaces the day
+        stored = conn.execute("SELECT * FROM inference.predictions").df()
+    assert len(stored) == day.rows == len(in_day)
+    assert set(stored["run_id"]) == {"second"} and set(stored["model_version"]) == {7}
+    expected = pd.Series(
+        score_features(model, in_day, FEATURE_COLUMNS), index=in_day["passenger_id"]
+    )
+    got = stored.set_index("passenger_id")["survival_probability"]
+    assert got.index.is_unique
+    np.testing.assert_allclose(got.loc[expected.index], expected, rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(
+        stored["predicted_survived"], (stored["survival_probability"] >= 0.5).astype(int)
+    )
+    by_id = in_day.set_index("passenger_id")
+    assert (stored.set_index("passenger_id")["event_time"] == by_id["event_time"]).all()
+    # The latest predictions, with their own ids, for the dashboards.
+    latest = in_day.sort_values(["event_time", "passenger_id"]).tail(len(day.latest))
+    assert day.latest["passenger_id"].tolist() == latest["passenger_id"].tolist()[::-1]
+    np.testing.assert_allclose(
+        day.latest["survival_probability"], expected.loc[day.latest["passenger_id"]], atol=1e-7
+    )
+
+
+def test_monitoring_gets_the_scored_numbers_once_else_reads_them_back(warehouse, model):
+    path, _ = warehouse
+    with connect(path) as conn:
+        day = _score(conn, model)
+        keep_for_monitoring("run-a", DAY, NEXT, day)
+        assert scored_for_monitoring(conn, "run-a", DAY, NEXT) is day  # handed over
+        again = scored_for_monitoring(conn, "run-a", DAY, NEXT)  # only once: read back
+        assert again is not day
+        keep_for_monitoring("run-a", DAY, NEXT, day)
+        assert scored_for_monitoring(conn, "run-b", DAY, NEXT) is not day  # another run
+        assert scored_for_monitoring(conn, "run-a", DAY, NEXT) is not day  # nothing outlives
+    handed, read = monitor_scored(day.scored, {}), monitor_scored(again.scored, {})
+    pd.testing.assert_frame_equal(handed, read)
+    assert handed["n_predictions"].iloc[0] == day.rows
+    assert handed["n_labelled"].iloc[0] == day.scored["survived"].notna().sum()
+    assert again.latest["passenger_id"].tolist() == day.latest["passenger_id"].tolist()
+
+
+def test_a_missing_model_input_fails_naming_it_and_writes_nothing(warehouse, model):
+    path, _ = warehouse
+    with connect(path) as conn:
+        with pytest.raises(MissingFeatureInputError, match="no_such_input"):
+            _score(conn, model, columns=(*FEATURE_COLUMNS, "no_such_input"))
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'predictions'"
+        ).fetchall() == [(0,)]
+        assert read_scored_day(conn, DAY, NEXT).rows == 0
+
+
+def test_an_empty_day_writes_a_typed_empty_table(tmp_path, model):
+    with connect(str(tmp_path / "w.duckdb")) as conn:
+        day = _score(conn, model)
+        assert day.rows == 0 and day.scored.empty
+        kinds = {r[0]: r[1] for r in conn.execute("DESCRIBE inference.predictions").fetchall()}
+    assert kinds["passenger_id"] == "VARCHAR" and kinds["survival_probability"] == "DOUBLE"

@@ -1,0 +1,326 @@
+"""Batch scoring in the warehouse: numbers into XGBoost, ids joined back inside DuckDB.
+
+A day of a million passengers is scored without one Python object per passenger:
+
+1. the day's certified feature rows are copied once, inside DuckDB, into a temporary table: a
+   snapshot of the day with a row order of its own (``rowid``);
+2. only numeric columns leave DuckDB (the model inputs, plus event time and label for
+   monitoring), as NumPy arrays that become the float32 matrix XGBoost scores;
+3. the scores go back as a small numeric frame, and one ``INSERT ... SELECT`` pairs them with
+   the snapshot's rows by position (checked against ``rowid``), so passenger ids, sources and
+   batch ids never leave DuckDB. The day's earlier predictions are deleted in the same
+   transaction: a re-run replaces the day, and a failure leaves it as it was.
+
+The numbers just scored, and the day's latest rows with their ids (for the dashboards), are
+returned as a :class:`ScoredDay`, which the monitoring step of the same run takes over
+(:func:`keep_for_monitoring`), so a run reads the day once. The rules themselves (threshold,
+model call, input checks) are :mod:`titanic_assets.core`'s; the plain benchmark calls
+:func:`score_day` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from titanic_assets.core.features import FEATURE_COLUMNS, LABEL_COLUMN, check_model_inputs
+from titanic_assets.core.predict import PREDICTION_TYPES, predicted_outcomes, score_matrix
+from titanic_assets.data_layer.feature_store import naive_utc
+from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
+from titanic_assets.names import FEATURE_VIEW, PREDICTIONS_TABLE
+
+#: The day's snapshot and the scores frame, names local to the scoring connection.
+_DAY = "_scoring_day"
+_SCORES = "_scoring_scores"
+
+#: How many of the day's latest predictions the dashboards show (ties kept).
+LATEST_ROWS = 15
+
+#: Columns of :attr:`ScoredDay.scored` besides the model inputs.
+SCORED_COLUMNS = (
+    "event_time",
+    "model_version",
+    "predicted_survived",
+    "survival_probability",
+    LABEL_COLUMN,
+)
+
+
+class ScoringError(RuntimeError):
+    """The warehouse did not take the scores as computed (nothing was written)."""
+
+
+class ScoredDay:
+    """What a scoring run hands to monitoring.
+
+    :attr:`scored`: one row per prediction written, numbers only: event_time, model_version,
+    predicted_survived, survival_probability, the label (NaN = not known yet) and the day's
+    model inputs; built from the columns on first use (by monitoring, not by scoring).
+    ``latest``: the day's latest predictions with passenger ids and inputs, for dashboards.
+    """
+
+    def __init__(self, scored: pd.DataFrame | dict[str, np.ndarray], latest: pd.DataFrame):
+        self._scored = scored
+        self.latest = latest
+
+    @cached_property
+    def scored(self) -> pd.DataFrame:
+        if isinstance(self._scored, dict):
+            self._scored = pd.DataFrame(self._scored)  # the arrays are not kept twice
+        return self._scored
+
+    @property
+    def rows(self) -> int:
+        return len(self._scored["predicted_survived"])
+
+    @property
+    def predicted_survival_rate(self) -> float:
+        outcomes = np.asarray(self._scored["predicted_survived"])
+        return float(outcomes.mean()) if len(outcomes) else float("nan")
+
+
+#: Storage hints of ``inference.predictions`` (DuckDB's ``USING COMPRESSION``). Passenger ids
+#: are unique: compressing them (DuckDB analyses dictionary and FSST encodings for every
+#: column segment) cost about as much as scoring the rows, for a column a third the size. The
+#: hint applies to tables created from now on; an existing table keeps its storage.
+_STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
+
+
+def ensure_predictions_table(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create ``inference.predictions`` (typed, empty) unless it exists."""
+    ensure_schemas(conn)
+    columns = ", ".join(
+        f"{name} {kind} {_STORAGE.get(name, '')}".rstrip()
+        for name, kind in PREDICTION_TYPES.items()
+    )
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} ({columns})")
+
+
+def score_day(
+    conn: duckdb.DuckDBPyConnection,
+    start: datetime,
+    end: datetime,
+    *,
+    model: Any,
+    model_version: int,
+    feature_columns: Sequence[str],
+    run_id: str,
+) -> ScoredDay:
+    """Score the certified rows with ``start <= event_time < end`` and replace their predictions.
+
+    Raises :class:`~titanic_assets.core.features.MissingFeatureInputError` naming a model input
+    the feature store no longer has; nothing is written then.
+    """
+    start, end = naive_utc(start), naive_utc(end)
+    window = [start, end]
+    predicted_at = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        with transaction(conn):
+            ensure_predictions_table(conn)
+            conn.execute(
+                f"DELETE FROM {PREDICTIONS_TABLE} WHERE event_time >= ? AND event_time < ?", window
+            )
+            if not table_exists(conn, FEATURE_VIEW):
+                return ScoredDay(_empty_scored(feature_columns), _empty_latest())
+            conn.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT * FROM {FEATURE_VIEW} "
+                "WHERE event_time >= ? AND event_time < ?",
+                window,
+            )
+            available = [row[0] for row in conn.execute(f"DESCRIBE {_DAY}").fetchall()]
+            check_model_inputs(available, feature_columns)
+            inputs = [
+                c for c in dict.fromkeys([*feature_columns, *FEATURE_COLUMNS]) if c in available
+            ]
+            label = LABEL_COLUMN if LABEL_COLUMN in available else f"NULL AS {LABEL_COLUMN}"
+            arrays = conn.execute(
+                f"SELECT rowid AS row, event_time, {label}, "
+                + ", ".join(f'"{c}"' for c in inputs)
+                + f" FROM {_DAY}"
+            ).fetchnumpy()
+            n = len(arrays["row"])
+            if n == 0:
+                return ScoredDay(_empty_scored(feature_columns), _empty_latest())
+            numbers = {c: _floats(arrays[c]) for c in inputs}
+            probabilities = score_matrix(model, _matrix(numbers, feature_columns, n))
+            outcomes = predicted_outcomes(probabilities)
+            scores = pd.DataFrame(
+                {
+                    "row": np.asarray(arrays["row"], dtype=np.int64),
+                    "predicted_survived": outcomes,
+                    "survival_probability": probabilities,
+                }
+            )
+            conn.register(_SCORES, scores)
+            try:
+                written = _insert_predictions(conn, model_version, predicted_at, run_id)
+            finally:
+                with suppress(duckdb.Error):  # an aborted transaction refuses even this
+                    conn.unregister(_SCORES)
+            if written != n:
+                raise ScoringError(
+                    f"the warehouse paired {written} of {n} scores with their passengers: "
+                    "nothing written"
+                )
+            scored = {
+                "event_time": np.asarray(arrays["event_time"]).astype("datetime64[us]"),
+                "model_version": np.full(n, int(model_version), dtype=np.int64),
+                "predicted_survived": outcomes,
+                "survival_probability": probabilities,
+                LABEL_COLUMN: _floats(arrays[LABEL_COLUMN]),
+                **numbers,
+            }
+            latest = _latest_rows(conn, scored, arrays["row"])
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
+    return ScoredDay(scored, latest)
+
+
+def _insert_predictions(
+    conn: duckdb.DuckDBPyConnection, model_version: int, predicted_at: datetime, run_id: str
+) -> int:
+    """One statement: the snapshot's keys beside their scores, paired by position.
+
+    Both sides are in snapshot order (a single-table scan keeps its order; the scores were
+    computed in the order read); ``d.rowid = s.row`` checks the pairing, so a mismatch writes
+    fewer rows than scored and the caller refuses the transaction.
+    """
+    columns = ", ".join(PREDICTION_TYPES)
+    return int(
+        conn.execute(
+            f"""INSERT INTO {PREDICTIONS_TABLE} ({columns})
+            SELECT d.passenger_id, d.event_time, d.source, d.batch_id, ?::BIGINT,
+                   s.predicted_survived, s.survival_probability, ?::TIMESTAMP, ?
+            FROM {_DAY} AS d POSITIONAL JOIN {_SCORES} AS s
+            WHERE d.rowid = s.row""",
+            [int(model_version), predicted_at, run_id],
+        ).fetchall()[0][0]
+    )
+
+
+def _latest_rows(
+    conn: duckdb.DuckDBPyConnection, scored: dict[str, np.ndarray], rows: np.ndarray
+) -> pd.DataFrame:
+    """The day's latest predictions (by event time, then passenger id) with their ids.
+
+    Found on the numbers first; only those few rows' ids are read from the snapshot.
+    """
+    times = scored["event_time"]
+    ticks = times.view(np.int64)  # microseconds: NumPy partitions integers much faster
+    k = min(LATEST_ROWS, len(ticks))
+    threshold = times[np.argpartition(ticks, len(ticks) - k)[len(ticks) - k]]
+    candidates = np.flatnonzero(ticks >= threshold.astype(np.int64))  # the latest k, and ties
+    ids = conn.execute(
+        f"SELECT rowid AS row, passenger_id FROM {_DAY} "
+        "WHERE event_time >= ? ORDER BY event_time DESC, passenger_id DESC LIMIT ?",
+        [pd.Timestamp(threshold).to_pydatetime(), LATEST_ROWS],
+    ).fetchnumpy()
+    position = dict(zip(np.asarray(rows)[candidates].tolist(), candidates.tolist(), strict=True))
+    picked = np.array([position[int(r)] for r in ids["row"]], dtype=np.int64)
+    latest = pd.DataFrame({c: values[picked] for c, values in scored.items()})
+    latest.insert(0, "passenger_id", np.asarray(ids["passenger_id"], dtype=object))
+    return latest
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A fetched column as float64, SQL NULL as NaN."""
+    if isinstance(values, np.ma.MaskedArray):
+        return np.ma.filled(values.astype(np.float64), np.nan)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _matrix(numbers: dict[str, np.ndarray], columns: Sequence[str], n: int) -> np.ndarray:
+    """The float32 input matrix, columns in the model's order (as ``core.features.model_matrix``)."""
+    matrix = np.empty((n, len(columns)), dtype=np.float32)
+    for i, column in enumerate(columns):
+        matrix[:, i] = numbers[column]
+    return matrix
+
+
+def _empty_scored(feature_columns: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {c: pd.Series(dtype="float64") for c in (*SCORED_COLUMNS, *feature_columns)}
+    )
+    frame["event_time"] = frame["event_time"].astype("datetime64[us]")
+    frame[["model_version", "predicted_survived"]] = frame[
+        ["model_version", "predicted_survived"]
+    ].astype("int64")
+    return frame
+
+
+def _empty_latest() -> pd.DataFrame:
+    return pd.DataFrame(columns=["passenger_id", *SCORED_COLUMNS])
+
+
+# --- the hand-over to monitoring -----------------------------------------------------------
+
+#: The day a scoring step has just scored, for the monitoring step of the same run (one slot:
+#: a run scores one day). Key: (run id, start, end).
+_KEPT: dict[tuple[str, datetime, datetime], ScoredDay] = {}
+
+
+def keep_for_monitoring(run_id: str, start: datetime, end: datetime, day: ScoredDay) -> None:
+    """Keep the scored day, so the run's monitoring step does not read it back.
+
+    Handing over the very numbers that were scored is also what keeps monitoring consistent
+    with the predictions if an hour of the day is re-published between the two steps.
+    """
+    _KEPT.clear()
+    _KEPT[(run_id, naive_utc(start), naive_utc(end))] = day
+
+
+def scored_for_monitoring(
+    conn: duckdb.DuckDBPyConnection, run_id: str, start: datetime, end: datetime
+) -> ScoredDay:
+    """The day's predictions with their labels and inputs: those the same run scored, else the
+    stored predictions joined (inside DuckDB) with the feature rows they scored."""
+    kept = _KEPT.pop((run_id, naive_utc(start), naive_utc(end)), None)
+    _KEPT.clear()
+    if kept is not None:
+        return kept
+    return read_scored_day(conn, start, end)
+
+
+def read_scored_day(conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> ScoredDay:
+    """A stored day of predictions as :class:`ScoredDay` (numbers out, ids joined in DuckDB)."""
+    window = [naive_utc(start), naive_utc(end)]
+    if not table_exists(conn, PREDICTIONS_TABLE):
+        return ScoredDay(_empty_scored(()), _empty_latest())
+    features = table_exists(conn, FEATURE_VIEW)
+    available = (
+        {row[0] for row in conn.execute(f"DESCRIBE {FEATURE_VIEW}").fetchall()}
+        if features
+        else set()
+    )
+    inputs = [c for c in FEATURE_COLUMNS if c in available]
+    label = f"f.{LABEL_COLUMN}" if LABEL_COLUMN in available else "NULL"
+    joined = f"LEFT JOIN {FEATURE_VIEW} AS f ON f.passenger_id = p.passenger_id" if features else ""
+    select = ", ".join(
+        [
+            "p.passenger_id",
+            "p.event_time",
+            "p.model_version",
+            "p.predicted_survived",
+            "p.survival_probability",
+            f"{label}::DOUBLE AS {LABEL_COLUMN}",
+            *(f'f."{c}"' for c in inputs),
+        ]
+    )
+    source = (
+        f"SELECT {select} FROM {PREDICTIONS_TABLE} AS p {joined} "
+        "WHERE p.event_time >= ? AND p.event_time < ?"
+    )
+    scored = conn.execute(f"SELECT * EXCLUDE (passenger_id) FROM ({source})", window).df()
+    scored["event_time"] = scored["event_time"].astype("datetime64[us]")
+    latest = conn.execute(
+        f"SELECT * FROM ({source}) ORDER BY event_time DESC, passenger_id DESC LIMIT ?",
+        [*window, LATEST_ROWS],
+    ).df()
+    return ScoredDay(scored, latest)
