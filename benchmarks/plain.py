@@ -52,6 +52,7 @@ from titanic_assets.data_layer.feature_store import (
     withdraw_certificate,
 )
 from titanic_assets.data_layer.training_store import champion_window_start, read_training_rows
+from titanic_assets.data_layer.validation import validate_batch_in_warehouse
 from titanic_assets.data_layer.warehouse import connect, transaction
 
 
@@ -99,9 +100,7 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
             write_slice(conn, SYNTHETIC_FEATURES, features, window, (start, end))
             ensure_feature_store(conn)
     with sw.lap("checks"), connect(db) as conn:  # judged where it was written, as the checks do
-        results = quality.validate_batch_in_warehouse(
-            conn, batch_rows_sql(SYNTHETIC_FEATURES, batch)
-        )
+        results = validate_batch_in_warehouse(conn, batch_rows_sql(SYNTHETIC_FEATURES, batch))
         record_suite_results(
             conn,
             batch_id=batch,

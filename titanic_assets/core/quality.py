@@ -9,14 +9,15 @@ Two suites, because they answer different questions and fail with different cons
   mean age, share of 3rd class, survival among women)? A failure means "look at this", not
   "stop": small batches are noisy and a generator change may be intended, so it is a WARN.
 
-GX evaluates both suites with its SQL execution engine *inside DuckDB*, through SQLAlchemy
-(``duckdb-engine``): every expectation becomes an aggregate query where the rows are, instead of
-a million rows re-built as Python objects for GX's pandas engine (about 3x faster on a million
-rows; ``make bench`` measures the feature pipeline). The pipelines validate a batch where it was
-written (:func:`validate_batch_in_warehouse`, a ``SELECT`` of the batch's rows); a frame in
-memory (:func:`validate_batch`, tests) is first copied into an in-memory DuckDB, so there is one
-engine and one set of semantics. A failed expectation still says how many rows failed, example
-values, and the ``passenger_id`` of example rows.
+GX evaluates both suites with its SQL execution engine, through SQLAlchemy, where the rows
+are: every expectation becomes an aggregate query in the database instead of a million rows
+re-built as Python objects for GX's pandas engine (about 3x faster on a million rows; ``make
+bench`` measures the feature pipeline). This module holds the suites and reads the verdicts; it
+is handed an open connection and a :class:`SqlTarget` (how SQLAlchemy reaches the same data),
+so it names no database. :mod:`titanic_assets.data_layer.validation` binds it to DuckDB: a batch
+in the warehouse, or a frame copied into an in-memory DuckDB (one engine, one set of semantics).
+A failed expectation says how many rows failed, example values, and the ``passenger_id`` of
+example rows.
 
 This is a plain library module: no Dagster import, so it is testable and reusable from the CLI.
 GX is called directly (``dagster-ge`` pins GX < 1 and does not work with GX Core 1.x). Importing
@@ -29,8 +30,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -163,21 +163,32 @@ class SuiteResult:
 # --- public API ---------------------------------------------------------------------------------
 
 
-def validate_integrity(features: pd.DataFrame) -> SuiteResult:
+@dataclass(frozen=True)
+class SqlTarget:
+    """How GX's SQL engine reaches the rows: a SQLAlchemy URL naming the dialect, and a
+    ``creator`` returning DB-API connections to the database the caller's connection is on."""
+
+    url: str
+    creator: Callable[[], Any]
+
+
+def validate_integrity(conn: Any, relation: str, target: SqlTarget) -> SuiteResult:
     """Check feature-store rows are well formed: the blocking (ERROR) suite.
 
-    Expectations: at least one row; exactly :data:`FEATURE_STORE_COLUMNS`; ``passenger_id``
-    unique; no nulls outside ``age``/``fare`` (GX's set and range expectations skip nulls, so
-    nulls need their own expectation); ``source`` in {historical, synthetic}; ``pclass`` in
-    {1, 2, 3}; flags and ``survived`` in {0, 1}; ``age`` 0..100, ``fare`` 0..1000, ``sibsp`` and
-    ``parch`` 0..10, ``family_size`` 1..21. An empty frame or a missing column fails with an
-    outcome saying so; it never raises.
+    ``relation`` is a ``SELECT`` of the rows, run by ``conn`` (an open DB-API connection, for
+    the few queries around the suite) and by GX through ``target``. Expectations: at least one
+    row; exactly :data:`FEATURE_STORE_COLUMNS`; ``passenger_id`` unique; no nulls outside
+    ``age``/``fare`` (GX's set and range expectations skip nulls, so nulls need their own
+    expectation); ``source`` in {historical, synthetic}; ``pclass`` in {1, 2, 3}; flags and
+    ``survived`` in {0, 1}; ``age`` 0..100, ``fare`` 0..1000, ``sibsp`` and ``parch`` 0..10,
+    ``family_size`` 1..21. No rows or a missing column fails with an outcome saying so; it
+    never raises.
     """
-    with _frame_in_duckdb(features) as (conn, relation):
-        return _integrity(conn, relation)
+    gx = _gx()
+    return _run(INTEGRITY, gx.integrity_suite, conn, relation, relation, {}, target)
 
 
-def validate_distribution(features: pd.DataFrame) -> SuiteResult:
+def validate_distribution(conn: Any, relation: str, target: SqlTarget) -> SuiteResult:
     """Check a batch looks like Titanic passengers: the advisory (WARN) suite.
 
     GX evaluates column means of the figures compared, derived in SQL from the rows:
@@ -186,25 +197,19 @@ def validate_distribution(features: pd.DataFrame) -> SuiteResult:
     women). Each band is sized for the number of non-null values it averages (see the
     constants block), so the verdict means "unlikely under the reference", not "different".
     """
-    with _frame_in_duckdb(features) as (conn, relation):
-        return _distribution(conn, relation)
+    gx = _gx()
+    query = _distribution_query(conn, relation)
+    return _run(
+        DISTRIBUTION, gx.distribution_suite, conn, query, relation, _bands(conn, query), target
+    )
 
 
-def validate_batch(features: pd.DataFrame) -> dict[str, SuiteResult]:
-    """Both suites on a frame in memory, by suite name: integrity (blocking), distribution (warn)."""
-    with _frame_in_duckdb(features) as (conn, relation):
-        return validate_batch_in_warehouse(conn, relation)
-
-
-def validate_batch_in_warehouse(conn: Any, relation: str) -> dict[str, SuiteResult]:
-    """Both suites on rows already in DuckDB, evaluated there: ``relation`` is a ``SELECT``.
-
-    ``conn`` is an open DuckDB connection; GX queries through a cursor of it (same database,
-    same process, so no second open of the file and no lock to wait for) and sees what is
-    committed. The pipelines and the plain benchmark call this on the batch they have just
-    written, so both judge a batch alike.
-    """
-    return {INTEGRITY: _integrity(conn, relation), DISTRIBUTION: _distribution(conn, relation)}
+def validate_batch(conn: Any, relation: str, target: SqlTarget) -> dict[str, SuiteResult]:
+    """Both suites on one batch, by suite name: integrity (blocking) and distribution (warn)."""
+    return {
+        INTEGRITY: validate_integrity(conn, relation, target),
+        DISTRIBUTION: validate_distribution(conn, relation, target),
+    }
 
 
 def band(centre: float, spread: float, n: int, floor: float) -> tuple[float, float]:
@@ -331,40 +336,19 @@ def _gx() -> _GX:
     )
 
 
-def _integrity(conn: Any, relation: str) -> SuiteResult:
-    gx = _gx()
-    return _run(INTEGRITY, gx.integrity_suite, conn, relation, relation, parameters={})
-
-
-def _distribution(conn: Any, relation: str) -> SuiteResult:
-    gx = _gx()
-    query = _distribution_query(conn, relation)
-    return _run(DISTRIBUTION, gx.distribution_suite, conn, query, relation, _bands(conn, query))
-
-
-@contextmanager
-def _frame_in_duckdb(frame: pd.DataFrame) -> Iterator[tuple[Any, str]]:
-    """A frame copied into a private in-memory DuckDB: a table, so GX's cursors (other client
-    contexts on the same database) see it, which a registered view would not be."""
-    import duckdb
-
-    conn = duckdb.connect()
-    try:
-        conn.register("_frame", frame)
-        conn.execute("CREATE TABLE batch_rows AS SELECT * FROM _frame")
-        conn.unregister("_frame")
-        yield conn, "SELECT * FROM batch_rows"
-    finally:
-        conn.close()
-
-
 def _run(
-    suite_name: str, suite: Any, conn: Any, query: str, relation: str, parameters: dict
+    suite_name: str,
+    suite: Any,
+    conn: Any,
+    query: str,
+    relation: str,
+    parameters: dict,
+    target: SqlTarget,
 ) -> SuiteResult:
-    """Validate ``suite`` on the rows ``query`` selects, GX's SQL engine running in DuckDB.
+    """Validate ``suite`` on the rows ``query`` selects, with GX's SQL engine.
 
-    A data source per call, bound to ``conn`` (each call may be another warehouse), is removed
-    afterwards so the process keeps no engine and no connection to a file it no longer uses.
+    A data source per call, bound to ``target`` (each call may be another database), is removed
+    afterwards so the process keeps no engine and no connection it no longer uses.
     """
     gx = _gx()
     columns = _columns(conn, query)
@@ -374,9 +358,9 @@ def _run(
     with gx.lock:  # one data source at a time in the shared context
         source = gx.context.data_sources.add_sql(
             name=f"titanic_{suite_name}",
-            # The URL picks the dialect; ``creator`` hands SQLAlchemy cursors of ``conn``.
-            connection_string="duckdb:///:memory:",
-            kwargs={"creator": lambda: _cursor_per_query_connection(conn)},
+            # The URL picks the dialect; ``creator`` makes the connections.
+            connection_string=target.url,
+            kwargs={"creator": target.creator},
         )
         try:
             asset = source.add_query_asset(name="batch_rows", query=query)
@@ -398,34 +382,6 @@ def _run(
         evaluated_rows=int(conn.execute(f"SELECT count(*) FROM ({relation}) AS r").fetchone()[0]),
         outcomes=outcomes,
     )
-
-
-def _cursor_per_query_connection(conn: Any) -> Any:
-    """duckdb-engine's DBAPI connection over ``conn``, giving each SQLAlchemy cursor a DuckDB
-    cursor of its own.
-
-    duckdb-engine runs every cursor on one DuckDB connection, where a query's result lives
-    only until the next statement. GX's SQL engine fetches a result after handing its
-    connection back to the pool, by which time the pool's reset has replaced it (every
-    expectation errors with "list index out of range"). A DuckDB cursor per query keeps each
-    result until it is read, and results are still read lazily (GX reads only the column names
-    of a whole-batch query).
-    """
-    from duckdb_engine import ConnectionWrapper, CursorWrapper
-
-    class OwnCursor(CursorWrapper):
-        def __init__(self, cursor: Any, wrapper: Any) -> None:
-            super().__init__(cursor, wrapper)
-            self._own = cursor
-
-        def close(self) -> None:
-            self._own.close()
-
-    class CursorPerQuery(ConnectionWrapper):
-        def cursor(self) -> Any:
-            return OwnCursor(conn.cursor(), self)
-
-    return CursorPerQuery(conn.cursor())
 
 
 def _integrity_expectations() -> list:

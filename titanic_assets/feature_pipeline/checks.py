@@ -10,7 +10,7 @@ Per feature asset, two checks:
 
 The synthetic checks are partitioned like their asset: each hour is judged on its own rows. Both
 suites run where the rows are: GX's SQL engine queries the batch in the warehouse the asset has
-just written (``core.quality.validate_batch_in_warehouse``), so no rows are loaded into Python.
+just written (``data_layer.validation.validate_batch_in_warehouse``), so no rows are loaded into Python.
 """
 
 import json
@@ -21,6 +21,7 @@ from dagster_duckdb import DuckDBResource
 from titanic_assets import names
 from titanic_assets.data_layer.feature_store import batch_rows_sql, record_suite_results
 from titanic_assets.data_layer.resources import open_warehouse
+from titanic_assets.data_layer.validation import validate_batch_in_warehouse
 from titanic_assets.feature_pipeline import assets
 from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE, HISTORICAL_BATCH
 from titanic_assets.partitions import HOURLY_PARTITIONS
@@ -43,14 +44,12 @@ def _suite_results(
     (which certifies hours, not runs), and reports every hour as that partition's check
     evaluation; a single-hour run reports as a plain ``AssetCheckResult``.
     """
-    from titanic_assets.core import quality
-
     with open_warehouse(duckdb) as conn:
         verdicts = [
             (
                 partition,
                 batch_id,
-                quality.validate_batch_in_warehouse(conn, batch_rows_sql(table, batch_id)),
+                validate_batch_in_warehouse(conn, batch_rows_sql(table, batch_id)),
             )
             for partition, batch_id in batches.items()
         ]
