@@ -266,12 +266,12 @@ def generated_like():
     return make
 
 
-def test_accepted_text_columns_hold_none_for_missing_values():
+def test_accepted_text_columns_hold_none_for_missing_values_input_untouched():
     frame = pd.DataFrame(
         {
             "passenger_id": ["a", "b", "c"],
             "event_time": pd.Timestamp("2026-11-02").as_unit("us"),
-            "source": ["synthetic", None, "synthetic"],
+            "source": pd.Series(["synthetic", float("nan"), "synthetic"], dtype=object),
             "batch_id": "2026-11-02-00:00",
             "pclass": 3,
             "sex": pd.Series(["male", "female", "male"], dtype="string"),
@@ -288,3 +288,4 @@ def test_accepted_text_columns_hold_none_for_missing_values():
     assert accepted["embarked"].tolist() == ["S", None, "C"]
     assert accepted["source"].tolist() == ["synthetic", None, "synthetic"]
     assert accepted["sex"].dtype == object and accepted["event_time"].dtype == "datetime64[us]"
+    assert pd.isna(frame["source"].iloc[1]) and frame["source"].iloc[1] is not None  # untouched

@@ -277,7 +277,9 @@ def validate_passengers(
 
     A row is rejected, with every reason listed, when a required value is missing or unparseable
     or a value is out of its domain. ``raw`` (same index) lets a reason show the text as loaded.
-    Rejected rows keep all their columns plus ``reject_reasons``.
+    Rejected rows keep all their columns plus ``reject_reasons``. Accepted columns already in
+    their storage types are not copied: ``accepted`` may share arrays with ``passengers``, which
+    callers hand over (write into neither in place).
     """
     if raw is not None:  # Kaggle headers ("Age", "Fare"...) -> passenger names, for the checks
         raw = raw.rename(columns=lambda c: _RAW_NAMES.get(str(c).strip(), c))
@@ -377,27 +379,33 @@ def _typed(
 ) -> pd.DataFrame:
     """Give accepted rows the storage types: ints where the domain is integral.
 
-    Built column by column into a fresh frame with a 0..n-1 index, each column converted (or
-    copied) once and the frame left unconsolidated: at a million rows each further copy is a
-    sizeable cost. ``missing`` gives text columns' missing-value masks already computed (None:
-    nothing missing), so they are not searched again.
+    Built column by column into a new frame with a 0..n-1 index, left unconsolidated. A column
+    already in its storage type is taken as it is, not copied (at a million rows each copy is a
+    sizeable cost), so the result may share arrays with ``accepted``; a column that needs a
+    change is converted into a new array. ``missing`` gives text columns' missing-value masks
+    already computed (None: nothing missing), so they are not searched again.
     """
     columns: dict[str, np.ndarray] = {}
     for column in ("pclass", "sibsp", "parch", "survived"):
-        columns[column] = accepted[column].astype("int64").to_numpy()
+        columns[column] = accepted[column].astype("int64", copy=False).to_numpy()
     for column in ("age", "fare"):
-        columns[column] = accepted[column].to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        values = accepted[column]
+        if values.dtype == "float64":
+            columns[column] = values.to_numpy()
+        else:
+            columns[column] = values.to_numpy(dtype="float64", na_value=np.nan)
     known = missing or {}
     for column in ("passenger_id", "source", "batch_id", "sex", "embarked"):
-        values = accepted[column].to_numpy(dtype=object, copy=True)
+        values = accepted[column].to_numpy(dtype=object)
         absent = known[column] if column in known else _missing(values)
         if absent is not None and absent.any():  # NaN / pd.NA -> None, as DuckDB expects
+            values = values.copy()  # never write into the caller's array
             values[absent] = None
         columns[column] = values
     event_time = accepted["event_time"]
     if not (event_time.dtype.kind == "M" and getattr(event_time.dtype, "tz", None) is None):
         event_time = pd.to_datetime(event_time)  # (already naive datetimes need no parsing)
-    columns["event_time"] = event_time.to_numpy(dtype="datetime64[us]", copy=True)
+    columns["event_time"] = event_time.to_numpy(dtype="datetime64[us]")
     return pd.DataFrame({c: columns[c] for c in PASSENGER_COLUMNS}, copy=False)
 
 
