@@ -250,6 +250,13 @@ def markdown(results: dict, command: str) -> str:
         f"{thr['bare_insert_passengers_per_s']:,.0f} passengers/s) | ≥ 0.5"
         f"{mark('feature_throughput_vs_limit')} |"
     )
+    parts = thr["feature_parts_s"]
+    lines.append(
+        f"| feature pipeline's parts, {thr['rows']:,} rows: generate / build features / both GX "
+        f"suites in DuckDB / bare insert of both tables | {parts['generate_s']:.2f} s / "
+        f"{parts['features_s']:.2f} s / {parts['validate_s']:.2f} s / {thr['bare_insert_s']:.2f} s"
+        " | — |"
+    )
     lines.append(
         f"| batch scoring vs bare XGBoost predict, {thr['rows']:,} rows | "
         f"**{results['scoring_throughput_vs_limit']:.2f}** "

@@ -3,6 +3,9 @@
 * Feature pipeline: passengers/s of the Dagster ``feature_pipeline`` run (generate, validate,
   features, both writes, both GX suites, ledger, view) against DuckDB inserting the same two
   frames (passengers and features) into fresh tables (connect, insert, close).
+* The feature pipeline's parts, each the median of ``reps`` runs on the same million
+  passengers: generating them (``synthetic_hour``: fit, draw, validate), building features, and
+  both GX suites judging the hour where it lies in the Dagster arm's warehouse.
 * Batch scoring: passengers/s of the ``predictions`` step (read the day's features, score,
   write predictions) against XGBoost's bare ``predict_proba`` on the same rows.
 
@@ -17,11 +20,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks.common import DAY, HOUR, SEED, median
+from titanic_assets import names
+from titanic_assets.core.backfill import synthetic_hour
 from titanic_assets.core.features import build_features
 from titanic_assets.core.generator import PassengerGenerator
 from titanic_assets.core.predict import score_features
+from titanic_assets.core.quality import INTEGRITY
 from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
 from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.feature_store import SYNTHETIC_FEATURES, batch_rows_sql
+from titanic_assets.data_layer.validation import validate_batch_in_warehouse
 from titanic_assets.data_layer.warehouse import connect
 
 
@@ -58,6 +66,35 @@ def bare_predict_seconds(warehouse: str, reps: int) -> tuple[float, int]:
     return median(times), len(features)
 
 
+def _median_seconds(work, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return median(times)
+
+
+def feature_parts_seconds(historical, warehouse: str, n: int, reps: int) -> dict[str, float]:
+    """Seconds for each part of an hour of ``n`` passengers (the write is the bare insert)."""
+    batch = HOUR.strftime(names.HOUR_BATCH_FORMAT)
+    passengers, _ = synthetic_hour(historical, HOUR, n, seed=SEED)
+    with connect(warehouse, read_only=True) as conn:
+        validate = lambda: validate_batch_in_warehouse(  # noqa: E731
+            conn, batch_rows_sql(SYNTHETIC_FEATURES, batch)
+        )
+        # GX's import and context are set up once per process, not per hour (untimed).
+        judged = validate()[INTEGRITY].evaluated_rows
+        if judged != n:  # never time the suites on the wrong (or an empty) batch
+            raise RuntimeError(f"batch {batch} holds {judged} feature rows, expected {n}")
+        validate_s = _median_seconds(validate, reps)
+    return {
+        "generate_s": _median_seconds(lambda: synthetic_hour(historical, HOUR, n, seed=SEED), reps),
+        "features_s": _median_seconds(lambda: build_features(passengers), reps),
+        "validate_s": validate_s,
+    }
+
+
 def run(scratch: Path, template: Path, dagster_warehouse: str, n: int, overhead: dict, reps: int):
     runs = overhead["runs"][str(n)]
     feature_s = runs["dagster_stages_s"]["feature_pipeline"]
@@ -69,6 +106,7 @@ def run(scratch: Path, template: Path, dagster_warehouse: str, n: int, overhead:
     features = build_features(passengers)
     insert_s = bare_insert_seconds(scratch, [passengers, features], reps)
     predict_s, scored_rows = bare_predict_seconds(dagster_warehouse, reps)
+    parts = feature_parts_seconds(historical, dagster_warehouse, n, reps)
     return {
         "feature_throughput_vs_limit": insert_s / feature_s,
         "scoring_throughput_vs_limit": predict_s / predictions_s,
@@ -80,6 +118,7 @@ def run(scratch: Path, template: Path, dagster_warehouse: str, n: int, overhead:
         "bare_insert_s": insert_s,
         "predictions_step_s": predictions_s,
         "bare_predict_s": predict_s,
+        "feature_parts_s": parts,
         "rows": n,
         "reps": reps,
     }
