@@ -264,6 +264,11 @@ def markdown(results: dict, command: str) -> str:
         f"{thr['bare_predict_passengers_per_s']:,.0f} passengers/s) | ≥ 0.5"
         f"{mark('scoring_throughput_vs_limit')} |"
     )
+    lines.append(
+        f"| batch scoring's floor, {thr['rows']:,} rows: bare XGBoost predict / bare DuckDB "
+        f"insert of the day's prediction rows | {thr['bare_predict_s']:.2f} s / "
+        f"{thr['bare_predictions_insert_s']:.2f} s | — |"
+    )
     mem = raw["memory"]
     if mem["peak_rss_gib"] is not None:
         lines.append(
