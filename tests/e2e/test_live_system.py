@@ -187,23 +187,62 @@ def test_feature_partitions_succeed_and_new_passengers_trigger_retraining(
     assert int(retrain.tags["titanic/new_labelled_rows"]) >= 30
 
 
-def test_schedule_tick_launches_a_feature_run(live: LiveDagster, first_cycle):
-    """The feature schedule (every minute here) requests the last complete hour, once."""
+SCHEDULE_TICKS_QUERY = """
+query Ticks($selector: ScheduleSelector!) {
+  scheduleOrError(scheduleSelector: $selector) {
+    ... on Schedule { scheduleState { ticks(limit: 10) { status skipReason } } }
+  }
+}
+"""
+
+
+def _generated_hours(live: LiveDagster) -> set[datetime]:
+    table = names.SYNTHETIC_FEATURES_TABLE
+    with connect(str(live.warehouse), read_only=True) as conn:
+        if not table_exists(conn, table):
+            return set()
+        sql = f"SELECT DISTINCT date_trunc('hour', event_time) FROM {table}"
+        return {row[0] for row in conn.execute(sql).fetchall()}
+
+
+def test_schedule_tick_requests_the_last_complete_hour_once(live: LiveDagster, first_cycle):
+    """The feature schedule (every minute here) requests the last complete hour, once: a run
+    while the hour is new, then ticks that skip it, naming it, once it is generated. (From 00:00
+    to 00:59 UTC the last complete hour is yesterday's 23:00, which the automation tests'
+    backfill of yesterday has generated already: then only the skips are seen.)"""
+    target = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    target -= timedelta(hours=1)
+    label = target.strftime("%Y-%m-%d-%H:%M")
+    already = target in _generated_hours(live)
     live.set_schedule("hourly_synthetic_passengers", running=True)
-    run = live.wait_succeeded(
-        "a feature_pipeline run launched by hourly_synthetic_passengers",
-        lambda r: (
-            r.job == "feature_pipeline"
-            and r.tags.get("dagster/schedule_name") == "hourly_synthetic_passengers"
-        ),
-        timeout=180,
-    )
-    partition = datetime.strptime(run.tags["dagster/partition"], "%Y-%m-%d-%H:%M")
-    assert run.tags["titanic/trigger"] == "schedule"
-    assert partition.minute == 0
+    if not already:
+        run = live.wait_succeeded(
+            "a feature_pipeline run launched by hourly_synthetic_passengers",
+            lambda r: (
+                r.job == "feature_pipeline"
+                and r.tags.get("dagster/schedule_name") == "hourly_synthetic_passengers"
+            ),
+            timeout=180,
+        )
+        assert run.tags["titanic/trigger"] == "schedule"
+        assert run.tags["dagster/partition"] == label
+    selector = {
+        "repositoryLocationName": LOCATION,
+        "repositoryName": REPOSITORY,
+        "scheduleName": "hourly_synthetic_passengers",
+    }
+
+    def skipped_as_generated() -> bool:
+        state = live.graphql(SCHEDULE_TICKS_QUERY, {"selector": selector})
+        ticks = state["scheduleOrError"]["scheduleState"]["ticks"]
+        reason = f"{label} is already generated"
+        return any(t["status"] == "SKIPPED" and reason in (t["skipReason"] or "") for t in ticks)
+
+    live.wait_for(f"a schedule tick skipping {label} as generated", skipped_as_generated, 180)
     scheduled = live.runs(tags={"dagster/schedule_name": "hourly_synthetic_passengers"})
     by_partition = [r.tags["dagster/partition"] for r in scheduled]
     assert len(by_partition) == len(set(by_partition)), "an hour was generated twice"
+    assert by_partition.count(label) == (0 if already else 1)
 
 
 def test_asset_graph_lineage_from_predictions_back_to_sources(live: LiveDagster):
