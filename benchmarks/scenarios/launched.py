@@ -21,23 +21,22 @@ the run's first step: process start, imports, code-location load and instance se
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from benchmarks import plain
 from benchmarks.common import copy_warehouse, median, spread
-from benchmarks.launched import LaunchedArm, launch_instance_yaml
+from benchmarks.launched import LaunchedArm
 from benchmarks.scenarios.overhead import compare_outputs
 
 ARMS = ("plain_process", "launched", "plain")
 
 
 def run_sizes(scratch: Path, template: Path, sizes: list[int], reps: dict, log=print) -> dict:
-    dbs = {name: scratch / f"launched_{name}.duckdb" for name in ARMS}
-    dbs["launched"] = scratch / "launched_dagster.duckdb"
-    home = scratch / "launched_home"
-    home.mkdir(parents=True, exist_ok=True)
-    launch_instance_yaml(home)
-    copy_warehouse(template, dbs["launched"])
+    live = scratch / "launched_live"
+    if live.exists():
+        shutil.rmtree(live)
+    live.mkdir(parents=True)
     out: dict = {
         "ratio": {},
         "ratio_vs_warm_plain": {},
@@ -46,9 +45,11 @@ def run_sizes(scratch: Path, template: Path, sizes: list[int], reps: dict, log=p
         "comparison_plain_process": {},
         "fixed_s_samples": [],
     }
-    with LaunchedArm(str(dbs["launched"]), home) as arm:
-        # One untimed launch: the code server finishes loading the location (the daemon's
-        # server is long up when a user's run is launched).
+    with LaunchedArm(live) as arm:
+        dbs = {name: scratch / f"launched_{name}.duckdb" for name in ARMS}
+        dbs["launched"] = Path(arm.warehouse)
+        # One untimed run: the daemon's launcher starts its forkserver, as a user's daemon
+        # has long done when a run is launched.
         arm.run("historical_backfill")
         for n in sizes:
             reps_n = reps[n]
