@@ -1,108 +1,54 @@
-"""The launched arm: each job run in a new process, started the way the daemon starts it.
+"""The launched arm: each job run in a new process, launched by the real daemon.
 
-Under ``make dev`` no run executes in the process that asked for it: the daemon dequeues the
-run and calls ``instance.launch_run``; the instance's ``DefaultRunLauncher`` asks the code
-location's code server to start it, and the code server spawns a fresh Python process that
-imports Dagster, loads the code location and sets up the instance before its first step.
+Under ``make dev`` no run executes in the process that asked for it: the UI puts the run in the
+queue, the daemon dequeues it and calls ``instance.launch_run``, and the instance's run
+launcher (``dagster.yaml``: :class:`titanic_assets.launcher.ForkserverRunLauncher`) starts a
+process for it. This arm goes through exactly that path:
 
-This arm reproduces that path with public entry points only:
+* the real webserver and daemon on the project's ``dagster.yaml`` as it is, in an instance of
+  their own, automation off (no schedule or sensor adds runs), started by the same harness as
+  the end-to-end tests (:func:`tests.e2e.conftest.start_live`);
+* each run is submitted through the webserver's GraphQL API, as the launchpad does;
+* the run's own event log gives the timings: launch (``RUN_STARTING``, written when the daemon
+  launches it) to ``RUN_SUCCESS`` is what the run costs, launch to its first ``STEP_START`` is
+  the fixed cost before any work. The wait in the queue before the launch is not counted: it is
+  the queue's polling interval, a setting (2 s).
 
-* ``dagster code-server start`` serves the code location (as ``dagster dev`` and the daemon's
-  workspace do), started once per warehouse, with ``TITANIC_DUCKDB`` pointing at it;
-* ``dagster job launch --grpc-port ...`` submits each run to an instance whose coordinator
-  launches at once (the project's ``dagster.yaml`` minus the queue, whose only addition is the
-  wait for the daemon's next dequeue tick, a setting: 2 s);
-* the run's own event log gives the timings: launch (``RUN_STARTING``) to ``RUN_SUCCESS`` is
-  what the run costs, launch to its first ``STEP_START`` is the fixed cost before any work.
-
-The CLI's own start-up (it builds the run from the code server's snapshot) is not counted: the
-daemon pays it once, not per run.
+The daemon is long-lived, as under ``make dev``: whatever the launcher sets up once (its
+forkserver) is set up by an untimed first run, as a user's daemon has long done.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
+import contextlib
 import time
-import uuid
 from pathlib import Path
 
-import yaml
+from benchmarks.common import CUTOFF, DAY_KEY, MODEL, PARTITION_KEY, SEED
 
-from benchmarks.common import CUTOFF, DAY_KEY, MODEL, PARTITION_KEY, ROOT, SEED
-
-#: Where the CLI and the code server live (the venv of the interpreter running the benchmark).
-BIN = Path(sys.executable).parent
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-def launch_instance_yaml(home: Path) -> None:
-    """The project's dagster.yaml in ``home``, with runs launched at once instead of queued."""
-    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    # DefaultRunCoordinator: submit_run is launch_run (the queue is Dagster's default otherwise).
-    config["run_coordinator"] = {
-        "module": "dagster._core.run_coordinator",
-        "class": "DefaultRunCoordinator",
-    }
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 class LaunchedArm:
-    """Runs the cycle's jobs as launched runs against one warehouse file and one instance."""
+    """Runs the cycle's jobs through the daemon against one warehouse file and one instance."""
 
-    def __init__(self, warehouse: str, home: Path) -> None:
+    def __init__(self, base: Path) -> None:
         import dagster as dg
 
-        self.warehouse = warehouse
-        self.home = home
-        self.env = {
-            **os.environ,
-            "DAGSTER_HOME": str(home),
-            "TITANIC_DUCKDB": warehouse,
-            "PYTHONPATH": str(ROOT),
-        }
-        self.port = _free_port()
-        self.server = subprocess.Popen(
-            [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
-             "-p", str(self.port), "-m", "titanic_assets.definitions",
-             "--log-level", "error"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self._wait_for_server()
-        self.instance = dg.DagsterInstance.from_config(str(home))
+        from tests.e2e.conftest import start_live
 
-    def _wait_for_server(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise RuntimeError(f"code server exited {self.server.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    pass
-                # The port opens before the location has loaded; a ping through the CLI would
-                # cost an interpreter start, so wait for the first launch to succeed instead.
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("code server did not start")
+        self._stack = contextlib.ExitStack()
+        self.live = self._stack.enter_context(
+            start_live(base, {"TITANIC_AUTOMATION": "off"}, test_speedups=False)
+        )
+        self.warehouse = str(self.live.warehouse)
+        self.instance = self._stack.enter_context(
+            dg.DagsterInstance.from_config(str(self.live.home))
+        )
 
     def close(self) -> None:
-        self.server.terminate()
-        try:
-            self.server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait()
-        self.instance.dispose()
+        self._stack.close()
 
     def __enter__(self) -> LaunchedArm:
         return self
@@ -114,22 +60,7 @@ class LaunchedArm:
 
     def run(self, job: str, run_config: dict | None = None, partition: str | None = None):
         """Launch ``job``, wait for it, return ``(wall_s, fixed_s, step_s)`` from its events."""
-        run_id = str(uuid.uuid4())
-        config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-        command = [str(BIN / "dagster"), "job", "launch", "--grpc-host", "127.0.0.1",
-                   "--grpc-port", str(self.port), "-j", job, "--run-id", run_id,
-                   "--config-json", json.dumps(config)]  # fmt: skip
-        if partition:
-            command += ["--tags", json.dumps({"dagster/partition": partition})]
-        for attempt in range(20):  # the code server may still be loading the location
-            done = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True)
-            if done.returncode == 0:
-                break
-            if "UNAVAILABLE" not in done.stderr and "Could not reach" not in done.stderr:
-                raise RuntimeError(f"dagster job launch {job} failed:\n{done.stderr[-2000:]}")
-            time.sleep(1 + attempt)
-        else:
-            raise RuntimeError(f"code server never answered:\n{done.stderr[-2000:]}")
+        run_id = self.live.launch(job, {**(run_config or {}), **QUIET}, partition)
         status = self._wait(run_id)
         if status != "SUCCESS":
             raise RuntimeError(f"launched {job} ended {status}: {self._failure(run_id)}")
@@ -141,8 +72,6 @@ class LaunchedArm:
             run = self.instance.get_run_by_id(run_id)
             if run is not None and run.status.value in TERMINAL:
                 return run.status.value
-            if run is not None and run.status.value == "QUEUED":
-                raise RuntimeError(f"run {run_id} was queued, not launched: check {self.home}")
             time.sleep(0.1)
         raise TimeoutError(f"run {run_id} did not finish in {timeout} s")
 

@@ -1,11 +1,13 @@
 """Scenario 1b: the full cycle as launched runs (a new process per run) vs the plain script.
 
-What a user of ``make dev`` gets: every run started by the instance's run launcher in a process
-of its own (see :mod:`benchmarks.launched`). It is compared with the plain script run two ways:
+What a user of ``make dev`` gets: every run launched by the daemon, through the instance's run
+launcher, in a process of its own (see :mod:`benchmarks.launched`). It is compared with the
+plain script run two ways:
 
 * ``plain_process``: ``python -m benchmarks.plain`` as a user runs it, a new interpreter timed
-  from outside (start, imports, the cycle, exit). Both arms pay process start and imports, the
-  launched arm once per run, the script once per cycle. ``daemon_overhead_ratio`` is
+  from outside (start, imports, the cycle, exit). Both arms pay a process per unit of work: the
+  launched arm one per run (a fork of the daemon's forkserver, whose imports were paid when the
+  daemon launched its first run), the script one per cycle. ``daemon_overhead_ratio`` is
   launched / this: what a user waits for, daemon or script.
 * ``plain``: the plain cycle in the benchmark's own warm interpreter (imports already paid), as
   in scenario 1. ``daemon_overhead_ratio_vs_warm_plain`` is launched / this: the whole cost of
@@ -16,28 +18,28 @@ goes first; after the first repetition at each N the launched warehouse is compa
 plain ones (same tables, same predictions).
 
 ``per_run_fixed_s`` is the median, over every launched run, of the seconds from the launch to
-the run's first step: process start, imports, code-location load and instance set-up.
+the run's first step: the fork, what the forkserver did not import, instance set-up and the
+code location's load.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from benchmarks import plain
 from benchmarks.common import copy_warehouse, median, spread
-from benchmarks.launched import LaunchedArm, launch_instance_yaml
+from benchmarks.launched import LaunchedArm
 from benchmarks.scenarios.overhead import compare_outputs
 
 ARMS = ("plain_process", "launched", "plain")
 
 
 def run_sizes(scratch: Path, template: Path, sizes: list[int], reps: dict, log=print) -> dict:
-    dbs = {name: scratch / f"launched_{name}.duckdb" for name in ARMS}
-    dbs["launched"] = scratch / "launched_dagster.duckdb"
-    home = scratch / "launched_home"
-    home.mkdir(parents=True, exist_ok=True)
-    launch_instance_yaml(home)
-    copy_warehouse(template, dbs["launched"])
+    live = scratch / "launched_live"
+    if live.exists():
+        shutil.rmtree(live)
+    live.mkdir(parents=True)
     out: dict = {
         "ratio": {},
         "ratio_vs_warm_plain": {},
@@ -46,9 +48,11 @@ def run_sizes(scratch: Path, template: Path, sizes: list[int], reps: dict, log=p
         "comparison_plain_process": {},
         "fixed_s_samples": [],
     }
-    with LaunchedArm(str(dbs["launched"]), home) as arm:
-        # One untimed launch: the code server finishes loading the location (the daemon's
-        # server is long up when a user's run is launched).
+    with LaunchedArm(live) as arm:
+        dbs = {name: scratch / f"launched_{name}.duckdb" for name in ARMS}
+        dbs["launched"] = Path(arm.warehouse)
+        # One untimed run: the daemon's launcher starts its forkserver, as a user's daemon
+        # has long done when a run is launched.
         arm.run("historical_backfill")
         for n in sizes:
             reps_n = reps[n]

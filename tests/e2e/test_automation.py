@@ -8,14 +8,18 @@ in file order, the freshness test last: it needs a minute without new hours).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.conftest import BACKFILL_DONE, LOCATION, REPOSITORY, LiveDagster
+from tests.e2e.conftest import (
+    BACKFILL_DONE,
+    LOCATION,
+    REPOSITORY,
+    LiveDagster,
+    hold_warehouse_lock,
+)
 from titanic_assets.data_layer.warehouse import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -158,17 +162,6 @@ def test_yesterdays_hours_all_in_make_automation_score_yesterday(live, old_backf
     assert run.tags["dagster/sensor_name"] == "default_automation_condition_sensor"
 
 
-def _hold_lock(path: str) -> subprocess.Popen:
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, sys; c = duckdb.connect({path!r}); print('locked', flush=True); "
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert holder.stdout.readline().strip() == "locked"
-    return holder
-
-
 def test_a_busy_warehouse_tick_is_retried_not_dropped(live, old_backfill):
     selector = {
         "repositoryLocationName": LOCATION,
@@ -185,7 +178,7 @@ def test_a_busy_warehouse_tick_is_retried_not_dropped(live, old_backfill):
         return not [r for r in live.runs() if r.status not in {"SUCCESS", "FAILURE", "CANCELED"}]
 
     live.wait_for("no run in progress (the lock below must not stall one)", idle, 300)
-    holder = _hold_lock(str(live.warehouse))
+    holder = hold_warehouse_lock(live.warehouse)
     try:
         reported_at = time.time()
         params = {

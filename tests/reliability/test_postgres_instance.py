@@ -31,7 +31,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 DEPLOY_YAML = PROJECT / "deploy" / "dagster.postgres.yaml"
 HOUR = "2026-11-05-09:00"
 PASSWORD = "titanic-test-pw"
-SHARED_SECTIONS = ("run_coordinator", "concurrency", "run_monitoring", "telemetry")
+SHARED_SECTIONS = (
+    "run_coordinator",
+    "run_launcher",
+    "concurrency",
+    "run_monitoring",
+    "telemetry",
+)
 
 
 def _pg_bin() -> Path | None:
