@@ -88,11 +88,18 @@ FAMILY_SIZE_RANGE = (1, 1 + 2 * FAMILY_RANGE[1])
 
 #: The column naming a failing row in an outcome (GX's ``unexpected_index_column_names``).
 ROW_ID_COLUMN = "passenger_id"
-#: A batch is judged with BASIC (unexpected_count, example values, observed values). Only if
-#: something failed is it judged again with SUMMARY and an index column, which adds the ids of
-#: example failing rows: that costs a query per expectation (~0.2 s on a million rows), so a
-#: passing batch, the usual case, does not pay it.
-_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": MAX_EXAMPLES}
+#: A batch is first judged as cheaply as its verdict allows. Only if something failed is it
+#: judged again with SUMMARY and an index column: unexpected counts, example values and the ids
+#: of example failing rows, which cost a query per expectation (the uniqueness one recomputes
+#: its window over every id: ~0.2 s on a million rows). A passing batch, the usual case, does
+#: not pay for examples it has none of.
+#:
+#: * integrity: BOOLEAN_ONLY. Every expectation is pass/fail on rows (or on the row count and
+#:   column set), and a passing batch has nothing to show but "passed".
+#: * distribution: BASIC, because its observed means are the point (tracked per batch, passing
+#:   or not; one aggregate query for all of them).
+_INTEGRITY_FORMAT = {"result_format": "BOOLEAN_ONLY"}
+_DISTRIBUTION_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": MAX_EXAMPLES}
 _FAILURE_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
 _NON_EXPECTED_KWARGS = frozenset({"column", "batch_id", "result_format", "catch_exceptions"})
 
@@ -186,7 +193,9 @@ def validate_integrity(conn: Any, relation: str, target: SqlTarget) -> SuiteResu
     never raises.
     """
     gx = _gx()
-    return _run(INTEGRITY, gx.integrity_suite, conn, relation, relation, {}, target)
+    return _run(
+        INTEGRITY, gx.integrity_suite, conn, relation, relation, {}, target, _INTEGRITY_FORMAT
+    )
 
 
 def validate_distribution(conn: Any, relation: str, target: SqlTarget) -> SuiteResult:
@@ -201,7 +210,14 @@ def validate_distribution(conn: Any, relation: str, target: SqlTarget) -> SuiteR
     gx = _gx()
     query = _distribution_query(conn, relation)
     return _run(
-        DISTRIBUTION, gx.distribution_suite, conn, query, relation, _bands(conn, query), target
+        DISTRIBUTION,
+        gx.distribution_suite,
+        conn,
+        query,
+        relation,
+        _bands(conn, query),
+        target,
+        _DISTRIBUTION_FORMAT,
     )
 
 
@@ -345,8 +361,10 @@ def _run(
     relation: str,
     parameters: dict,
     target: SqlTarget,
+    first_format: dict,
 ) -> SuiteResult:
-    """Validate ``suite`` on the rows ``query`` selects, with GX's SQL engine.
+    """Validate ``suite`` on the rows ``query`` selects, with GX's SQL engine: with
+    ``first_format``, and again with :data:`_FAILURE_FORMAT` if the suite failed.
 
     A data source per call, bound to ``target`` (each call may be another database), is removed
     afterwards so the process keeps no engine and no connection it no longer uses.
@@ -366,7 +384,7 @@ def _run(
             asset = source.add_query_asset(name="batch_rows", query=query)
             batch = asset.add_batch_definition_whole_table(name="all_rows").get_batch()
             result = batch.validate(
-                suite, result_format=_RESULT_FORMAT, expectation_parameters=parameters
+                suite, result_format=first_format, expectation_parameters=parameters
             )
             if not result.success:  # name the failing rows too
                 result = batch.validate(
