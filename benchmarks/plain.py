@@ -158,8 +158,7 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
             start,
             end,
             model=model,
-            model_version=int(version.version),
-            feature_columns=version.features,
+            version=version,
             run_id=run_id,
         )
     with sw.lap("monitoring"):

@@ -7,6 +7,7 @@ no particular order.
 """
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from titanic_assets.core.features import FEATURE_COLUMNS, MissingFeatureInputErr
 from titanic_assets.core.model import TrainingParams, train_model
 from titanic_assets.core.monitoring import monitor_scored
 from titanic_assets.core.predict import score_features
+from titanic_assets.data_layer import batch_scoring
 from titanic_assets.data_layer.batch_scoring import (
     keep_for_monitoring,
     read_scored_day,
@@ -77,9 +79,8 @@ def warehouse(tmp_path):
 
 
 def _score(conn, model, run_id="run-a", columns=FEATURE_COLUMNS):
-    return score_day(
-        conn, DAY, NEXT, model=model, model_version=7, feature_columns=columns, run_id=run_id
-    )
+    version = SimpleNamespace(version=7, features=list(columns))  # a registry row's two fields
+    return score_day(conn, DAY, NEXT, model=model, version=version, run_id=run_id)
 
 
 def test_each_passenger_gets_its_own_score_and_the_day_is_replaced(warehouse, model):
@@ -146,3 +147,36 @@ def test_an_empty_day_writes_a_typed_empty_table(tmp_path, model):
         assert day.rows == 0 and day.scored.empty
         kinds = {r[0]: r[1] for r in conn.execute("DESCRIBE inference.predictions").fetchall()}
     assert kinds["passenger_id"] == "VARCHAR" and kinds["survival_probability"] == "DOUBLE"
+
+
+class _FailsOnBlock:
+    """The model, until its ``fail_on``-th call: a failure in the middle of the day."""
+
+    def __init__(self, model, fail_on: int):
+        self.model, self.fail_on, self.calls = model, fail_on, 0
+
+    def predict_proba(self, matrix):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("scoring failed mid-day")
+        return self.model.predict_proba(matrix)
+
+
+def test_scored_in_blocks_pairs_every_row_and_a_mid_day_failure_changes_nothing(
+    warehouse, model, monkeypatch
+):
+    path, frame = warehouse
+    in_day = frame[(frame["event_time"] >= DAY) & (frame["event_time"] < NEXT)]
+    monkeypatch.setattr(batch_scoring, "_BLOCK_ROWS", 70_001)  # blocks across row groups
+    with connect(path) as conn:
+        first = _score(conn, model, run_id="first")
+        before = conn.execute("SELECT * FROM inference.predictions ORDER BY passenger_id").df()
+        failing = _FailsOnBlock(model, fail_on=3)
+        with pytest.raises(RuntimeError, match="mid-day"):
+            _score(conn, failing, run_id="second")
+        after = conn.execute("SELECT * FROM inference.predictions ORDER BY passenger_id").df()
+    assert failing.calls >= 3 and first.rows == len(in_day) > 3 * 70_001
+    pd.testing.assert_frame_equal(before, after)  # the day as it was, not half replaced
+    expected = score_features(model, in_day, FEATURE_COLUMNS)
+    got = before.set_index("passenger_id")["survival_probability"].loc[in_day["passenger_id"]]
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=0, atol=1e-7)

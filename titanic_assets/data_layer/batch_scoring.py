@@ -6,10 +6,13 @@ A day of a million passengers is scored without one Python object per passenger:
    snapshot of the day with a row order of its own (``rowid``);
 2. only numeric columns leave DuckDB (the model inputs, plus event time and label for
    monitoring), as NumPy arrays that become the float32 matrix XGBoost scores;
-3. the scores go back as a small numeric frame, and one ``INSERT ... SELECT`` pairs them with
+3. the scores go back as small numeric frames, and an ``INSERT ... SELECT`` pairs them with
    the snapshot's rows by position (checked against ``rowid``), so passenger ids, sources and
    batch ids never leave DuckDB. The day's earlier predictions are deleted in the same
    transaction: a re-run replaces the day, and a failure leaves it as it was.
+
+Steps 2 and 3 go block by block: XGBoost scores a block in a worker thread while DuckDB reads
+the next and writes the one before, so both cores work.
 
 The numbers just scored, and the day's latest rows with their ids (for the dashboards), are
 returned as a :class:`ScoredDay`, which the monitoring step of the same run takes over
@@ -20,7 +23,9 @@ model call, input checks) are :mod:`titanic_assets.core`'s; the plain benchmark 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import UTC, datetime
 from functools import cached_property
@@ -33,12 +38,19 @@ import pandas as pd
 from titanic_assets.core.features import FEATURE_COLUMNS, LABEL_COLUMN, check_model_inputs
 from titanic_assets.core.predict import PREDICTION_TYPES, predicted_outcomes, score_matrix
 from titanic_assets.data_layer.feature_store import naive_utc
+from titanic_assets.data_layer.registry import ModelVersion
 from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
 from titanic_assets.names import FEATURE_VIEW, PREDICTIONS_TABLE
 
 #: The day's snapshot and the scores frame, names local to the scoring connection.
 _DAY = "_scoring_day"
 _SCORES = "_scoring_scores"
+
+#: The snapshot's key columns, written with each prediction.
+_KEYS = ("passenger_id", "event_time", "source", "batch_id")
+
+#: Rows XGBoost scores at a time; DuckDB writes one block while the next is scored.
+_BLOCK_ROWS = 262_144
 
 #: How many of the day's latest predictions the dashboards show (ties kept).
 LATEST_ROWS = 15
@@ -109,15 +121,18 @@ def score_day(
     end: datetime,
     *,
     model: Any,
-    model_version: int,
-    feature_columns: Sequence[str],
+    version: ModelVersion,
     run_id: str,
 ) -> ScoredDay:
     """Score the certified rows with ``start <= event_time < end`` and replace their predictions.
 
-    Raises :class:`~titanic_assets.core.features.MissingFeatureInputError` naming a model input
-    the feature store no longer has; nothing is written then.
+    ``model`` is ``version``'s verified model, as :func:`registry.load_champion
+    <titanic_assets.data_layer.registry.load_champion>` returns them; the version gives the
+    number stored with each prediction and the model's inputs, in its order. Raises
+    :class:`~titanic_assets.core.features.MissingFeatureInputError` naming a model input the
+    feature store no longer has; nothing is written then.
     """
+    model_version, feature_columns = int(version.version), list(version.features)
     start, end = naive_utc(start), naive_utc(end)
     window = [start, end]
     predicted_at = datetime.now(UTC).replace(tzinfo=None)
@@ -127,82 +142,168 @@ def score_day(
             conn.execute(
                 f"DELETE FROM {PREDICTIONS_TABLE} WHERE event_time >= ? AND event_time < ?", window
             )
-            if not table_exists(conn, FEATURE_VIEW):
+            available = _view_columns(conn)
+            if not available:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
-            conn.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT * FROM {FEATURE_VIEW} "
-                "WHERE event_time >= ? AND event_time < ?",
-                window,
-            )
-            available = [row[0] for row in conn.execute(f"DESCRIBE {_DAY}").fetchall()]
             check_model_inputs(available, feature_columns)
             inputs = [
                 c for c in dict.fromkeys([*feature_columns, *FEATURE_COLUMNS]) if c in available
             ]
             label = LABEL_COLUMN if LABEL_COLUMN in available else f"NULL AS {LABEL_COLUMN}"
-            arrays = conn.execute(
-                f"SELECT rowid AS row, event_time, {label}, "
-                + ", ".join(f'"{c}"' for c in inputs)
-                + f" FROM {_DAY}"
-            ).fetchnumpy()
-            n = len(arrays["row"])
+            # The snapshot holds what the day's predictions and monitoring need, nothing more.
+            kept = ", ".join(f'"{c}"' for c in (*_KEYS, *inputs, LABEL_COLUMN) if c in available)
+            conn.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT {kept} FROM {FEATURE_VIEW} "
+                "WHERE event_time >= ? AND event_time < ?",
+                window,
+            )
+            # Row ids are dense from the first (not 0: a table created inside a transaction
+            # numbers its rows from a transaction-local base).
+            first, n = conn.execute(f"SELECT min(rowid), count(*) FROM {_DAY}").fetchall()[0]
             if n == 0:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
-            numbers = {c: _floats(arrays[c]) for c in inputs}
-            probabilities = score_matrix(model, _matrix(numbers, feature_columns, n))
-            outcomes = predicted_outcomes(probabilities)
-            scores = pd.DataFrame(
-                {
-                    "row": np.asarray(arrays["row"], dtype=np.int64),
-                    "predicted_survived": outcomes,
-                    "survival_probability": probabilities,
-                }
+            block = (
+                f"SELECT rowid AS row, event_time, {label}, "
+                + ", ".join(f'"{c}"' for c in inputs)
+                + f" FROM {_DAY} WHERE rowid >= ? AND rowid < ?"
             )
-            conn.register(_SCORES, scores)
-            try:
-                written = _insert_predictions(conn, model_version, predicted_at, run_id)
-            finally:
-                with suppress(duckdb.Error):  # an aborted transaction refuses even this
-                    conn.unregister(_SCORES)
-            if written != n:
-                raise ScoringError(
-                    f"the warehouse paired {written} of {n} scores with their passengers: "
-                    "nothing written"
-                )
+            rows, event_time, numbers, probabilities = _score_and_write(
+                conn,
+                model,
+                block,
+                int(first),
+                int(n),
+                feature_columns,
+                inputs,
+                (model_version, predicted_at, run_id),
+            )
             scored = {
-                "event_time": np.asarray(arrays["event_time"]).astype("datetime64[us]"),
-                "model_version": np.full(n, int(model_version), dtype=np.int64),
-                "predicted_survived": outcomes,
+                "event_time": event_time,
+                "model_version": np.full(n, model_version, dtype=np.int64),
+                "predicted_survived": predicted_outcomes(probabilities),
                 "survival_probability": probabilities,
-                LABEL_COLUMN: _floats(arrays[LABEL_COLUMN]),
-                **numbers,
+                **numbers,  # the label, then the model inputs
             }
-            latest = _latest_rows(conn, scored, arrays["row"])
+            latest = _latest_rows(conn, scored, rows)
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
     return ScoredDay(scored, latest)
 
 
-def _insert_predictions(
-    conn: duckdb.DuckDBPyConnection, model_version: int, predicted_at: datetime, run_id: str
-) -> int:
-    """One statement: the snapshot's keys beside their scores, paired by position.
+def _view_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The certified feature view's columns, in order (none: there is no feature store yet)."""
+    schema, name = FEATURE_VIEW.split(".", 1)
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, name],
+        ).fetchall()
+    ]
 
-    Both sides are in snapshot order (a single-table scan keeps its order; the scores were
-    computed in the order read); ``d.rowid = s.row`` checks the pairing, so a mismatch writes
-    fewer rows than scored and the caller refuses the transaction.
+
+def _score_and_write(
+    conn: duckdb.DuckDBPyConnection,
+    model: Any,
+    block_sql: str,
+    first: int,
+    n: int,
+    feature_columns: Sequence[str],
+    inputs: Sequence[str],
+    constants: tuple[int, datetime, str],
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Read, score and write the snapshot's ``n`` rows (row ids ``first`` on) block by block.
+
+    XGBoost scores a block in a worker thread (it releases the GIL) while DuckDB reads the next
+    block and writes the one before on the caller's connection, inside the caller's
+    transaction: the two cores work at once, and the connection is only ever used from the
+    caller's thread. Returns the row ids, event times, label and inputs (float64, NULL as NaN)
+    and probabilities of all rows; raises :class:`ScoringError` (the caller rolls back) if the
+    warehouse did not pair every score with its row.
     """
-    columns = ", ".join(PREDICTION_TYPES)
-    return int(
-        conn.execute(
-            f"""INSERT INTO {PREDICTIONS_TABLE} ({columns})
-            SELECT d.passenger_id, d.event_time, d.source, d.batch_id, ?::BIGINT,
-                   s.predicted_survived, s.survival_probability, ?::TIMESTAMP, ?
-            FROM {_DAY} AS d POSITIONAL JOIN {_SCORES} AS s
-            WHERE d.rowid = s.row""",
-            [int(model_version), predicted_at, run_id],
-        ).fetchall()[0][0]
+    rows = np.empty(n, dtype=np.int64)
+    event_time = np.empty(n, dtype="datetime64[us]")
+    numbers = {c: np.empty(n, dtype=np.float64) for c in (LABEL_COLUMN, *inputs)}
+    probabilities = np.empty(n, dtype=np.float64)
+    pending: deque[tuple[int, int, Future]] = deque()
+    written = 0
+
+    def write_oldest() -> int:
+        lo, hi, future = pending.popleft()
+        probabilities[lo:hi] = future.result()
+        return _insert_block(conn, rows[lo:hi], probabilities[lo:hi], constants)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
+    try:
+        for lo in range(0, n, _BLOCK_ROWS):
+            hi = min(lo + _BLOCK_ROWS, n)
+            arrays = conn.execute(block_sql, [first + lo, first + hi]).fetchnumpy()
+            if len(arrays["row"]) != hi - lo:  # the snapshot's row ids are dense
+                raise ScoringError(
+                    f"the day's snapshot gave {len(arrays['row'])} rows for its rows "
+                    f"{lo}..{hi - 1}: nothing written"
+                )
+            rows[lo:hi] = arrays["row"]
+            event_time[lo:hi] = arrays["event_time"]
+            for column, values in numbers.items():
+                values[lo:hi] = _floats(arrays[column])
+            block = {c: numbers[c][lo:hi] for c in feature_columns}
+            pending.append(
+                (lo, hi, pool.submit(score_matrix, model, _matrix(block, feature_columns, hi - lo)))
+            )
+            if len(pending) > 1:  # this block is scored while the one before is written
+                written += write_oldest()
+        while pending:
+            written += write_oldest()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if written != n:
+        raise ScoringError(
+            f"the warehouse paired {written} of {n} scores with their passengers: nothing written"
+        )
+    return rows, event_time, numbers, probabilities
+
+
+def _insert_block(
+    conn: duckdb.DuckDBPyConnection,
+    rows: np.ndarray,
+    probabilities: np.ndarray,
+    constants: tuple[int, datetime, str],
+) -> int:
+    """One statement: a block of the snapshot's keys beside its scores, paired by position.
+
+    ``rows`` are the block's snapshot row ids, in the order read. Both sides are in snapshot
+    order (a single-table scan keeps its order; the scores were computed in the order read);
+    ``d.rowid = s.row`` checks the pairing, so a mismatch writes fewer rows than scored and
+    the caller refuses the transaction.
+    """
+    scores = pd.DataFrame(
+        {
+            "row": rows,
+            "predicted_survived": predicted_outcomes(probabilities),
+            "survival_probability": probabilities,
+        }
     )
+    model_version, predicted_at, run_id = constants
+    columns = ", ".join(PREDICTION_TYPES)
+    conn.register(_SCORES, scores)
+    try:
+        return int(
+            conn.execute(
+                f"""INSERT INTO {PREDICTIONS_TABLE} ({columns})
+                SELECT d.passenger_id, d.event_time, d.source, d.batch_id, ?::BIGINT,
+                       s.predicted_survived, s.survival_probability, ?::TIMESTAMP, ?
+                FROM (SELECT rowid AS row, passenger_id, event_time, source, batch_id
+                      FROM {_DAY} WHERE rowid >= ? AND rowid <= ?) AS d
+                POSITIONAL JOIN {_SCORES} AS s
+                WHERE d.row = s.row""",
+                [model_version, predicted_at, run_id, int(rows[0]), int(rows[-1])],
+            ).fetchall()[0][0]
+        )
+    finally:
+        with suppress(duckdb.Error):  # an aborted transaction refuses even this
+            conn.unregister(_SCORES)
 
 
 def _latest_rows(
@@ -238,7 +339,9 @@ def _floats(values: Any) -> np.ndarray:
 
 def _matrix(numbers: dict[str, np.ndarray], columns: Sequence[str], n: int) -> np.ndarray:
     """The float32 input matrix, columns in the model's order (as ``core.features.model_matrix``)."""
-    matrix = np.empty((n, len(columns)), dtype=np.float32)
+    # Column-major: each column is one contiguous write (a row-major matrix filled column by
+    # column is a strided write per value, several times slower); XGBoost reads either layout.
+    matrix = np.empty((n, len(columns)), dtype=np.float32, order="F")
     for i, column in enumerate(columns):
         matrix[:, i] = numbers[column]
     return matrix

@@ -146,8 +146,7 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
                 start,
                 end,
                 model=model,
-                model_version=int(version.version),
-                feature_columns=version.features,
+                version=version,
                 run_id=context.run_id,
             )
         except MissingFeatureInputError as error:
