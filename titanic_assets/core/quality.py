@@ -30,7 +30,8 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -192,10 +193,8 @@ def validate_integrity(conn: Any, relation: str, target: SqlTarget) -> SuiteResu
     ``family_size`` 1..21. No rows or a missing column fails with an outcome saying so; it
     never raises.
     """
-    gx = _gx()
-    return _run(
-        INTEGRITY, gx.integrity_suite, conn, relation, relation, {}, target, _INTEGRITY_FORMAT
-    )
+    with _data_source(target) as source:
+        return _integrity(conn, relation, source)
 
 
 def validate_distribution(conn: Any, relation: str, target: SqlTarget) -> SuiteResult:
@@ -207,26 +206,35 @@ def validate_distribution(conn: Any, relation: str, target: SqlTarget) -> SuiteR
     women). Each band is sized for the number of non-null values it averages (see the
     constants block), so the verdict means "unlikely under the reference", not "different".
     """
-    gx = _gx()
-    query = _distribution_query(conn, relation)
-    return _run(
-        DISTRIBUTION,
-        gx.distribution_suite,
-        conn,
-        query,
-        relation,
-        _bands(conn, query),
-        target,
-        _DISTRIBUTION_FORMAT,
-    )
+    with _data_source(target) as source:
+        return _distribution(conn, relation, source)
 
 
 def validate_batch(conn: Any, relation: str, target: SqlTarget) -> dict[str, SuiteResult]:
-    """Both suites on one batch, by suite name: integrity (blocking) and distribution (warn)."""
-    return {
-        INTEGRITY: validate_integrity(conn, relation, target),
-        DISTRIBUTION: validate_distribution(conn, relation, target),
-    }
+    """Both suites on one batch, by suite name: integrity (blocking) and distribution (warn).
+
+    Both query the batch through one GX data source (one SQLAlchemy engine): setting one up
+    and removing it again is a fixed cost per source, paid once here rather than per suite.
+    """
+    with _data_source(target) as source:
+        return {
+            INTEGRITY: _integrity(conn, relation, source),
+            DISTRIBUTION: _distribution(conn, relation, source),
+        }
+
+
+def _integrity(conn: Any, relation: str, source: Any) -> SuiteResult:
+    suite = _gx().integrity_suite
+    return _run(INTEGRITY, suite, conn, relation, relation, {}, source, _INTEGRITY_FORMAT)
+
+
+def _distribution(conn: Any, relation: str, source: Any) -> SuiteResult:
+    query = _distribution_query(conn, relation)
+    parameters = _bands(conn, query)
+    suite = _gx().distribution_suite
+    return _run(
+        DISTRIBUTION, suite, conn, query, relation, parameters, source, _DISTRIBUTION_FORMAT
+    )
 
 
 def band(centre: float, spread: float, n: int, floor: float) -> tuple[float, float]:
@@ -353,6 +361,29 @@ def _gx() -> _GX:
     )
 
 
+@contextmanager
+def _data_source(target: SqlTarget) -> Iterator[Any]:
+    """A GX SQL data source bound to ``target``, removed on exit with its engine.
+
+    One per validation call (each call may be on another database), so the process keeps no
+    engine and no connection it no longer uses. Held under the context's lock: the data
+    sources live in the shared context.
+    """
+    gx = _gx()
+    with gx.lock:
+        source = gx.context.data_sources.add_sql(
+            name="titanic_batch",
+            # The URL picks the dialect; ``creator`` makes the connections.
+            connection_string=target.url,
+            kwargs={"creator": target.creator},
+        )
+        try:
+            yield source
+        finally:
+            source.get_execution_engine().engine.dispose()
+            gx.context.data_sources.delete(source.name)
+
+
 def _run(
     suite_name: str,
     suite: Any,
@@ -360,39 +391,22 @@ def _run(
     query: str,
     relation: str,
     parameters: dict,
-    target: SqlTarget,
+    source: Any,
     first_format: dict,
 ) -> SuiteResult:
-    """Validate ``suite`` on the rows ``query`` selects, with GX's SQL engine: with
-    ``first_format``, and again with :data:`_FAILURE_FORMAT` if the suite failed.
-
-    A data source per call, bound to ``target`` (each call may be another database), is removed
-    afterwards so the process keeps no engine and no connection it no longer uses.
-    """
-    gx = _gx()
+    """Validate ``suite`` on the rows ``query`` selects, with GX's SQL engine through
+    ``source``: with ``first_format``, and again with :data:`_FAILURE_FORMAT` if the suite
+    failed."""
     failure_format = dict(_FAILURE_FORMAT)
     if ROW_ID_COLUMN in _columns(conn, query):
         failure_format["unexpected_index_column_names"] = [ROW_ID_COLUMN]
-    with gx.lock:  # one data source at a time in the shared context
-        source = gx.context.data_sources.add_sql(
-            name=f"titanic_{suite_name}",
-            # The URL picks the dialect; ``creator`` makes the connections.
-            connection_string=target.url,
-            kwargs={"creator": target.creator},
+    asset = source.add_query_asset(name=f"{suite_name}_rows", query=query)
+    batch = asset.add_batch_definition_whole_table(name="all_rows").get_batch()
+    result = batch.validate(suite, result_format=first_format, expectation_parameters=parameters)
+    if not result.success:  # name the failing rows too
+        result = batch.validate(
+            suite, result_format=failure_format, expectation_parameters=parameters
         )
-        try:
-            asset = source.add_query_asset(name="batch_rows", query=query)
-            batch = asset.add_batch_definition_whole_table(name="all_rows").get_batch()
-            result = batch.validate(
-                suite, result_format=first_format, expectation_parameters=parameters
-            )
-            if not result.success:  # name the failing rows too
-                result = batch.validate(
-                    suite, result_format=failure_format, expectation_parameters=parameters
-                )
-        finally:
-            source.get_execution_engine().engine.dispose()
-            gx.context.data_sources.delete(source.name)
     order = [_label(e.expectation_type, getattr(e, "column", None)) for e in suite.expectations]
     outcomes = sorted(
         (_outcome(r) for r in result.results),
