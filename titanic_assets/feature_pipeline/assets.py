@@ -30,6 +30,7 @@ from titanic_assets.data_layer.feature_store import (
 )
 from titanic_assets.data_layer.io_manager import column_schema
 from titanic_assets.data_layer.resources import open_warehouse
+from titanic_assets.data_layer.warehouse import table_exists
 from titanic_assets.names import WAREHOUSE_POOL
 from titanic_assets.partitions import HOURLY_PARTITIONS
 
@@ -207,7 +208,9 @@ def _hourly_freshness() -> dg.FreshnessPolicy:
 
 @dg.asset(
     key=SYNTHETIC_PASSENGERS,
-    ins={"historical": dg.AssetIn(key=HISTORICAL_PASSENGERS)},
+    # Read by the step itself, on the connection that withdraws the hours' certificates (one
+    # warehouse connection per step instead of two: the I/O manager would open its own).
+    deps=[HISTORICAL_PASSENGERS],
     partitions_def=HOURLY_PARTITIONS,
     backfill_policy=HOURLY_BACKFILL_POLICY,
     metadata={"partition_expr": "event_time"},
@@ -225,10 +228,7 @@ def _hourly_freshness() -> dg.FreshnessPolicy:
     code_version="2",
 )
 def synthetic_passengers(
-    context: dg.AssetExecutionContext,
-    config: SyntheticPassengersConfig,
-    historical: pd.DataFrame,
-    duckdb: DuckDBResource,
+    context: dg.AssetExecutionContext, config: SyntheticPassengersConfig, duckdb: DuckDBResource
 ) -> dg.Output[pd.DataFrame]:
     # The hour's passengers and its features are two writes (two steps, two transactions). Withdraw
     # the hours' certificates before the first one: a run killed between them leaves new
@@ -237,6 +237,7 @@ def synthetic_passengers(
     with open_warehouse(duckdb) as conn:
         for hour in context.partition_keys:
             withdraw_certificate(conn, batch_id_for(hour))
+        historical = _historical_passengers(conn)
     try:
         drift = config.drift()
         hours = context.partition_keys
@@ -352,6 +353,15 @@ def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
             "model_inputs": json.dumps(list(FEATURE_COLUMNS)),
         }
     )
+
+
+def _historical_passengers(conn) -> pd.DataFrame:
+    """The accepted historical passengers the generator learns from, as stored."""
+    if not table_exists(conn, names.HISTORICAL_PASSENGERS_TABLE):
+        raise dg.Failure(
+            "no historical passengers to learn from: run the historical_backfill job first"
+        )
+    return conn.execute(f"SELECT * FROM {names.HISTORICAL_PASSENGERS_TABLE}").df()
 
 
 def _generation_version(
