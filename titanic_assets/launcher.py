@@ -19,6 +19,8 @@ saves is the imports, not the isolation.
   ``make dev``) and lives as long as it; the pid of each run's process is a run tag, so any
   process of the instance (the webserver's *Terminate*, the daemon's run monitoring) can signal
   it or see that it is gone.
+* One machine: the webserver, the daemon and the runs share it (the pid means nothing
+  elsewhere). Across machines, use a launcher of a pod or container per run (deploy/README.md).
 * A run whose code location runs in another interpreter (``executable_path``) cannot be a fork
   of this one: it is handed to ``DefaultRunLauncher`` and its engine event says so.
 

@@ -6,12 +6,13 @@ A day of a million passengers is scored without one Python object per passenger:
    snapshot of the day with a row order of its own (``rowid``);
 2. only numeric columns leave DuckDB (the model inputs, plus event time and label for
    monitoring), as NumPy arrays that become the float32 matrix XGBoost scores;
-3. the scores go back as small numeric frames, one per block of rows, and an
-   ``INSERT ... SELECT`` per block pairs them with the snapshot's rows by position (checked
-   against ``rowid``), so passenger ids, sources and batch ids never leave DuckDB. XGBoost
-   scores the next block in a worker thread while DuckDB writes this one: both cores work.
-   The day's earlier predictions are deleted in the same transaction: a re-run replaces the
-   day, and a failure leaves it as it was.
+3. the scores go back as small numeric frames, and an ``INSERT ... SELECT`` pairs them with
+   the snapshot's rows by position (checked against ``rowid``), so passenger ids, sources and
+   batch ids never leave DuckDB. The day's earlier predictions are deleted in the same
+   transaction: a re-run replaces the day, and a failure leaves it as it was.
+
+Steps 2 and 3 go block by block: XGBoost scores a block in a worker thread while DuckDB reads
+the next and writes the one before, so both cores work.
 
 The numbers just scored, and the day's latest rows with their ids (for the dashboards), are
 returned as a :class:`ScoredDay`, which the monitoring step of the same run takes over
@@ -22,8 +23,9 @@ model call, input checks) are :mod:`titanic_assets.core`'s; the plain benchmark 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import UTC, datetime
 from functools import cached_property
@@ -126,8 +128,9 @@ def score_day(
 
     ``model`` is ``version``'s verified model, as :func:`registry.load_champion
     <titanic_assets.data_layer.registry.load_champion>` returns them; the version gives the
-    number stored with each prediction and the model's inputs, in its order. Raises :class:`~titanic_assets.core.features.MissingFeatureInputError`
-    naming a model input the feature store no longer has; nothing is written then.
+    number stored with each prediction and the model's inputs, in its order. Raises
+    :class:`~titanic_assets.core.features.MissingFeatureInputError` naming a model input the
+    feature store no longer has; nothing is written then.
     """
     model_version, feature_columns = int(version.version), list(version.features)
     start, end = naive_utc(start), naive_utc(end)
@@ -154,31 +157,32 @@ def score_day(
                 "WHERE event_time >= ? AND event_time < ?",
                 window,
             )
-            arrays = conn.execute(
-                f"SELECT rowid AS row, event_time, {label}, "
-                + ", ".join(f'"{c}"' for c in inputs)
-                + f" FROM {_DAY}"
-            ).fetchnumpy()
-            rows = np.asarray(arrays["row"], dtype=np.int64)
-            n = len(rows)
+            # Row ids are dense from the first (not 0: a table created inside a transaction
+            # numbers its rows from a transaction-local base).
+            first, n = conn.execute(f"SELECT min(rowid), count(*) FROM {_DAY}").fetchall()[0]
             if n == 0:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
-            numbers = {c: _floats(arrays[c]) for c in inputs}
-            probabilities = _score_and_write(
+            block = (
+                f"SELECT rowid AS row, event_time, {label}, "
+                + ", ".join(f'"{c}"' for c in inputs)
+                + f" FROM {_DAY} WHERE rowid >= ? AND rowid < ?"
+            )
+            rows, event_time, numbers, probabilities = _score_and_write(
                 conn,
                 model,
-                _matrix(numbers, feature_columns, n),
-                rows,
+                block,
+                int(first),
+                int(n),
+                feature_columns,
+                inputs,
                 (model_version, predicted_at, run_id),
             )
-            outcomes = predicted_outcomes(probabilities)
             scored = {
-                "event_time": np.asarray(arrays["event_time"]).astype("datetime64[us]"),
+                "event_time": event_time,
                 "model_version": np.full(n, model_version, dtype=np.int64),
-                "predicted_survived": outcomes,
+                "predicted_survived": predicted_outcomes(probabilities),
                 "survival_probability": probabilities,
-                LABEL_COLUMN: _floats(arrays[LABEL_COLUMN]),
-                **numbers,
+                **numbers,  # the label, then the model inputs
             }
             latest = _latest_rows(conn, scored, rows)
     finally:
@@ -202,36 +206,63 @@ def _view_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
 def _score_and_write(
     conn: duckdb.DuckDBPyConnection,
     model: Any,
-    matrix: np.ndarray,
-    rows: np.ndarray,
+    block_sql: str,
+    first: int,
+    n: int,
+    feature_columns: Sequence[str],
+    inputs: Sequence[str],
     constants: tuple[int, datetime, str],
-) -> np.ndarray:
-    """Score the matrix block by block and write each block's predictions as it is scored.
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Read, score and write the snapshot's ``n`` rows (row ids ``first`` on) block by block.
 
-    XGBoost scores the next block in a worker thread (it releases the GIL) while DuckDB writes
-    this one on the caller's connection, inside the caller's transaction: the two cores work
-    at once, and the connection is only ever used from the caller's thread. Returns all the
-    probabilities, in row order; raises :class:`ScoringError` (the caller rolls back) if the
+    XGBoost scores a block in a worker thread (it releases the GIL) while DuckDB reads the next
+    block and writes the one before on the caller's connection, inside the caller's
+    transaction: the two cores work at once, and the connection is only ever used from the
+    caller's thread. Returns the row ids, event times, label and inputs (float64, NULL as NaN)
+    and probabilities of all rows; raises :class:`ScoringError` (the caller rolls back) if the
     warehouse did not pair every score with its row.
     """
-    n = len(rows)
-    blocks = [(lo, min(lo + _BLOCK_ROWS, n)) for lo in range(0, n, _BLOCK_ROWS)]
+    rows = np.empty(n, dtype=np.int64)
+    event_time = np.empty(n, dtype="datetime64[us]")
+    numbers = {c: np.empty(n, dtype=np.float64) for c in (LABEL_COLUMN, *inputs)}
     probabilities = np.empty(n, dtype=np.float64)
+    pending: deque[tuple[int, int, Future]] = deque()
     written = 0
+
+    def write_oldest() -> int:
+        lo, hi, future = pending.popleft()
+        probabilities[lo:hi] = future.result()
+        return _insert_block(conn, rows[lo:hi], probabilities[lo:hi], constants)
+
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
     try:
-        # Submitted in order to one worker: block k+1 is scored while block k is written.
-        scoring = [pool.submit(score_matrix, model, matrix[lo:hi]) for lo, hi in blocks]
-        for (lo, hi), future in zip(blocks, scoring, strict=True):
-            probabilities[lo:hi] = future.result()
-            written += _insert_block(conn, rows[lo:hi], probabilities[lo:hi], constants)
+        for lo in range(0, n, _BLOCK_ROWS):
+            hi = min(lo + _BLOCK_ROWS, n)
+            arrays = conn.execute(block_sql, [first + lo, first + hi]).fetchnumpy()
+            if len(arrays["row"]) != hi - lo:  # the snapshot's row ids are dense
+                raise ScoringError(
+                    f"the day's snapshot gave {len(arrays['row'])} rows for its rows "
+                    f"{lo}..{hi - 1}: nothing written"
+                )
+            rows[lo:hi] = arrays["row"]
+            event_time[lo:hi] = arrays["event_time"]
+            for column, values in numbers.items():
+                values[lo:hi] = _floats(arrays[column])
+            block = {c: numbers[c][lo:hi] for c in feature_columns}
+            pending.append(
+                (lo, hi, pool.submit(score_matrix, model, _matrix(block, feature_columns, hi - lo)))
+            )
+            if len(pending) > 1:  # this block is scored while the one before is written
+                written += write_oldest()
+        while pending:
+            written += write_oldest()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if written != n:
         raise ScoringError(
             f"the warehouse paired {written} of {n} scores with their passengers: nothing written"
         )
-    return probabilities
+    return rows, event_time, numbers, probabilities
 
 
 def _insert_block(
