@@ -23,6 +23,7 @@ from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, tr
 from titanic_assets.names import BLOCKING_SUITE, FEATURE_VIEW, HISTORICAL_BATCH, QUALITY_LEDGER
 from titanic_assets.names import HISTORICAL_FEATURES_TABLE as HISTORICAL_FEATURES
 from titanic_assets.names import SYNTHETIC_FEATURES_TABLE as SYNTHETIC_FEATURES
+from titanic_assets.names import SYNTHETIC_PASSENGERS_TABLE as SYNTHETIC_PASSENGERS
 
 _COLUMN_TYPES = {
     "passenger_id": "VARCHAR NOT NULL",
@@ -33,17 +34,51 @@ _COLUMN_TYPES = {
     "survived": "BIGINT",
 }
 
+#: ``features.synthetic_passengers``: the types the I/O manager would infer from the generator's
+#: accepted passengers (``core.schema.PASSENGER_COLUMNS``), declared so the storage hint below
+#: applies from the first hour on.
+_SYNTHETIC_PASSENGER_TYPES = {
+    "passenger_id": "VARCHAR",
+    "event_time": "TIMESTAMP",
+    "source": "VARCHAR",
+    "batch_id": "VARCHAR",
+    "pclass": "BIGINT",
+    "sex": "VARCHAR",
+    "age": "DOUBLE",
+    "sibsp": "BIGINT",
+    "parch": "BIGINT",
+    "fare": "DOUBLE",
+    "embarked": "VARCHAR",
+    "survived": "BIGINT",
+}
 
-def feature_table_ddl(table: str) -> str:
-    columns = ",\n  ".join(f"{c} {_COLUMN_TYPES[c]}" for c in FEATURE_STORE_COLUMNS)
+#: Storage hints (DuckDB's ``USING COMPRESSION``) of the passenger and feature tables. Passenger
+#: ids are unique: DuckDB would analyse dictionary and FSST encodings for every segment of
+#: them, about 0.12 s of CPU per million ids in each table's write (measured on this project's
+#: 1M-passenger hour), to store them in 6 MiB instead of 25 MiB. Both hourly writes pay it on
+#: the hot path, so ids are stored plainly, as in ``inference.predictions``. The hint applies
+#: to tables created from now on; an existing table keeps its storage.
+_STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
+
+
+def _table_ddl(table: str, types: dict[str, str]) -> str:
+    columns = ",\n  ".join(
+        f"{c} {kind} {_STORAGE.get(c, '')}".rstrip() for c, kind in types.items()
+    )
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
 
 
+def feature_table_ddl(table: str) -> str:
+    return _table_ddl(table, {c: _COLUMN_TYPES[c] for c in FEATURE_STORE_COLUMNS})
+
+
 def ensure_feature_store(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create (idempotently) the feature tables, the quality ledger and the certified view."""
+    """Create (idempotently) the feature tables, the synthetic passengers' table, the quality
+    ledger and the certified view."""
     ensure_schemas(conn)
     for table in (HISTORICAL_FEATURES, SYNTHETIC_FEATURES):
         conn.execute(feature_table_ddl(table))
+    conn.execute(_table_ddl(SYNTHETIC_PASSENGERS, _SYNTHETIC_PASSENGER_TYPES))
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {QUALITY_LEDGER} (
             batch_id VARCHAR NOT NULL,
