@@ -30,6 +30,7 @@ public API: the lock file pins the Dagster version it was written against.
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import os
 import signal
@@ -38,15 +39,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import dagster._check as check
-from dagster import Array, Field
-from dagster._core.launcher import (
-    CheckRunHealthResult,
-    DefaultRunLauncher,
-    LaunchRunContext,
-    RunLauncher,
-    WorkerStatus,
-)
+from dagster import Array, DefaultRunLauncher, Field
+
+# A custom run launcher has no public API: these names are pinned by tests/test_launcher.py.
+from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
 #: Run tag holding the pid of the run's process.
@@ -65,7 +61,7 @@ class ForkserverRunLauncher(RunLauncher, ConfigurableClass):
         inst_data: ConfigurableClassData | None = None,
     ) -> None:
         self._inst_data = inst_data
-        self._preload = list(check.sequence_param(preload_modules, "preload_modules", of_type=str))
+        self._preload = list(preload_modules)
         self._context: Any = None
         self._processes: dict[str, multiprocessing.process.BaseProcess] = {}
         self._lock = threading.Lock()
@@ -99,7 +95,9 @@ class ForkserverRunLauncher(RunLauncher, ConfigurableClass):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
-        origin = check.not_none(run.job_code_origin, f"run {run.run_id} has no code origin")
+        origin = run.job_code_origin
+        if origin is None:
+            raise ValueError(f"run {run.run_id} has no code origin: nothing to load in its process")
         if os.path.realpath(origin.executable_path) != os.path.realpath(sys.executable):
             self._instance.report_engine_event(
                 f"The code location runs in {origin.executable_path}, not this launcher's "
@@ -125,7 +123,7 @@ class ForkserverRunLauncher(RunLauncher, ConfigurableClass):
         with self._lock:
             if self._context is None:
                 context = multiprocessing.get_context(START_METHOD)
-                context.set_forkserver_preload(self._preload)
+                context.set_forkserver_preload(checked_preload(self._preload))
                 self._context = context
             return self._context
 
@@ -191,6 +189,28 @@ class ForkserverRunLauncher(RunLauncher, ConfigurableClass):
     def dispose(self) -> None:
         if self._default is not None:
             self._default.dispose()
+
+
+def checked_preload(modules: Sequence[str]) -> list[str]:
+    """The modules, each found importable; else an error naming it and the setting.
+
+    The forkserver skips a preload module it cannot import without a word: the runs would
+    then pay that import again, silently. A typo fails the first launch instead.
+    """
+    missing = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a parent package missing, or a bad name
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise ValueError(
+            f"run_launcher config preload_modules (dagster.yaml): no module named "
+            f"{', '.join(map(repr, missing))}"
+        )
+    return list(modules)
 
 
 def process_is_running(pid: int) -> bool:
