@@ -168,7 +168,7 @@ def test_corrupted_hour_fails_blocking_check_and_is_withheld(backfilled, warehou
 
 
 def _assets_and_checks() -> list:
-    from titanic_assets.feature_pipeline import assets, checks
+    from titanic_assets.feature_pipeline import assets
 
     return [
         assets.historical_passengers,
@@ -176,7 +176,6 @@ def _assets_and_checks() -> list:
         assets.synthetic_passengers,
         assets.synthetic_features,
         assets.passenger_features,
-        *checks.QUALITY_CHECKS,
     ]
 
 

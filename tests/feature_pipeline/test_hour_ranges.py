@@ -100,3 +100,51 @@ def test_the_definitions_declare_it():
     node = defs.resolve_asset_graph().get(SYNTHETIC_FEATURES)
     assert node.backfill_policy == HOURLY_BACKFILL_POLICY
     assert isinstance(node.freshness_policy, dg.FreshnessPolicy)
+
+
+def test_a_failed_hour_fails_the_run_and_stops_the_feature_store(
+    backfilled,  # noqa: F811
+    warehouse,
+    instance,
+):
+    """The suites run in the features' own step: every hour is still judged and recorded, and
+    a failed blocking verdict fails that step, so the feature store view is not rebuilt."""
+    from tests.feature_pipeline.test_feature_assets import _assets_and_checks
+    from titanic_assets.data_layer.resources import warehouse_resources
+    from titanic_assets.data_layer.warehouse import connect
+    from titanic_assets.feature_pipeline.assets import PASSENGER_FEATURES
+
+    assert run(backfilled, "feature_pipeline", instance, **_range(HOURS[0], HOURS[-1])).success
+    bad = HOURS[3]
+    with connect(warehouse) as conn:  # corrupt one stored raw hour
+        conn.execute(
+            "UPDATE features.synthetic_passengers SET pclass = 4 WHERE batch_id = ?", [bad]
+        )
+    result = dg.materialize(
+        _assets_and_checks(),
+        selection=dg.AssetSelection.assets(SYNTHETIC_FEATURES, PASSENGER_FEATURES),
+        tags=_range(HOURS[0], HOURS[-1])["tags"],
+        resources=warehouse_resources(warehouse),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    integrity = {
+        e.event_specific_data.partition: e.event_specific_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "integrity"
+    }
+    assert integrity == {h: h != bad for h in HOURS}
+    materialized = {
+        e.event_specific_data.materialization.asset_key
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
+    assert SYNTHETIC_FEATURES in materialized and PASSENGER_FEATURES not in materialized
+    ledger = query(
+        warehouse,
+        "SELECT batch_id, passed FROM features.quality_results "
+        "WHERE suite = 'integrity' AND batch_id LIKE '2026-11-10%' ORDER BY 1",
+    )
+    assert ledger == [(h, h != bad) for h in HOURS]

@@ -31,6 +31,7 @@ from titanic_assets.data_layer.feature_store import (
 from titanic_assets.data_layer.io_manager import column_schema
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import table_exists
+from titanic_assets.feature_pipeline import checks
 from titanic_assets.names import WAREHOUSE_POOL
 from titanic_assets.partitions import HOURLY_PARTITIONS
 
@@ -178,11 +179,22 @@ def historical_passengers(context: dg.AssetExecutionContext, config: HistoricalS
     pool=WAREHOUSE_POOL,
     code_version="1",
     metadata={"dagster/column_lineage": _lineage_to_passengers(HISTORICAL_PASSENGERS)},
+    check_specs=checks.quality_check_specs(HISTORICAL_FEATURES, None),
 )
-def historical_features(passengers: pd.DataFrame, duckdb: DuckDBResource) -> pd.DataFrame:
+def historical_features(
+    context: dg.AssetExecutionContext, passengers: pd.DataFrame, duckdb: DuckDBResource
+):
     with open_warehouse(duckdb) as conn:
         withdraw_certificate(conn, names.HISTORICAL_BATCH)
-    return build_features(passengers)
+    yield dg.Output(build_features(passengers))  # written (committed) before the checks run
+    yield from checks.judge_batches(
+        context,
+        duckdb,
+        {None: names.HISTORICAL_BATCH},
+        asset_key=HISTORICAL_FEATURES,
+        table=names.HISTORICAL_FEATURES_TABLE,
+        partitioned=False,
+    )
 
 
 #: A backfill of many hours runs as runs of up to a day each, not one run per hour: a launched
@@ -300,10 +312,11 @@ def synthetic_passengers(
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
     code_version="1",
+    check_specs=checks.quality_check_specs(SYNTHETIC_FEATURES, HOURLY_PARTITIONS),
 )
 def synthetic_features(
     context: dg.AssetExecutionContext, passengers: pd.DataFrame, duckdb: DuckDBResource
-) -> pd.DataFrame:
+):
     hours = context.partition_keys
     with open_warehouse(duckdb) as conn:
         for hour in hours:
@@ -315,7 +328,15 @@ def synthetic_features(
             {"dagster/partition_row_count": int(counts.get(batch_id_for(hour), 0))},
             partition_key=hour,
         )
-    return features
+    yield dg.Output(features)  # written (committed) by the I/O manager before the checks run
+    yield from checks.judge_batches(
+        context,
+        duckdb,
+        {hour: batch_id_for(hour) for hour in hours},
+        asset_key=SYNTHETIC_FEATURES,
+        table=names.SYNTHETIC_FEATURES_TABLE,
+        partitioned=True,
+    )
 
 
 @dg.asset(

@@ -11,6 +11,11 @@ Per feature asset, two checks:
 The synthetic checks are partitioned like their asset: each hour is judged on its own rows. Both
 suites run where the rows are: GX's SQL engine queries the batch in the warehouse the asset has
 just written (``data_layer.validation.validate_batch_in_warehouse``), so no rows are loaded into Python.
+
+The checks are the feature asset's own (``check_specs``), evaluated by its step right after the
+I/O manager has committed the rows: a separate check step would cost each feature run a step
+start, a claim on the warehouse pool and a warehouse connection more. Trade-off: a check cannot
+be launched alone from the UI; re-materializing the asset (or the hour) judges it again.
 """
 
 import json
@@ -18,17 +23,14 @@ import json
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets import names
 from titanic_assets.data_layer.feature_store import batch_rows_sql, record_suite_results
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.validation import validate_batch_in_warehouse
-from titanic_assets.feature_pipeline import assets
-from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE, HISTORICAL_BATCH
-from titanic_assets.partitions import HOURLY_PARTITIONS
+from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE
 
 
-def _suite_results(
-    context: dg.AssetCheckExecutionContext,
+def judge_batches(
+    context: dg.AssetExecutionContext,
     duckdb: DuckDBResource,
     batches: dict[str | None, str],
     *,
@@ -137,18 +139,17 @@ _SUITE_TEXT = {
 }
 
 
-def _quality_checks(
-    asset_key: dg.AssetKey, table: str, partitions_def: dg.PartitionsDefinition | None
-) -> dg.AssetChecksDefinition:
-    """Both suites of one feature asset as ONE step, judging each batch where it lies in
-    ``table`` (the hour, or the historical list). Two checks all the same: ``integrity``
-    blocking with severity ERROR, ``distribution`` a WARN."""
+def quality_check_specs(
+    asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None
+) -> list[dg.AssetCheckSpec]:
+    """The two checks of a feature asset: ``integrity`` blocking with severity ERROR,
+    ``distribution`` a WARN; both evaluated by :func:`judge_batches` in the asset's step."""
     # ``partitions_def`` on a check spec is a preview feature of Dagster 1.13 (it warns once at
     # load). It is kept on purpose: without it the hourly checks are unpartitioned, so the UI
     # and GraphQL show one verdict for the asset rather than a verdict per hour, and a failed
     # hour could not be told apart from the hours around it. Stable alternative considered:
     # an unpartitioned check whose metadata lists hours; it loses the per-partition status.
-    specs = [
+    return [
         dg.AssetCheckSpec(
             name=suite_name,
             asset=asset_key,
@@ -158,31 +159,3 @@ def _quality_checks(
         )
         for suite_name in (BLOCKING_SUITE, DISTRIBUTION_SUITE)
     ]
-
-    @dg.multi_asset_check(
-        name=f"{asset_key.path[-1]}_quality",
-        specs=specs,
-        pool=names.WAREHOUSE_POOL,
-        description="GX integrity (blocking) and distribution (warn) suites, run in DuckDB.",
-    )
-    def _checks(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
-        if partitions_def is None:
-            batches = {None: HISTORICAL_BATCH}
-        else:
-            batches = {hour: assets.batch_id_for(hour) for hour in context.partition_keys}
-        yield from _suite_results(
-            context,
-            duckdb,
-            batches,
-            asset_key=asset_key,
-            table=table,
-            partitioned=partitions_def is not None,
-        )
-
-    return _checks
-
-
-QUALITY_CHECKS = [
-    _quality_checks(assets.HISTORICAL_FEATURES, names.HISTORICAL_FEATURES_TABLE, None),
-    _quality_checks(assets.SYNTHETIC_FEATURES, names.SYNTHETIC_FEATURES_TABLE, HOURLY_PARTITIONS),
-]

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from titanic_assets.feature_pipeline import assets, checks, jobs
+from titanic_assets.feature_pipeline import assets, jobs
 
 defs = dg.Definitions(
     assets=[
@@ -12,7 +12,6 @@ defs = dg.Definitions(
         assets.synthetic_features,
         assets.passenger_features,
     ],
-    asset_checks=checks.QUALITY_CHECKS,
     jobs=[jobs.historical_backfill, jobs.feature_pipeline],
     schedules=[jobs.hourly_synthetic_passengers],
 )
