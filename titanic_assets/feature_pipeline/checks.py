@@ -21,17 +21,16 @@ be launched alone from the UI; re-materializing the asset (or the hour) judges i
 import json
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
+import duckdb
 
 from titanic_assets.data_layer.feature_store import batch_rows_sql, record_suite_results
-from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.validation import validate_batch_in_warehouse
 from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE
 
 
 def judge_batches(
     context: dg.AssetExecutionContext,
-    duckdb: DuckDBResource,
+    conn: duckdb.DuckDBPyConnection,
     batches: dict[str | None, str],
     *,
     asset_key: dg.AssetKey,
@@ -44,25 +43,21 @@ def judge_batches(
     ``batches`` maps a partition key (or None, unpartitioned) to its batch id. A run of many
     hours (a backfill) judges every hour on its own rows, records every hour in the ledger
     (which certifies hours, not runs), and reports every hour as that partition's check
-    evaluation; a single-hour run reports as a plain ``AssetCheckResult``.
+    evaluation; a single-hour run reports as a plain ``AssetCheckResult``. ``conn`` is the
+    step's open warehouse connection, which sees the rows the I/O manager has committed.
     """
-    with open_warehouse(duckdb) as conn:
-        verdicts = [
-            (
-                partition,
-                batch_id,
-                validate_batch_in_warehouse(conn, batch_rows_sql(table, batch_id)),
-            )
-            for partition, batch_id in batches.items()
-        ]
-        for _, batch_id, results in verdicts:
-            record_suite_results(
-                conn,
-                batch_id=batch_id,
-                asset=asset_key.to_user_string(),
-                results=results,
-                run_id=context.run.run_id,
-            )
+    verdicts = [
+        (partition, batch_id, validate_batch_in_warehouse(conn, batch_rows_sql(table, batch_id)))
+        for partition, batch_id in batches.items()
+    ]
+    for _, batch_id, results in verdicts:
+        record_suite_results(
+            conn,
+            batch_id=batch_id,
+            asset=asset_key.to_user_string(),
+            results=results,
+            run_id=context.run.run_id,
+        )
     per_partition = partitioned and len(verdicts) > 1
     for partition, batch_id, results in verdicts:
         for suite_name, result in results.items():
