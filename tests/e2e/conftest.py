@@ -297,18 +297,6 @@ class LiveDagster:
         return "\n".join(out)
 
 
-def hold_warehouse_lock(path: Path) -> subprocess.Popen:
-    """Another process holding the warehouse file (DuckDB's lock) until its stdin is closed."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('locked', flush=True); "
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert holder.stdout.readline().strip() == "locked"
-    return holder
-
-
 def _default_signals() -> None:
     """In the child: default SIGINT/SIGTERM even if the test runner was started with them
     ignored (a background job of a non-interactive shell ignores SIGINT; Python then installs

@@ -18,8 +18,8 @@ from tests.e2e.conftest import (
     LOCATION,
     REPOSITORY,
     LiveDagster,
-    hold_warehouse_lock,
 )
+from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets.data_layer.warehouse import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

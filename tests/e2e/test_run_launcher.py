@@ -15,7 +15,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.e2e.conftest import LiveDagster, hold_warehouse_lock
+from tests.e2e.conftest import LiveDagster
+from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets import names
 from titanic_assets.data_layer.warehouse import connect, table_exists
 from titanic_assets.launcher import PID_TAG, process_is_running

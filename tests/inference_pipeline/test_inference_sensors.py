@@ -6,9 +6,6 @@ through the real registry with its own run id and promotes it or not, so the cha
 sees exactly what a real training run leaves behind (a materialization plus registry rows).
 """
 
-import subprocess
-import sys
-
 import dagster as dg
 import pandas as pd
 import pytest
@@ -23,6 +20,7 @@ from tests.inference_pipeline.test_inference_assets import (
     run_inference,
     seed_champion,
 )
+from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets.core.generator import DriftSpec
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import warehouse_resources
@@ -99,18 +97,6 @@ def training(historical_passengers):
     return _stand_in_training(historical_passengers)
 
 
-def _hold_lock(path: str) -> subprocess.Popen:
-    """Another process holding the warehouse read-write, as a running pipeline step does."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, sys; c = duckdb.connect({path!r}); print('locked', flush=True); "
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert holder.stdout.readline().strip() == "locked"
-    return holder
-
-
 def test_busy_warehouse_is_retried_on_the_next_tick(
     warehouse, instance, historical_passengers, training, monkeypatch
 ) -> None:
@@ -126,7 +112,7 @@ def test_busy_warehouse_is_retried_on_the_next_tick(
 
     monkeypatch.setattr(sensors, "SENSOR_CONNECT_TIMEOUT_S", 0.3)
     run_inference(warehouse, DRIFT_DAY, instance=instance)  # a new monitoring event
-    holder = _hold_lock(warehouse)
+    holder = hold_warehouse_lock(warehouse)
     try:
         busy = _tick(retrain_on_model_degradation, instance, definitions, warehouse, first.cursor)
     finally:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
-import sys
 from datetime import datetime
 
 import dagster as dg
@@ -12,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets import settings
 from titanic_assets.core import features, schema
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
@@ -131,14 +130,8 @@ def test_missing_or_locked_warehouse_is_a_skip(tmp_path, real, instance, monkeyp
     assert not missing.run_requests and "does not exist yet" in missing.skip_message
     store_with_new_rows(path, real, 10)
     monkeypatch.setattr(sensors, "LOCK_TIMEOUT_S", 0.3)
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, sys, time; c = duckdb.connect({path!r}); print('locked', flush=True); "
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    holder = hold_warehouse_lock(path)
     try:
-        assert holder.stdout.readline().strip() == "locked"
         locked = tick(instance, path, cursor=missing.cursor)
     finally:
         holder.stdin.close()
