@@ -13,6 +13,7 @@ os.environ.setdefault("TITANIC_AUTOMATION", "on")
 # tests/reliability/test_tampering.py covers the key file itself.
 os.environ.setdefault("TITANIC_MODEL_SIGNING_KEY", "test-session-signing-key-0123456789abcdef")
 
+from titanic_assets.core.features import build_features
 from titanic_assets.core.schema import normalise_source, validate_passengers
 from titanic_assets.core.sources import packaged_source, read_source_csv
 
@@ -27,8 +28,14 @@ def titanic3_raw() -> pd.DataFrame:
 def historical_passengers(titanic3_raw: pd.DataFrame) -> pd.DataFrame:
     passengers, _ = normalise_source(titanic3_raw)
     accepted, rejected = validate_passengers(passengers, titanic3_raw)
-    assert rejected.empty
+    assert rejected.empty and len(accepted) == 1309
     return accepted
+
+
+@pytest.fixture(scope="session")
+def historical_features(historical_passengers: pd.DataFrame) -> pd.DataFrame:
+    """The titanic3 list as feature rows, shared by the session: copy it before changing it."""
+    return build_features(historical_passengers)
 
 
 @pytest.fixture

