@@ -73,10 +73,15 @@ def test_runs_succeed_and_every_poll_answers_while_the_app_polls(app_warehouse, 
     failed = [p for p in polls if not p["ok"]]
     assert not failed, failed[:3]
     assert not any("lock" in json.dumps(p).lower() for p in polls)
-    during = [
-        p for p in polls if any(p["t"] <= b and p["t"] + p["seconds"] >= a for a, b in windows)
-    ]
-    assert len(during) >= 5, f"only {len(during)} polls while the runs wrote ({timings})"
+
+    def overlaps(poll: dict, window: tuple[float, float]) -> bool:
+        return poll["t"] <= window[1] and poll["t"] + poll["seconds"] >= window[0]
+
+    # The poller polls back to back, so each run is polled while it writes, however fast the
+    # run (a count of overlapping polls would shrink as the runs get faster).
+    unpolled = [w for w in windows if not any(overlaps(p, w) for p in polls)]
+    assert not unpolled, f"{len(unpolled)} of {len(windows)} runs without a poll ({timings})"
+    during = [p for p in polls if any(overlaps(p, w) for w in windows)]
     with connect(warehouse, read_only=True) as conn:
         newest = conn.execute(
             "SELECT passenger_id FROM inference.predictions "
