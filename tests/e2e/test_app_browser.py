@@ -28,8 +28,8 @@ import pytest
 
 from tests.e2e.browser import Browser, find_chromium
 from tests.e2e.conftest import ROOT, free_port
+from tests.warehouse_sql import CONFUSION_CELLS, LABELLED_SQL, confusion_counts, sql
 from titanic_assets import settings
-from titanic_assets.data_layer.warehouse import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -40,14 +40,6 @@ STARTUP_S = 120
 DEMO_DAY = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d")
 NEXT_DAY = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d")
 
-LABELLED_SQL = """
-    WITH newest AS (
-        SELECT * FROM inference.predictions
-        QUALIFY row_number() OVER (PARTITION BY passenger_id ORDER BY predicted_at DESC) = 1
-    )
-    SELECT n.passenger_id, n.event_time, n.model_version, n.predicted_survived, f.survived
-    FROM newest n JOIN features.passenger_features f USING (passenger_id)
-"""
 
 MORE_PASSENGERS = """
 import sys
@@ -65,11 +57,6 @@ for job, kwargs in (
     result = defs.resolve_job_def(job).execute_in_process(instance=instance, **kwargs)
     assert result.success, job
 """
-
-
-def sql(warehouse: str, query: str, params: list | None = None):
-    with connect(warehouse, read_only=True) as conn:
-        return conn.execute(query, params or []).df()
 
 
 @pytest.fixture(scope="module")
@@ -298,25 +285,15 @@ def test_monitoring_tab_numbers_equal_the_warehouse(page, demo_env, tmp_path) ->
     warehouse = demo_env["TITANIC_DUCKDB"]
     open_tab(page, "monitoring")
     click(page, "#monitoring-refresh")
-    counts = sql(
-        warehouse,
-        f"""SELECT
-              count(*) FILTER (survived = 0 AND predicted_survived = 0) AS tn,
-              count(*) FILTER (survived = 0 AND predicted_survived = 1) AS fp,
-              count(*) FILTER (survived = 1 AND predicted_survived = 0) AS fn,
-              count(*) FILTER (survived = 1 AND predicted_survived = 1) AS tp
-            FROM ({LABELLED_SQL})""",
-    ).iloc[0]
-    total = sum(int(counts[k]) for k in ("tn", "fp", "fn", "tp"))
+    counts = confusion_counts(warehouse)
+    total = sum(counts.values())
     shown = dataset(
         page,
         "confusion",
         "the all-history matrix",
         f"d.tn && (+d.tn + +d.fp + +d.fn + +d.tp) === {total}",
     )
-    assert {k: int(shown[k]) for k in ("tn", "fp", "fn", "tp")} == {
-        k: int(counts[k]) for k in ("tn", "fp", "fn", "tp")
-    }
+    assert {k: int(shown[k]) for k in CONFUSION_CELLS} == counts
     daily = text(page, "#monitoring-daily")
     per_day = sql(
         warehouse,

