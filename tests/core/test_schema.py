@@ -229,6 +229,9 @@ def test_the_id_rule_is_pinned(titanic3_raw):
         (["a", "b", "a"], ["a", "a"]),  # a repeat after an ordered run
         (["x-10", "x-9", "x-10"], ["x-10", "x-10"]),
         (["a", None, "a"], ["a", "a"]),  # a missing id on the way
+        (["x-8", "x-9", "x-10"], []),  # ordered runs: x-10 looked up in the run before it
+        (["b", "c", "d", "b"], ["b", "b"]),  # ... and found there
+        (["c", "d", "a", "a"], ["a", "a"]),  # the ids outside the run repeat each other
     ],
 )
 def test_duplicates_found_whatever_the_order(generated_like, ids, duplicated):

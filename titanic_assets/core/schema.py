@@ -296,15 +296,17 @@ def validate_passengers(
     flag(_missing(p["passenger_id"]), "passenger_id is missing")
     flag(_duplicated(p["passenger_id"]), "passenger_id is duplicated", "passenger_id")
     flag(~p["pclass"].isin(PCLASSES), "pclass must be 1, 2 or 3", "pclass")
-    flag(~p["sex"].isin(SEXES), "sex must be 'female' or 'male'", "sex")
+    sex_missing, sex_outside = _text_domain(p["sex"], SEXES)
+    flag(sex_missing | sex_outside, "sex must be 'female' or 'male'", "sex")
     flag(~p["survived"].isin((0, 1)), "survived must be 0 or 1", "survived")
     flag(p["age"].notna() & ~p["age"].between(*AGE_RANGE), "age must be within 0..100", "age")
     flag(p["fare"].notna() & ~p["fare"].between(*FARE_RANGE), "fare must be within 0..1000", "fare")
-    embarked_missing = _missing(p["embarked"])
-    flag(~embarked_missing & ~p["embarked"].isin(PORTS), "embarked must be C, Q or S", "embarked")
+    embarked_missing, embarked_outside = _text_domain(p["embarked"], PORTS)
+    flag(embarked_outside, "embarked must be C, Q or S", "embarked")
     for column in ("sibsp", "parch"):
         flag(~p[column].between(*FAMILY_RANGE), f"{column} must be an integer 0..10", column)
-        flag(p[column].notna() & (p[column] % 1 != 0), f"{column} must be an integer", column)
+        if not pd.api.types.is_integer_dtype(p[column].dtype):  # integers need no test
+            flag(p[column].notna() & (p[column] % 1 != 0), f"{column} must be an integer", column)
     if raw is not None:
         _flag_unparseable(passengers, raw, flag)
 
@@ -352,26 +354,71 @@ def _missing(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(pd.isna(values), dtype=bool)
 
 
+def _text_domain(values: pd.Series, allowed: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(missing, present but not in ``allowed``) of a text column.
+
+    One ``isin`` pass over every row; only the rows outside ``allowed`` (few, in a clean
+    batch) are then tested for missing values, rather than every row (a second pass over a
+    million objects).
+    """
+    inside = np.asarray(values.isin(allowed), dtype=bool)
+    missing = np.zeros(len(inside), dtype=bool)
+    outside = ~inside
+    rest = np.flatnonzero(outside)
+    if len(rest):
+        missing[rest] = np.asarray(pd.isna(values.iloc[rest]), dtype=bool)
+        outside[rest] = ~missing[rest]
+    return missing, outside
+
+
 def _duplicated(ids: pd.Series) -> pd.Series:
     """``ids.duplicated(keep=False)``, without hashing ids that are visibly unique.
 
-    Ids in strictly increasing (length, text) order are all distinct: the generator numbers its
+    Ids in strictly increasing text order are all distinct: the generator numbers its
     passengers so, and checking the order is a few comparisons per row where hashing a million
-    strings costs several times more. Any other ids (unordered, missing, not text) are hashed.
+    strings costs several times more. Where the order breaks a few times (numbers that grow a
+    digit: ``-999999`` then ``-1000000``), the ids are runs that each increase: the few ids
+    outside the longest run are looked up in it by binary search, and among themselves. Ids
+    in strictly increasing (length, text) order are distinct too (numbers that grow a digit
+    often). Any other ids (unordered, missing, not text, or a repeat found) are hashed.
     """
     values = ids.to_numpy(dtype=object)
     if len(values) > 1:
         try:
             later = values[1:] > values[:-1]
-            if not later.all():
+            unique = bool(later.all()) or _runs_unique(values, later)
+            if not unique:
                 lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
                 longer, same = lengths[1:] > lengths[:-1], lengths[1:] == lengths[:-1]
-                later = longer | (same & later)
+                unique = bool((longer | (same & later)).all())
         except TypeError:  # a missing or non-text id: no order to rely on
-            later = np.zeros(1, dtype=bool)
-        if later.all():
+            unique = False
+        if unique:
             return pd.Series(False, index=ids.index)
     return ids.duplicated(keep=False)
+
+
+#: :func:`_runs_unique` looks up at most this many ids outside the longest increasing run.
+_RUN_LOOKUPS = 1024
+
+
+def _runs_unique(values: np.ndarray, later: np.ndarray) -> bool:
+    """True if ``values`` are certainly distinct, given ``later`` (each value > the one before):
+    every run where ``later`` holds is strictly increasing, hence distinct; the values outside
+    the longest run (at most :data:`_RUN_LOOKUPS`) must not be in it, nor repeat among
+    themselves. False means "not shown", not "duplicated"."""
+    starts = np.concatenate(([0], np.flatnonzero(~later) + 1, [len(values)]))
+    longest = int(np.argmax(np.diff(starts)))
+    low, high = int(starts[longest]), int(starts[longest + 1])
+    if len(values) - (high - low) > _RUN_LOOKUPS:
+        return False
+    run = values[low:high]
+    others = np.concatenate((values[:low], values[high:]))
+    if len(set(others)) < len(others):
+        return False
+    at = np.searchsorted(run, others)
+    inside = at < len(run)
+    return not bool((run[at[inside]] == others[inside]).any())
 
 
 def _typed(
@@ -399,8 +446,10 @@ def _typed(
         values = accepted[column].to_numpy(dtype=object)
         absent = known[column] if column in known else _missing(values)
         if absent is not None and absent.any():  # NaN / pd.NA -> None, as DuckDB expects
-            values = values.copy()  # never write into the caller's array
-            values[absent] = None
+            where = np.flatnonzero(absent)
+            if any(v is not None for v in values[where]):  # (the generator's are None)
+                values = values.copy()  # never write into the caller's array
+                values[where] = None
         columns[column] = values
     event_time = accepted["event_time"]
     if not (event_time.dtype.kind == "M" and getattr(event_time.dtype, "tz", None) is None):

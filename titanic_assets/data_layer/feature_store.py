@@ -127,23 +127,46 @@ def record_quality_result(
     """Upsert one suite's verdict for one batch (the latest evaluation wins)."""
     ensure_feature_store(conn)
     with transaction(conn):
-        conn.execute(
-            f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ? AND suite = ?", [batch_id, suite]
+        _upsert_verdict(
+            conn,
+            batch_id=batch_id,
+            asset=asset,
+            suite=suite,
+            passed=passed,
+            evaluated_rows=evaluated_rows,
+            failed_expectations=failed_expectations,
+            run_id=run_id,
         )
-        conn.execute(
-            f"""INSERT INTO {QUALITY_LEDGER}
-            (batch_id, asset, suite, passed, evaluated_rows, failed_expectations, run_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            [
-                batch_id,
-                asset,
-                suite,
-                passed,
-                evaluated_rows,
-                json.dumps(failed_expectations),
-                run_id,
-            ],
-        )
+
+
+def _upsert_verdict(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    batch_id: str,
+    asset: str,
+    suite: str,
+    passed: bool,
+    evaluated_rows: int,
+    failed_expectations: list[dict[str, Any]],
+    run_id: str | None,
+) -> None:
+    conn.execute(
+        f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ? AND suite = ?", [batch_id, suite]
+    )
+    conn.execute(
+        f"""INSERT INTO {QUALITY_LEDGER}
+        (batch_id, asset, suite, passed, evaluated_rows, failed_expectations, run_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        [
+            batch_id,
+            asset,
+            suite,
+            passed,
+            evaluated_rows,
+            json.dumps(failed_expectations),
+            run_id,
+        ],
+    )
 
 
 def batch_rows_sql(table: str, batch_id: str) -> str:
@@ -164,18 +187,21 @@ def record_suite_results(
     results: dict[str, Any],
     run_id: str | None,
 ) -> None:
-    """Every suite's verdict on a batch (``{suite: SuiteResult}`` of ``core.quality``)."""
-    for suite, result in results.items():
-        record_quality_result(
-            conn,
-            batch_id=batch_id,
-            asset=asset,
-            suite=suite,
-            passed=result.success,
-            evaluated_rows=result.evaluated_rows,
-            failed_expectations=result.as_metadata()["failed"],
-            run_id=run_id,
-        )
+    """Every suite's verdict on a batch (``{suite: SuiteResult}`` of ``core.quality``), in one
+    transaction: the ledger holds all of a batch's verdicts or none of the new ones."""
+    ensure_feature_store(conn)
+    with transaction(conn):
+        for suite, result in results.items():
+            _upsert_verdict(
+                conn,
+                batch_id=batch_id,
+                asset=asset,
+                suite=suite,
+                passed=result.success,
+                evaluated_rows=result.evaluated_rows,
+                failed_expectations=result.as_metadata()["failed"],
+                run_id=run_id,
+            )
 
 
 def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
