@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
@@ -132,8 +133,13 @@ def test_open_shards_are_bounded(home: Path) -> None:
         assert len(storage._engines._engines) <= instance_lib.MAX_SHARDS
 
 
-def test_dagster_internals_this_module_relies_on() -> None:
+def test_dagster_internals_this_module_relies_on(tmp_path: Path) -> None:
     for name in ("_connect", "_initdb", "conn_string_for_shard", "path_for_shard", "watch", "wipe"):
         assert callable(getattr(SqliteEventLogStorage, name)), name
     assert callable(SqliteEventLogStorageWatchdog._process_log)
     assert callable(SqliteRunStorage.connect)
+    assert {"storage", "local_artifact_storage"} <= set(InstanceRef.config_defaults(str(tmp_path)))
+    stock = SqliteEventLogStorage(str(tmp_path / "events"))
+    for name in ("_base_dir", "_db_lock", "_initialized_dbs", "_obs", "_watchers"):
+        assert hasattr(stock, name), name
+    assert hasattr(SqliteRunStorage.from_local(str(tmp_path / "runs")), "_conn_string")

@@ -68,8 +68,8 @@ def test_duckdb_client_statics_we_override_or_call() -> None:
 
 
 def test_no_other_private_dagster_import_in_the_package() -> None:
-    """The private names pinned here, in tests/test_launcher.py and tests/test_compute_logs.py
-    are the only ones."""
+    """The private names pinned here, in tests/test_launcher.py, tests/test_compute_logs.py and
+    tests/test_instance.py are the only ones."""
     import ast
     from pathlib import Path
 
@@ -86,6 +86,10 @@ def test_no_other_private_dagster_import_in_the_package() -> None:
         "compute_logs.py: dagster._core.storage.local_compute_log_manager",
         "data_layer/io_manager.py: dagster._core.storage.db_io_manager",
         "data_layer/io_manager.py: dagster_duckdb.io_manager",
+        # Dagster's SQLite storage, connections kept open; pinned by tests/test_instance.py.
+        "instance.py: dagster._core.instance.ref",
+        "instance.py: dagster._core.storage.event_log.sqlite.sqlite_event_log",
+        "instance.py: dagster._core.storage.runs.sqlite.sqlite_run_storage",
         # A custom run launcher has no public API; pinned by tests/test_launcher.py.
         "launcher.py: dagster._cli.api",
         "launcher.py: dagster._core.launcher",
