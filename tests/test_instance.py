@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -143,3 +144,42 @@ def test_dagster_internals_this_module_relies_on(tmp_path: Path) -> None:
     for name in ("_base_dir", "_db_lock", "_initialized_dbs", "_obs", "_watchers"):
         assert hasattr(stock, name), name
     assert hasattr(SqliteRunStorage.from_local(str(tmp_path / "runs")), "_conn_string")
+
+
+def _schema(path: Path) -> list:
+    with sqlite3.connect(path) as conn:
+        tables = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        stamp = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        mode = conn.execute("PRAGMA journal_mode").fetchall()
+    return [tables, stamp, mode]
+
+
+def test_a_new_shard_is_what_the_stock_code_creates(tmp_path: Path) -> None:
+    stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    reusing = instance_lib.ReusingSqliteEventLogStorage(str(tmp_path / "reusing"))
+    for storage in (stock, reusing):
+        for shard in ("run-1", "run-2"):  # run-2: the copy of the template
+            with storage.run_connection(shard):
+                pass
+    assert instance_lib._TEMPLATE
+    expected = _schema(tmp_path / "stock" / "run-2.db")
+    assert _schema(tmp_path / "reusing" / "run-1.db") == expected
+    assert _schema(tmp_path / "reusing" / "run-2.db") == expected
+    # Nothing left behind: no staged copy, no template folder (WAL files of open shards only).
+    left = {p.name for p in (tmp_path / "reusing").iterdir()}
+    assert {n for n in left if not n.endswith(("-wal", "-shm"))} == {
+        "index.db", "run-1.db", "run-2.db"
+    }  # fmt: skip
+
+
+def test_a_shard_another_process_created_is_never_replaced(tmp_path: Path) -> None:
+    storage = instance_lib.ReusingSqliteEventLogStorage(str(tmp_path))
+    with storage.run_connection("first"):
+        pass
+    other = SqliteEventLogStorage(str(tmp_path))  # "another process"
+    with other.run_connection("taken"):
+        pass
+    before = (tmp_path / "taken.db").stat().st_ino
+    assert storage._new_shard("taken") is False
+    assert (tmp_path / "taken.db").stat().st_ino == before
+    assert not list(tmp_path.glob("*.new"))

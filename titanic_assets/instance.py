@@ -14,6 +14,8 @@ disk when it returns) are used through a few long-lived connections per file:
 * the event log storage keeps one engine per shard (the ``index`` shard and the run shards it
   writes), the ``MAX_SHARDS`` most recently used, and disposes older ones, so a long-lived
   webserver that reads many runs does not keep a file open per run;
+* a run's new shard is a copy of an empty shard the stock code has initialised once in the
+  process, instead of a run of Dagster's alembic scripts per shard;
 * a forked child never uses its parent's connections (SQLite forbids it): the cache belongs to
   the process that filled it;
 * watching a run's events (the UI's live run page) follows its shard's WAL file too: with
@@ -30,6 +32,7 @@ this module relies on.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -39,6 +42,7 @@ from typing import Any
 from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
@@ -46,6 +50,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 #: Shards of the event log whose engine (and open connection) a process keeps.
 MAX_SHARDS = 8
@@ -117,6 +122,27 @@ class _WalWatchdog(SqliteEventLogStorageWatchdog):
         self._process_log()
 
 
+_TEMPLATE: list[bytes] = []
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _empty_shard(storage: SqliteEventLogStorage) -> bytes:
+    """The bytes of a run shard initialised by the stock code, with nothing in it (made once
+    per process: the same Dagster makes the same empty shard)."""
+    with _TEMPLATE_LOCK:
+        if not _TEMPLATE:
+            with tempfile.TemporaryDirectory(dir=storage._base_dir) as folder:
+                path = os.path.join(folder, "template.db")
+                engine = create_engine(
+                    f"sqlite:///{path}", poolclass=NullPool, connect_args={"timeout": 30}
+                )
+                SqliteEventLogStorage._initdb(storage, engine)
+                engine.dispose()  # the last close checkpoints the WAL into the file
+                with open(path, "rb") as file:
+                    _TEMPLATE.append(file.read())
+        return _TEMPLATE[0]
+
+
 class ReusingSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` keeping an engine per recently used shard."""
 
@@ -134,10 +160,36 @@ class ReusingSqliteEventLogStorage(SqliteEventLogStorage):
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
             if shard not in self._initialized_dbs:
-                self._initdb(engine)
+                if shard == INDEX_SHARD_NAME or not self._new_shard(shard):
+                    self._initdb(engine)
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _new_shard(self, shard: str) -> bool:
+        """Create a run's new shard as a copy of an empty one; False if the shard exists.
+
+        Stock, each new shard is initialised by Dagster's alembic code, which loads and runs its
+        ~90 migration scripts twice (tens of milliseconds a run). The copy is of an empty shard
+        that the stock code has initialised once in this process, so it holds the same tables,
+        indexes, WAL mode and alembic stamp. It appears at once or not at all (a hard link), so
+        a shard another process has just created is never replaced: then the stock code checks
+        it, as always.
+        """
+        path = self.path_for_shard(shard)
+        if os.path.exists(path):
+            return False
+        template = _empty_shard(self)
+        staged = f"{path}.{os.getpid()}-{threading.get_ident()}.new"
+        with open(staged, "wb") as file:
+            file.write(template)
+        try:
+            os.link(staged, path)
+        except OSError:  # created meanwhile by another process, or no hard links here
+            return False
+        finally:
+            os.unlink(staged)
+        return True
 
     def watch(self, run_id: str, cursor: str | None, callback: Any) -> None:
         # The stock body, with a watcher that also follows the shard's WAL file.
