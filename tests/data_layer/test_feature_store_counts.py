@@ -4,10 +4,11 @@ agree with what the certified view really serves, failed and withdrawn batches i
 from datetime import datetime
 
 from titanic_assets.core.features import FEATURE_COLUMNS
+from titanic_assets.core.quality import SuiteResult
 from titanic_assets.data_layer.feature_store import (
     ensure_feature_store,
     feature_store_counts,
-    record_quality_result,
+    record_suite_results,
     withdraw_certificate,
 )
 from titanic_assets.data_layer.warehouse import connect
@@ -32,14 +33,11 @@ def _insert(conn, table: str, batch: str, source: str, rows: int) -> None:
 
 
 def _verdict(conn, batch: str, suite: str, passed: bool, rows: int) -> None:
-    record_quality_result(
+    record_suite_results(
         conn,
         batch_id=batch,
         asset="features/x",
-        suite=suite,
-        passed=passed,
-        evaluated_rows=rows,
-        failed_expectations=[],
+        results={suite: SuiteResult(suite, passed, rows, outcomes=[])},
         run_id=None,
     )
 

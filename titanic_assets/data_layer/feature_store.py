@@ -113,62 +113,6 @@ def withdraw_certificate(conn: duckdb.DuckDBPyConnection, batch_id: str) -> None
     conn.execute(f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ?", [batch_id])
 
 
-def record_quality_result(
-    conn: duckdb.DuckDBPyConnection,
-    *,
-    batch_id: str,
-    asset: str,
-    suite: str,
-    passed: bool,
-    evaluated_rows: int,
-    failed_expectations: list[dict[str, Any]],
-    run_id: str | None,
-) -> None:
-    """Upsert one suite's verdict for one batch (the latest evaluation wins)."""
-    ensure_feature_store(conn)
-    with transaction(conn):
-        _upsert_verdict(
-            conn,
-            batch_id=batch_id,
-            asset=asset,
-            suite=suite,
-            passed=passed,
-            evaluated_rows=evaluated_rows,
-            failed_expectations=failed_expectations,
-            run_id=run_id,
-        )
-
-
-def _upsert_verdict(
-    conn: duckdb.DuckDBPyConnection,
-    *,
-    batch_id: str,
-    asset: str,
-    suite: str,
-    passed: bool,
-    evaluated_rows: int,
-    failed_expectations: list[dict[str, Any]],
-    run_id: str | None,
-) -> None:
-    conn.execute(
-        f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ? AND suite = ?", [batch_id, suite]
-    )
-    conn.execute(
-        f"""INSERT INTO {QUALITY_LEDGER}
-        (batch_id, asset, suite, passed, evaluated_rows, failed_expectations, run_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        [
-            batch_id,
-            asset,
-            suite,
-            passed,
-            evaluated_rows,
-            json.dumps(failed_expectations),
-            run_id,
-        ],
-    )
-
-
 def batch_rows_sql(table: str, batch_id: str) -> str:
     """A ``SELECT`` of one batch's rows of a feature table, for checks that run in DuckDB.
 
@@ -192,15 +136,23 @@ def record_suite_results(
     ensure_feature_store(conn)
     with transaction(conn):
         for suite, result in results.items():
-            _upsert_verdict(
-                conn,
-                batch_id=batch_id,
-                asset=asset,
-                suite=suite,
-                passed=result.success,
-                evaluated_rows=result.evaluated_rows,
-                failed_expectations=result.as_metadata()["failed"],
-                run_id=run_id,
+            # One verdict per (batch, suite): the latest evaluation wins.
+            conn.execute(
+                f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ? AND suite = ?", [batch_id, suite]
+            )
+            conn.execute(
+                f"""INSERT INTO {QUALITY_LEDGER}
+                (batch_id, asset, suite, passed, evaluated_rows, failed_expectations, run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    batch_id,
+                    asset,
+                    suite,
+                    bool(result.success),
+                    int(result.evaluated_rows),
+                    json.dumps(result.as_metadata()["failed"]),
+                    run_id,
+                ],
             )
 
 
