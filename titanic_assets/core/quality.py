@@ -99,8 +99,9 @@ ROW_ID_COLUMN = "passenger_id"
 #:   column set), and a passing batch has nothing to show but "passed". Its verdict suite checks
 #:   unique ids as an aggregate (the share of distinct ids is 1: one ``count(DISTINCT)``
 #:   query) rather than with GX's row-level uniqueness expectation, whose SQL counts each id's
-#:   rows over a window partitioned by id (about three times the cost on a million ids). The two agree on every batch: the share is 1 exactly when
-#:   no id repeats (both ignore nulls, which the not-null expectation catches). A failed batch
+#:   rows over a window partitioned by id (about three times the cost on a million ids). The
+#:   two agree on every batch: the share is 1 exactly when no id repeats (both ignore nulls,
+#:   which the not-null expectation catches). A failed batch
 #:   is judged again by the same rules with the row-level expectation, and that verdict and its
 #:   outcomes are the ones reported, naming the duplicated ids and their rows.
 #: * distribution: BASIC, because its observed means are the point (tracked per batch, passing
