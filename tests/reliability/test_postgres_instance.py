@@ -32,8 +32,7 @@ DEPLOY_YAML = PROJECT / "deploy" / "dagster.postgres.yaml"
 HOUR = "2026-11-05-09:00"
 PASSWORD = "titanic-test-pw"
 SHARED_SECTIONS = (
-    "run_coordinator",
-    "run_launcher",
+    "run_queue",
     "concurrency",
     "run_monitoring",
     "telemetry",
