@@ -289,11 +289,10 @@ def _child(phase: str, log=print, **options) -> dict:
 
 
 def _instance(home: Path) -> None:
-    """``home`` as DAGSTER_HOME, made with the project's dagster.yaml if new, never wiped: it
-    holds the key the year's models are signed with, so it lives as long as the year."""
+    """``home`` as DAGSTER_HOME with the project's current dagster.yaml, never wiped: it holds
+    the key the year's models are signed with, so it lives as long as the year."""
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home.resolve())
 
 
