@@ -13,17 +13,25 @@ from titanic_assets.core.ids import hour_of_id, id_prefix
 from titanic_assets.core.quality import SuiteResult
 from titanic_assets.core.training_set import SAMPLE_BUCKETS, TrainingSetError, sample_buckets
 from titanic_assets.data_layer import history_load
+from titanic_assets.data_layer.batch_scoring import ensure_predictions_table
 from titanic_assets.data_layer.feature_store import (
     HISTORICAL_FEATURES,
+    certified_rows,
     ensure_feature_store,
     feature_store_counts,
     record_suite_results,
 )
 from titanic_assets.data_layer.lineage import passenger_lineage
+from titanic_assets.data_layer.monitoring_store import latest_predictions
 from titanic_assets.data_layer.training_store import read_training_rows
 from titanic_assets.data_layer.validation import validate_batch_in_warehouse
 from titanic_assets.data_layer.warehouse import connect
-from titanic_assets.names import BLOCKING_SUITE, HISTORICAL_BATCH, PERFORMANCE_TABLE
+from titanic_assets.names import (
+    BLOCKING_SUITE,
+    HISTORICAL_BATCH,
+    PERFORMANCE_TABLE,
+    PREDICTIONS_TABLE,
+)
 
 START = datetime(2026, 10, 30)
 PER_HOUR = 40
@@ -130,3 +138,38 @@ def test_lineage_finds_a_generated_passenger_within_its_hour(history):
     assert record["source"]["kind"] == "synthetic"
     assert record["features"]["passenger_id"] == passenger["passenger_id"]
     assert record["quality"]["certified"]
+
+
+def test_certified_rows_come_from_the_ledger(history):
+    warehouse, passengers = history
+    with connect(warehouse, read_only=True) as conn:
+        assert certified_rows(conn) == 1309 + len(passengers)
+
+
+def test_latest_predictions_widen_their_window_when_the_last_hour_is_quiet(history):
+    """Passengers scored three hours apart: the last hour holds one, so the reader must widen
+    its window to find the 20 newest, and join each with its own feature row."""
+    warehouse, passengers = history
+    scored = passengers.iloc[::120].head(30)  # one passenger every 3 hours
+    frame = pd.DataFrame(
+        {
+            "passenger_id": scored["passenger_id"].to_numpy(),
+            "event_time": scored["event_time"].to_numpy(),
+            "source": "synthetic",
+            "batch_id": scored["batch_id"].to_numpy(),
+            "model_version": 1,
+            "predicted_survived": 1,
+            "survival_probability": 0.9,
+            "predicted_at": datetime(2026, 11, 2),
+            "run_id": "r",
+        }
+    )
+    with connect(warehouse) as conn:
+        ensure_predictions_table(conn)
+        conn.register("p", frame)
+        conn.execute(f"INSERT INTO {PREDICTIONS_TABLE} BY NAME SELECT * FROM p")
+    with connect(warehouse, read_only=True) as conn:
+        latest = latest_predictions(conn, 20, ("age", "survived"))
+    newest = scored.sort_values("event_time", ascending=False).head(20)
+    assert latest["passenger_id"].tolist() == newest["passenger_id"].tolist()
+    assert latest["age"].tolist() == pytest.approx(newest["age"].tolist(), nan_ok=True)
