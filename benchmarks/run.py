@@ -49,6 +49,9 @@ FULL = {
     "year_days": 365,
     "year_per_hour": 10_000,
     "year_reps": 3,
+    # Scenario 8: capacity, the hourly run at each rate (passengers an hour), the daily run at some.
+    "capacity_rates": [10_000, 100_000, 1_000_000, 3_000_000],
+    "capacity_daily_rates": [10_000, 100_000, 1_000_000],
 }
 QUICK = {
     "sizes": [2_000],
@@ -65,6 +68,8 @@ QUICK = {
     "year_days": 0,  # a year is not a smoke run (tests/benchmarks runs it with two small days)
     "year_per_hour": 500,
     "year_reps": 1,
+    "capacity_rates": [],  # millions of passengers an hour: not a smoke run
+    "capacity_daily_rates": [],
 }
 
 TARGETS = {
@@ -163,6 +168,8 @@ def run(settings: dict, scratch: Path, log) -> dict:
     bf = daemon_backfill(settings, log)
     year = year_history(settings, scratch, template, log)
     year_raw = year.pop("raw") if year else None
+    cap = capacity(settings, scratch, template, log)
+    cap_raw = cap.pop("raw") if cap else None
 
     return {
         "overhead_ratio": over["ratio"],
@@ -183,6 +190,7 @@ def run(settings: dict, scratch: Path, log) -> dict:
         "backfill_48h_s": bf[48]["backfill_s"] if bf and 48 in bf else None,
         "backfill_720h_s": bf[720]["backfill_s"] if bf and 720 in bf else None,
         "year_history": year,
+        "capacity": cap,
         "machine": machine(),
         "settings": {
             **{k: v for k, v in settings.items() if k not in ("reps", "launched_reps")},
@@ -201,6 +209,7 @@ def run(settings: dict, scratch: Path, log) -> dict:
             "startup": start,
             "backfill": {str(h): figures for h, figures in bf.items()} if bf else None,
             "year_history": year_raw,
+            "capacity": cap_raw,
         },
         "elapsed_s": time.perf_counter() - started,
     }
@@ -228,6 +237,17 @@ def year_history(settings: dict, scratch: Path, template: Path, log) -> dict | N
         scratch, template, settings["year_per_hour"], settings["year_days"],
         settings["year_reps"], reuse=settings.get("year_reuse", False), log=log,
     )  # fmt: skip
+
+
+def capacity(settings: dict, scratch: Path, template: Path, log) -> dict | None:
+    """Scenario 8, when the settings ask for it (``capacity_rates``; not in --quick)."""
+    from benchmarks.scenarios import capacity as scenario
+
+    rates = settings.get("capacity_rates")
+    if not rates:
+        return None
+    log(f"scenario 8: capacity, the hourly run at {', '.join(f'{r:,}' for r in rates)} an hour")
+    return scenario.run(scratch, template, rates, settings["capacity_daily_rates"], log)
 
 
 def year_figures(results: dict) -> dict[str, float]:
@@ -367,6 +387,7 @@ def markdown(results: dict, command: str) -> str:
             f"**{bf['backfill_s']:.0f} s** | {bound}{mark(f'backfill_{hours}h_s')} |"
         )
     lines += year_lines(results, mark)
+    lines += capacity_lines(results)
     lines.append(
         f"| load code location / bare `import dagster` | **{results['codeloc_load_s']:.2f} s** / "
         f"{results['import_dagster_s']:.2f} s | — |"
@@ -413,6 +434,30 @@ def year_lines(results: dict, mark) -> list[str]:
     ]
 
 
+def capacity_lines(results: dict) -> list[str]:
+    """Scenario 8's rows of the table (none when it did not run)."""
+    cap = results.get("capacity")
+    if not cap:
+        return []
+    hourly = ", ".join(
+        f"{int(r):,}/h {s:.1f} s ({cap['hourly_peak_rss_gib'][r]:.2f} GiB)"
+        for r, s in cap["hourly_s"].items()
+    )
+    daily = ", ".join(
+        f"{int(r):,}/h {s:.1f} s ({cap['daily_peak_rss_gib'][r]:.2f} GiB)"
+        for r, s in cap["daily_s"].items()
+    )
+    best = cap["max_measured_rate_within_budget"]
+    return [
+        f"| hourly feature run by rate (peak RSS) | {hourly} | ≤ {cap['hourly_budget_s']:.0f} s |",
+        f"| daily inference + monitoring run by rate (peak RSS) | {daily} | — |",
+        f"| capacity: highest measured rate within a quarter hour; extrapolated to the budget / "
+        f"to the machine's {cap['machine_memory_gib']:.1f} GiB | **{best:,}/h** measured; "
+        f"~{cap['extrapolated_rate_at_budget'] / 1e6:.0f}M/h / "
+        f"~{cap['extrapolated_rate_at_machine_memory'] / 1e6:.0f}M/h extrapolated | — |",
+    ]
+
+
 def _sizes(text: str) -> list[int]:
     sizes = [int(part) for part in text.split(",") if part.strip()]
     if not sizes or min(sizes) <= 0:
@@ -453,6 +498,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run scenario 7 alone and update year_history in the existing results",
     )
+    parser.add_argument(
+        "--only-capacity",
+        action="store_true",
+        help="run scenario 8 alone and update capacity in the existing results",
+    )
     parser.add_argument("--reuse-year", action="store_true", help="measure the year already "
                         "built in scratch (same days and rate) instead of building it again")  # fmt: skip
     parser.add_argument("--year-days", type=int, help="days of history of scenario 7 "
@@ -490,6 +540,13 @@ def main(argv: list[str] | None = None) -> int:
         results["year_history"] = year
         results["raw"]["year_history"]["elapsed_s"] = time.perf_counter() - started
         for key in ("year_days", "year_per_hour", "year_reps"):
+            results["settings"][key] = settings[key]
+    elif args.only_capacity:
+        results = json.loads(output.read_text())
+        cap = capacity(settings, scratch, prepare_template(scratch), log)
+        results["raw"]["capacity"] = cap.pop("raw")
+        results["capacity"] = cap
+        for key in ("capacity_rates", "capacity_daily_rates"):
             results["settings"][key] = settings[key]
     else:
         results = run(settings, scratch, log)

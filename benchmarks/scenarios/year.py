@@ -73,6 +73,7 @@ def build(template: Path, target: Path, per_hour: int, days: int, log=print) -> 
     from titanic_assets.core.features import build_features
     from titanic_assets.data_layer import history_load, registry
     from titanic_assets.data_layer.batch_scoring import score_day
+    from titanic_assets.data_layer.feature_store import read_table
     from titanic_assets.data_layer.validation import validate_batch_in_warehouse
     from titanic_assets.data_layer.warehouse import connect
 
@@ -83,7 +84,7 @@ def build(template: Path, target: Path, per_hour: int, days: int, log=print) -> 
     run_id = f"year-{uuid.uuid4().hex[:12]}"
     asset = "/".join(names.SYNTHETIC_FEATURES)
     with connect(db) as conn:
-        historical = conn.execute(f"SELECT * FROM {names.HISTORICAL_PASSENGERS_TABLE}").df()
+        historical = read_table(conn, names.HISTORICAL_PASSENGERS_TABLE)
         version, model = registry.load_champion(conn)
         profiles = {int(version.version): version.training_profile}
         first = history_start(days)
