@@ -30,7 +30,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from titanic_assets import names
+from titanic_assets.core.clock import utc_now
 from titanic_assets.core.features import FORBIDDEN_INPUTS
 from titanic_assets.core.model import model_from_bytes
 from titanic_assets.data_layer import signing
@@ -250,7 +251,7 @@ def register_version(
                               ?, ?, ?)
                     """,
                     [
-                        version, _utcnow(), float(metrics["accuracy"]), float(metrics["f1"]),
+                        version, utc_now(), float(metrics["accuracy"]), float(metrics["f1"]),
                         None if metrics.get("roc_auc") is None else float(metrics["roc_auc"]),
                         _dumps(params), _dumps(list(features)), _dumps(metrics),
                         int(training_rows), _timestamp(training_cutoff), training_data_hash,
@@ -524,7 +525,7 @@ def _log(
     conn.execute(
         "INSERT INTO models.promotions (event_id, version, action, reason, decided_at, run_id, "
         "previous_champion, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [event_id, version, action, reason, _utcnow(), run_id, previous, evidence],
+        [event_id, version, action, reason, utc_now(), run_id, previous, evidence],
     )
 
 
@@ -581,11 +582,6 @@ def _as_version(version: Any) -> int:
     if number != version and not isinstance(version, str):
         raise ModelNotFoundError(f"model version must be an integer, got {version!r}")
     return number
-
-
-def _utcnow() -> datetime:
-    """Naive UTC, like every event_time in the warehouse."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _timestamp(value: Any) -> datetime | None:
