@@ -115,6 +115,24 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 
+#: Storage hints of the scoring tables (DuckDB's ``USING COMPRESSION``). Passenger ids are
+#: unique: compressing them (DuckDB analyses dictionary and FSST encodings for every column
+#: segment) cost about as much as scoring the rows, for a column a third the size. A hint
+#: applies to tables created from then on; an existing table keeps its storage.
+SCORING_STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
+
+
+def ensure_scoring_table(
+    conn: duckdb.DuckDBPyConnection, table: str, types: dict[str, str]
+) -> None:
+    """Create a typed, empty scoring table (``{column: DuckDB type}``) unless it exists."""
+    ensure_schemas(conn)
+    columns = ", ".join(
+        f"{name} {kind} {SCORING_STORAGE.get(name, '')}".rstrip() for name, kind in types.items()
+    )
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+
+
 def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
     schema, name = qualified_name.split(".", 1)
     # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and refuses further work.

@@ -22,7 +22,7 @@ from pydantic import Field
 from titanic_assets import names, settings
 from titanic_assets.core.features import LABEL_COLUMN
 from titanic_assets.core.model import TrainingParams, feature_importance
-from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
+from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md, reliability_diagram_md
 from titanic_assets.core.training import TrainedModel, fit_and_evaluate
 from titanic_assets.core.training_set import (
     EVAL_WINDOW_HOURS,
@@ -35,6 +35,7 @@ from titanic_assets.core.training_set import (
     widen_window,
 )
 from titanic_assets.data_layer import registry, training_store
+from titanic_assets.data_layer.cards import model_card
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.names import CHAMPION_CHECK, WAREHOUSE_POOL
 from titanic_assets.training_pipeline.champion import champion_changed
@@ -48,7 +49,9 @@ MODEL_VERSIONS = dg.AssetKey(names.MODEL_VERSIONS)
 
 #: Below this, a holdout of ~20% is too small to compare models on.
 MIN_TRAINING_ROWS = 50
-METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "cv_accuracy")
+METRIC_KEYS = (
+    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "cv_accuracy", "brier", "ece",
+)  # fmt: skip
 
 _DEFAULTS = TrainingParams()
 
@@ -214,12 +217,15 @@ def model_version(
             conn, version, trained.judge(version), run_id=run_id
         )
         problems = registry.champion_problems(conn)
+        card = model_card(conn, version)
     context.log.info(decision)
     if promoted:  # batch predictions re-score on this event (training_pipeline/champion.py)
         context.log_event(champion_changed(version, decision, f"training run {run_id}"))
     champion = version if promoted else (current.version if current else 0)
+    metadata = model_metadata(trained, version, run_id, promoted, decision, champion)
+    metadata["model_card"] = dg.MetadataValue.md(card)
     return dg.MaterializeResult(
-        metadata=model_metadata(trained, version, run_id, promoted, decision, champion),
+        metadata=metadata,
         check_results=[champion_check_result(problems)],
     )
 
@@ -256,6 +262,12 @@ def model_metadata(
                 list(importance), list(importance.values()), "Feature importance", "gain share"
             )
         ),
+        "reliability_diagram": dg.MetadataValue.md(
+            reliability_diagram_md(
+                metrics["calibration"]["reliability"],
+                f"v{version} holdout reliability (ECE {_maybe(metrics.get('ece'))})",
+            )
+        ),
         "training_rows": dg.MetadataValue.int(len(trained.train)),
         "holdout_rows": dg.MetadataValue.int(len(trained.holdout)),
         "recent_rows": dg.MetadataValue.int(len(trained.recent)),
@@ -265,6 +277,10 @@ def model_metadata(
         "params": dg.MetadataValue.json(trained.params.to_dict()),
         "run_id": dg.MetadataValue.text(run_id),
     }
+
+
+def _maybe(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _comparison_md(trained: TrainedModel, version: int) -> str:
