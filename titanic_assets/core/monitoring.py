@@ -4,8 +4,8 @@ Plain pandas, no Dagster import, so the same verdict drives the asset checks (a 
 UI) and the retraining sensor (a run request): one definition of "the model needs attention".
 
 * :func:`performance_by_day` — per (day, model_version): counts, accuracy, precision, recall,
-  F1, Brier score and ECE (:mod:`titanic_assets.core.calibration`, when the survival
-  probability is given), the confusion counts and predicted vs actual survival rate. Unlabelled predictions count
+  F1, Brier score, ECE and the reliability table as JSON (:mod:`titanic_assets.core.calibration`,
+  when the survival probability is given), the confusion counts and predicted vs actual survival rate. Unlabelled predictions count
   in ``n_predictions`` but not in the metrics, so a partially labelled day is still honest. The
   metrics are :func:`titanic_assets.core.metrics.classification_counts`, the same as training's.
 * :func:`drift_summary` — PSI per feature of the scored passengers against the model version's
@@ -25,7 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from titanic_assets.core.calibration import brier_score, expected_calibration_error
+from titanic_assets.core.calibration import (
+    brier_score,
+    calibration,
+    expected_calibration_error,
+)
 from titanic_assets.core.drift import drift_report
 from titanic_assets.core.metrics import classification_counts
 
@@ -52,6 +56,7 @@ PERFORMANCE_COLUMNS: tuple[str, ...] = (
     "max_psi",
     "max_psi_feature",
     "psi_by_feature",
+    "reliability",
 )
 
 _FLOAT_COLUMNS = (
@@ -157,6 +162,7 @@ def _performance(frame: pd.DataFrame) -> pd.DataFrame:
             y, p = labelled["survived"], labelled["survival_probability"]
             row["brier"] = brier_score(y, p)
             row["ece"] = expected_calibration_error(y, p)
+            row["reliability"] = json.dumps(calibration(y, p)["reliability"])
         row["predicted_survival_rate"] = float(group["predicted_survived"].mean())
         row["actual_survival_rate"] = (
             float(labelled["survived"].mean()) if len(labelled) else math.nan
@@ -306,7 +312,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         out[column] = pd.to_numeric(out[column]).astype("int64")
     for column in _FLOAT_COLUMNS:
         out[column] = pd.to_numeric(out[column]).astype("float64")
-    for column in ("max_psi_feature", "psi_by_feature"):
+    for column in ("max_psi_feature", "psi_by_feature", "reliability"):
         # "string", not object: an empty object column becomes DuckDB type NULL on first write.
         out[column] = out[column].astype("string")
     return out[list(PERFORMANCE_COLUMNS)].reset_index(drop=True)

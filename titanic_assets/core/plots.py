@@ -89,12 +89,11 @@ def line_chart_md(
     return _to_markdown(fig, title)
 
 
-def reliability_figure(table: Sequence[dict[str, Any]], title: str) -> Any:
-    """The reliability diagram of a :func:`titanic_assets.core.calibration.reliability_table`:
-    observed survival rate against mean predicted probability per bin, the diagonal for a
-    calibrated model, and each bin's count written beside its point."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+def draw_reliability(ax: Any, table: Sequence[dict[str, Any]], title: str) -> None:
+    """The reliability diagram of a :func:`titanic_assets.core.calibration.reliability_table`
+    on ``ax``: observed survival rate against mean predicted probability per bin, the diagonal
+    of a calibrated model, and each bin's count beside its point (Dagster metadata and the
+    monitoring app draw the same picture)."""
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="calibrated")
     filled = [
         row
@@ -113,9 +112,11 @@ def reliability_figure(table: Sequence[dict[str, Any]], title: str) -> Any:
     ax.set_ylabel("observed survival rate")
     ax.set_title(title)
     ax.legend(loc="upper left")
-    return fig
 
 
 def reliability_diagram_md(table: Sequence[dict[str, Any]], title: str) -> str:
-    """:func:`reliability_figure` as Markdown with an embedded PNG (Dagster metadata)."""
-    return _to_markdown(reliability_figure(table, title), title)
+    """:func:`draw_reliability` as Markdown with an embedded PNG (Dagster metadata)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    draw_reliability(ax, table, title)
+    return _to_markdown(fig, title)

@@ -30,8 +30,18 @@ SEGMENT_PERFORMANCE_TABLE = names.SEGMENT_PERFORMANCE_TABLE
 SHADOW_COMPARISON_TABLE = names.SHADOW_COMPARISON_TABLE
 
 
-def _select(columns: Sequence[str] | None) -> str:
-    return ", ".join(f'"{c}"' for c in columns) if columns else "*"  # constants only
+def _select(columns: Sequence[str] | None, present: set[str] | None = None) -> str:
+    """The select list; a column the table lacks (a warehouse from before it was added,
+    not monitored since) reads as NULL."""
+    if not columns:
+        return "*"
+    return ", ".join(  # constants only
+        f'"{c}"' if present is None or c in present else f'NULL AS "{c}"' for c in columns
+    )
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in conn.execute(f"DESCRIBE {table}").fetchall()}
 
 
 def _empty(columns: Sequence[str] | None) -> pd.DataFrame:
@@ -44,8 +54,9 @@ def performance(
     """Every row of ``monitoring.model_performance``, oldest day first (then by version)."""
     if not table_exists(conn, PERFORMANCE_TABLE):
         return _empty(columns)
+    present = _columns(conn, PERFORMANCE_TABLE)
     return conn.execute(
-        f"SELECT {_select(columns)} FROM {PERFORMANCE_TABLE} ORDER BY day, model_version"
+        f"SELECT {_select(columns, present)} FROM {PERFORMANCE_TABLE} ORDER BY day, model_version"
     ).df()
 
 
@@ -133,7 +144,7 @@ def latest_predictions(
 # replaces the day, a failure leaves it as it was.
 
 #: Columns added to ``monitoring.model_performance`` after its first release.
-_ADDED_PERFORMANCE_COLUMNS = (("brier", "DOUBLE"), ("ece", "DOUBLE"))
+_ADDED_PERFORMANCE_COLUMNS = (("brier", "DOUBLE"), ("ece", "DOUBLE"), ("reliability", "VARCHAR"))
 
 
 def ensure_performance_columns(conn: duckdb.DuckDBPyConnection) -> None:
