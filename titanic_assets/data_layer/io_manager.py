@@ -120,6 +120,12 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
     ) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pd.DataFrame()
+        if table_slice.partition_dimensions and not table_exists(
+            connection, f"{table_slice.schema}.{table_slice.table}"
+        ):
+            # No partition was ever written: no rows, and the step says which ones it lacks
+            # (``partitions.require_upstream_partitions``) instead of DuckDB's catalog error.
+            return pd.DataFrame()
         return connection.execute(DuckDbClient.get_select_statement(table_slice)).fetchdf()
 
     @property

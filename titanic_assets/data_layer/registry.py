@@ -39,7 +39,7 @@ import pandas as pd
 
 from titanic_assets import names
 from titanic_assets.core.clock import utc_now
-from titanic_assets.core.features import FORBIDDEN_INPUTS
+from titanic_assets.core.features import forbidden_inputs
 from titanic_assets.core.model import model_from_bytes
 from titanic_assets.data_layer import signing
 from titanic_assets.data_layer.warehouse import table_exists, transaction
@@ -223,7 +223,7 @@ def register_version(
     """
     if not model_bytes:
         raise RegistryError("refusing to register an empty model artifact")
-    leaked = sorted(set(features) & FORBIDDEN_INPUTS)
+    leaked = forbidden_inputs(features)
     if leaked:
         raise RegistryError(f"refusing to register a model with forbidden inputs: {leaked}")
     for key in ("accuracy", "f1"):
@@ -345,6 +345,29 @@ def load_champion(conn: duckdb.DuckDBPyConnection) -> tuple[ModelVersion, Any]:
             "no champion model in the registry: run the training_pipeline job first"
         )
     return load_model(conn, current.version)
+
+
+def champion_problems(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """What is wrong with the registry's champion: not exactly one, an artifact that does not
+    verify, or an id/leakage column among any version's inputs (empty: sound).
+
+    The champion asset check's rules; here, beside the registry they judge, so any caller (a
+    check, a command, a notebook) applies the same ones."""
+    versions = list_versions(conn)
+    champions = int(versions["is_champion"].sum()) if not versions.empty else 0
+    problems = []
+    if champions != 1:
+        problems.append(f"{champions} champions (expected exactly 1)")
+    else:
+        try:
+            load_champion(conn)
+        except RegistryError as error:
+            problems.append(str(error))
+    for row in versions.itertuples():
+        leaked = forbidden_inputs(json.loads(row.features))
+        if leaked:
+            problems.append(f"v{row.version} uses forbidden inputs {leaked}")
+    return problems
 
 
 def decide_champion(

@@ -11,7 +11,6 @@ the reads in :mod:`titanic_assets.data_layer.training_store` and the atomic regi
 :mod:`titanic_assets.data_layer.registry`. Here: config, error translation, metadata.
 """
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -21,7 +20,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from titanic_assets import names, settings
-from titanic_assets.core.features import FORBIDDEN_INPUTS, LABEL_COLUMN
+from titanic_assets.core.features import LABEL_COLUMN
 from titanic_assets.core.model import TrainingParams, feature_importance
 from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md, reliability_diagram_md
 from titanic_assets.core.training import TrainedModel, fit_and_evaluate
@@ -217,7 +216,7 @@ def model_version(
         promoted, decision, current = registry.decide_champion(
             conn, version, trained.judge(version), run_id=run_id
         )
-        problems = champion_problems(conn)
+        problems = registry.champion_problems(conn)
         card = model_card(conn, version)
     context.log.info(decision)
     if promoted:  # batch predictions re-score on this event (training_pipeline/champion.py)
@@ -308,26 +307,6 @@ def _comparison_md(trained: TrainedModel, version: int) -> str:
         lines.append(f"| {c.name} | {c.n} | {mine} | {theirs} | {c.wins} | {c.losses} | "
                      f"{c.z:+.2f} |")  # fmt: skip
     return "\n".join(lines)
-
-
-def champion_problems(conn) -> list[str]:
-    """What is wrong with the registry's champion: not exactly one, an artifact that does not
-    verify, or an id/leakage column among any version's inputs (empty: sound)."""
-    versions = registry.list_versions(conn)
-    champions = int(versions["is_champion"].sum()) if not versions.empty else 0
-    problems = []
-    if champions != 1:
-        problems.append(f"{champions} champions (expected exactly 1)")
-    else:
-        try:
-            registry.load_champion(conn)
-        except registry.RegistryError as error:
-            problems.append(str(error))
-    for row in versions.itertuples():
-        leaked = sorted(set(json.loads(row.features)) & FORBIDDEN_INPUTS)
-        if leaked:
-            problems.append(f"v{row.version} uses forbidden inputs {leaked}")
-    return problems
 
 
 def champion_check_result(problems: list[str]) -> dg.AssetCheckResult:
