@@ -235,6 +235,8 @@ def test_monitoring_accuracy_on_unseen_passengers(seeded) -> None:
                 "brier", "ece", "reliability_diagram", "segments"):  # fmt: skip
         assert key in metadata
     print(f"replayed-holdout-day accuracy {row['accuracy']:.3f}, max PSI {row['max_psi']:.3f}")
+    segment = next(e for e in evaluations if e.check_name == checks.SEGMENT_CHECK)
+    print(f"replayed-holdout-day segments: {segment.description}")
 
 
 def test_drifted_day_is_reported_by_the_drift_check(warehouse, historical_passengers) -> None:
