@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import ROOT, SEED, copy_warehouse, machine
+from benchmarks.common import SEED, copy_warehouse, json_child, machine
 
 #: A quarter of the hour: what the hourly step may take.
 HOURLY_BUDGET_S = 900.0
@@ -99,19 +97,10 @@ def _child(template: Path, scratch: Path, rate: int, daily: bool, log) -> dict:
                str(template), "--warehouse", str(warehouse), "--rate", str(rate)]  # fmt: skip
     if daily:
         command.append("--daily")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    last = ""
-    for line in process.stdout:
-        if line.startswith("{"):
-            last = line
-        else:
-            log(line.rstrip())
-    if process.wait() != 0:
-        raise RuntimeError(f"capacity child at {rate}/h exited {process.returncode}")
+    out = json_child(command, log)
     for suffix in ("", ".wal"):
         Path(f"{warehouse}{suffix}").unlink(missing_ok=True)
-    return json.loads(last)
+    return out
 
 
 def _line(points: list[tuple[float, float]]) -> tuple[float, float]:

@@ -19,6 +19,7 @@ from titanic_assets.data_layer.feature_store import (
     certified_rows,
     ensure_feature_store,
     feature_store_counts,
+    read_table,
     record_suite_results,
 )
 from titanic_assets.data_layer.lineage import passenger_lineage
@@ -31,6 +32,7 @@ from titanic_assets.names import (
     HISTORICAL_BATCH,
     PERFORMANCE_TABLE,
     PREDICTIONS_TABLE,
+    SYNTHETIC_PASSENGERS_TABLE,
 )
 
 START = datetime(2026, 10, 30)
@@ -173,3 +175,33 @@ def test_latest_predictions_widen_their_window_when_the_last_hour_is_quiet(histo
     newest = scored.sort_values("event_time", ascending=False).head(20)
     assert latest["passenger_id"].tolist() == newest["passenger_id"].tolist()
     assert latest["age"].tolist() == pytest.approx(newest["age"].tolist(), nan_ok=True)
+
+
+def test_replicated_history_is_the_source_moved_in_time(history):
+    """Two generated days copied over the next three: every copy certified, its ids naming
+    their new hour, its monitoring days moved along; an unfinished chunk is dropped first."""
+    warehouse, _ = history
+    with connect(warehouse) as conn:
+        ensure_predictions_table(conn)
+        for day in (START, START + timedelta(days=1)):
+            frame = pd.DataFrame({"day": [day], "n_predictions": [24 * PER_HOUR]})
+            history_load.replace_window(
+                conn, PERFORMANCE_TABLE, frame, "day", day, day + timedelta(days=1)
+            )
+        end = history_load.history_end(conn)
+        assert end == START + timedelta(days=2)
+        history_load.truncate_history(conn, end)  # nothing after it yet: nothing dropped
+        history_load.replicate_history(conn, START, end, START + timedelta(days=5))
+        counts = feature_store_counts(conn)
+        rows = read_table(conn, SYNTHETIC_PASSENGERS_TABLE)
+        days = read_table(conn, PERFORMANCE_TABLE)
+    assert counts["synthetic_stored"] == counts["synthetic_certified"] == 5 * 24 * PER_HOUR
+    assert rows["passenger_id"].is_unique
+    hours = rows["event_time"].dt.floor("h")
+    assert (rows["passenger_id"].map(hour_of_id) == hours).all()
+    assert (rows["batch_id"] == hours.dt.strftime("%Y-%m-%d-%H:00")).all()
+    assert sorted(days["day"]) == [START + timedelta(days=d) for d in range(5)]
+    with connect(warehouse) as conn:
+        history_load.truncate_history(conn, START + timedelta(days=4))
+        assert feature_store_counts(conn)["synthetic_certified"] == 4 * 24 * PER_HOUR
+        assert history_load.history_end(conn) == START + timedelta(days=4)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -21,6 +21,9 @@ import pandas as pd
 from titanic_assets.data_layer.feature_store import ensure_feature_store, naive_utc
 from titanic_assets.data_layer.warehouse import ensure_schemas, transaction
 from titanic_assets.names import (
+    HOUR_BATCH_FORMAT,
+    PERFORMANCE_TABLE,
+    PREDICTIONS_TABLE,
     QUALITY_LEDGER,
     SYNTHETIC_FEATURES_TABLE,
     SYNTHETIC_PASSENGERS_TABLE,
@@ -125,6 +128,84 @@ def replace_window(
             conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {_FRAME}")
     finally:
         conn.unregister(_FRAME)
+
+
+#: The tables of per-passenger history, each with ``passenger_id``, ``event_time``, ``batch_id``.
+_PASSENGER_TABLES = (SYNTHETIC_PASSENGERS_TABLE, SYNTHETIC_FEATURES_TABLE, PREDICTIONS_TABLE)
+
+
+def history_end(conn: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Where the complete history ends: the day after the last monitored day (a chunk is
+    complete once its monitoring rows are written, its last step); None without any."""
+    rows = conn.execute(f"SELECT max(day) FROM {PERFORMANCE_TABLE}").fetchall()
+    return None if rows[0][0] is None else rows[0][0] + timedelta(days=1)
+
+
+def truncate_history(conn: duckdb.DuckDBPyConnection, end: datetime) -> None:
+    """Drop everything of an unfinished chunk: rows with event time (day, hour) from ``end``."""
+    stamp = end.strftime(HOUR_BATCH_FORMAT)
+    with transaction(conn):
+        for table in _PASSENGER_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE event_time >= ?", [end])
+        conn.execute(f"DELETE FROM {PERFORMANCE_TABLE} WHERE day >= ?", [end])
+        conn.execute(
+            f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id >= ? AND batch_id <> 'historical'",
+            [stamp],
+        )
+
+
+def replicate_history(
+    conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime, until: datetime
+) -> None:
+    """Fill ``[end, until)`` with copies of the history in ``[start, end)``, shifted in time.
+
+    Each copy moves every passenger, feature row, prediction, verdict and monitoring day by a
+    whole number of the source's days; ids keep their number and take their new hour
+    (``core.ids``), batch ids follow their new hour. So the copies are the source's
+    passengers at other times: same distributions, same scores, and stored in time order like
+    the pipelines' writes. One transaction per copy. Used to build a long history from a few
+    generated weeks (the year-of-history benchmark), not by the pipelines.
+    """
+    span = timedelta(days=(end - start).days)
+    if span <= timedelta(0):
+        raise ValueError(f"nothing to copy between {start} and {end}")
+    target = end
+    while target < until:
+        shift = target - start
+        length = min(span, until - target)
+        window = [start, start + length]
+        with transaction(conn):
+            for table in _PASSENGER_TABLES:
+                conn.execute(
+                    f"""INSERT INTO {table} BY NAME
+                    SELECT t.* REPLACE (
+                        split_part(passenger_id, '-', 1) || '-'
+                          || strftime(event_time + ?, '%Y%m%d%H') || '-'
+                          || split_part(passenger_id, '-', 3) AS passenger_id,
+                        event_time + ? AS event_time,
+                        strftime(date_trunc('hour', event_time + ?), '{HOUR_BATCH_FORMAT}')
+                          AS batch_id)
+                    FROM {table} AS t
+                    WHERE event_time >= ? AND event_time < ?
+                    ORDER BY event_time""",
+                    [shift, shift, shift, *window],
+                )
+            conn.execute(
+                f"""INSERT INTO {QUALITY_LEDGER} BY NAME
+                SELECT q.* REPLACE (
+                    strftime(strptime(batch_id, '{HOUR_BATCH_FORMAT}') + ?, '{HOUR_BATCH_FORMAT}')
+                      AS batch_id)
+                FROM {QUALITY_LEDGER} AS q
+                WHERE batch_id >= ? AND batch_id < ? AND batch_id <> 'historical'""",
+                [shift, *(w.strftime(HOUR_BATCH_FORMAT) for w in window)],
+            )
+            conn.execute(
+                f"""INSERT INTO {PERFORMANCE_TABLE} BY NAME
+                SELECT m.* REPLACE (day + ? AS day) FROM {PERFORMANCE_TABLE} AS m
+                WHERE day >= ? AND day < ?""",
+                [shift, *window],
+            )
+        target += length
 
 
 def warehouse_bytes(conn: duckdb.DuckDBPyConnection) -> int:
