@@ -55,7 +55,7 @@ CHUNK_DAYS = 7
 #: scores and verdicts at other times, which is what the measurements need.
 GENERATED_DAYS = 28
 #: Bounds of the training-set rule compared for holdout accuracy (the default among them).
-SAMPLE_BOUNDS = (20_000, 100_000, 500_000, 1_000_000)
+SAMPLE_BOUNDS = (20_000, 100_000, 500_000)
 #: A passenger of the form, scored by the prediction view.
 FORM = {"pclass": 1, "sex": "female", "age": 29, "fare": 80, "embarked": "S"}
 
@@ -250,9 +250,9 @@ def training(year: str) -> dict:
     }
 
 
-def sample_accuracy(year: str, bounds=SAMPLE_BOUNDS) -> dict:
+def sample_accuracy(year: str, end: datetime = END, bounds=SAMPLE_BOUNDS) -> dict:
     """Holdout accuracy of the default model trained on the rows each bound reads, all scored
-    on one fixed set: every holdout passenger of the year's last day."""
+    on one fixed set: every holdout passenger of the last day before ``end``."""
     import numpy as np
 
     from titanic_assets.core.model import TrainingParams, holdout_mask, train_model
@@ -262,7 +262,7 @@ def sample_accuracy(year: str, bounds=SAMPLE_BOUNDS) -> dict:
     from titanic_assets.data_layer.training_store import read_training_rows
     from titanic_assets.data_layer.warehouse import connect
 
-    last_day = END - timedelta(days=1)
+    last_day = end - timedelta(days=1)
     cutoff = last_day - timedelta(microseconds=1)  # training reads the days before it
     params = TrainingParams()
     with connect(year, read_only=True) as conn:
@@ -361,11 +361,12 @@ def run(
     # The fresh warehouse: the historical list and the same champion, trained the same way.
     fresh_built = child("build", template=template, warehouse=fresh, per_hour=per_hour,
                          days=0)  # fmt: skip
-    passenger = f"syn-{END - timedelta(hours=1):%Y%m%d%H}-000001"
+    end = _history_end(year)  # END, unless the copies were cut short
+    passenger = f"syn-{end - timedelta(hours=1):%Y%m%d%H}-000001"
     view = child("views", warehouse=year, passenger=passenger)
     lineage_cli = _lineage_cli(year, home, passenger)
     ran = child("runs", fresh=fresh, warehouse=year, per_hour=per_hour, reps=reps)
-    sample = child("sample_accuracy", warehouse=year)
+    sample = child("sample_accuracy", warehouse=year, end=end.isoformat())
     trained = child("training", warehouse=year)
     rss = {
         "build": built.get("peak_rss_kib"),
@@ -387,7 +388,7 @@ def run(
         # The steps a user runs on the year (views, runs, training); the build is setup.
         "peak_rss_gib": max(rss_gib[k] for k in ("views", "runs", "training")),
         "raw": {
-            "settings": {**wanted, "reps": reps},
+            "settings": {**wanted, "reps": reps, "history_end": end.isoformat()},
             "build": built,
             "fresh_build": fresh_built,
             "size": size,
@@ -400,6 +401,14 @@ def run(
             "peak_rss_gib": rss_gib,
         },
     }
+
+
+def _history_end(path: Path) -> datetime:
+    from titanic_assets.data_layer.history_load import history_end
+    from titanic_assets.data_layer.warehouse import connect
+
+    with connect(str(path), read_only=True) as conn:
+        return history_end(conn)
 
 
 def _lineage_cli(warehouse: Path, home: Path, passenger_id: str, reps: int = 3) -> dict:
@@ -426,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template")
     parser.add_argument("--fresh")
     parser.add_argument("--passenger")
+    parser.add_argument("--end", default=END.isoformat(), help="where the history ends")
     parser.add_argument("--per-hour", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--generated-days", type=int, default=GENERATED_DAYS)
@@ -455,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.phase == "training":
         out = training(str(warehouse))
     else:
-        out = sample_accuracy(str(warehouse))
+        out = sample_accuracy(str(warehouse), datetime.fromisoformat(args.end))
     print(json.dumps({**out, "peak_rss_kib": own_peak_rss_kib()}, default=float), flush=True)
     return 0
 

@@ -43,9 +43,9 @@ MIN_WINDOW_ROWS = 200
 #: The "recent" evaluation set: holdout passengers of the last day before the cutoff.
 EVAL_WINDOW_HOURS = 24
 REASON_DEGRADATION = "model_degradation"
-#: The most labelled passengers a training run reads (see the module docstring). The holdout
-#: accuracy of the default model is flat from ~100k rows on (``year_history`` benchmark,
-#: ``training_sample_accuracy``), and 500k rows train in well under two minutes on 2 cores.
+#: The most labelled passengers a training run reads (see the module docstring). What it costs
+#: in holdout accuracy against smaller and larger bounds, and the training time on a year of
+#: history, are measured by ``make bench`` (``year_history``; docs/performance.md).
 MAX_TRAINING_ROWS = 500_000
 #: The hash space of the sample: a passenger is read when ``hash(id) % SAMPLE_BUCKETS`` is
 #: below the bucket count :func:`sample_buckets` gives.

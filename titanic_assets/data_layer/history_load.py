@@ -132,6 +132,8 @@ def replace_window(
 
 #: The tables of per-passenger history, each with ``passenger_id``, ``event_time``, ``batch_id``.
 _PASSENGER_TABLES = (SYNTHETIC_PASSENGERS_TABLE, SYNTHETIC_FEATURES_TABLE, PREDICTIONS_TABLE)
+#: The most history one transaction of :func:`replicate_history` copies.
+_COPY_STEP = timedelta(days=7)
 
 
 def history_end(conn: duckdb.DuckDBPyConnection) -> datetime | None:
@@ -163,17 +165,21 @@ def replicate_history(
     whole number of the source's days; ids keep their number and take their new hour
     (``core.ids``), batch ids follow their new hour. So the copies are the source's
     passengers at other times: same distributions, same scores, and stored in time order like
-    the pipelines' writes. One transaction per copy. Used to build a long history from a few
-    generated weeks (the year-of-history benchmark), not by the pipelines.
+    the pipelines' writes (a scan keeps the source's order, DuckDB's
+    ``preserve_insertion_order``; an ``ORDER BY`` would sort a whole copy in memory). At most a
+    week per transaction. Used to build a long history from a few generated weeks (the
+    year-of-history benchmark), not by the pipelines.
     """
     span = timedelta(days=(end - start).days)
     if span <= timedelta(0):
         raise ValueError(f"nothing to copy between {start} and {end}")
     target = end
     while target < until:
-        shift = target - start
-        length = min(span, until - target)
-        window = [start, start + length]
+        # A week at most per transaction: DuckDB holds a transaction's new rows until it commits.
+        offset = (target - end) % span
+        shift = target - start - offset
+        length = min(_COPY_STEP, span - offset, until - target)
+        window = [start + offset, start + offset + length]
         with transaction(conn):
             for table in _PASSENGER_TABLES:
                 conn.execute(
@@ -186,8 +192,7 @@ def replicate_history(
                         strftime(date_trunc('hour', event_time + ?), '{HOUR_BATCH_FORMAT}')
                           AS batch_id)
                     FROM {table} AS t
-                    WHERE event_time >= ? AND event_time < ?
-                    ORDER BY event_time""",
+                    WHERE event_time >= ? AND event_time < ?""",
                     [shift, shift, shift, *window],
                 )
             conn.execute(
