@@ -160,6 +160,19 @@ def table_row_counts(
     return counts
 
 
+def table_columns(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> list[tuple[str, str]]:
+    """``(column, DuckDB type)`` of a table or view, in order (empty while it does not exist)."""
+    schema, name = qualified_name.split(".", 1)
+    return [
+        (str(column), str(kind))
+        for column, kind in conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, name],
+        ).fetchall()
+    ]
+
+
 def is_lock_error(error: BaseException) -> bool:
     """Whether DuckDB refused the file because another process holds it (a transient state)."""
     return isinstance(error, WarehouseLockedError) or any(m in str(error) for m in LOCK_MESSAGES)

@@ -21,6 +21,7 @@ from dagster_duckdb import DuckDBResource
 
 from titanic_assets import names, settings
 from titanic_assets.core import calibration, monitoring, plots, promotion, segments, shadow
+from titanic_assets.core.columns import describe
 from titanic_assets.core.features import (
     FEATURE_COLUMNS,
     LABEL_COLUMN,
@@ -104,7 +105,7 @@ def _prediction_schema() -> dg.TableSchema:
     }
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name=c, type=f"{kind}{notes.get(c, '')}")
+            dg.TableColumn(name=c, type=f"{kind}{notes.get(c, '')}", description=describe(c))
             for c, kind in PREDICTION_TYPES.items()
         ]
     )

@@ -36,7 +36,9 @@ from titanic_assets.core.training_set import (
 )
 from titanic_assets.data_layer import registry, training_store
 from titanic_assets.data_layer.cards import model_card
+from titanic_assets.data_layer.io_manager import table_schema
 from titanic_assets.data_layer.resources import open_warehouse
+from titanic_assets.data_layer.warehouse import table_columns
 from titanic_assets.names import CHAMPION_CHECK, WAREHOUSE_POOL
 from titanic_assets.training_pipeline.champion import champion_changed
 
@@ -218,12 +220,14 @@ def model_version(
         )
         problems = registry.champion_problems(conn)
         card = model_card(conn, version)
+        columns = table_columns(conn, names.MODEL_VERSIONS_TABLE)
     context.log.info(decision)
     if promoted:  # batch predictions re-score on this event (training_pipeline/champion.py)
         context.log_event(champion_changed(version, decision, f"training run {run_id}"))
     champion = version if promoted else (current.version if current else 0)
     metadata = model_metadata(trained, version, run_id, promoted, decision, champion)
     metadata["model_card"] = dg.MetadataValue.md(card)
+    metadata["dagster/column_schema"] = dg.MetadataValue.table_schema(table_schema(columns))
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[champion_check_result(problems)],
