@@ -2,20 +2,24 @@
 
 Under ``make dev`` no run executes in the process that asked for it: the UI puts the run in the
 queue, the daemon dequeues it and calls ``instance.launch_run``, and the instance's run
-launcher (``dagster.yaml``: :class:`titanic_assets.launcher.ForkserverRunLauncher`) starts a
-process for it. This arm goes through exactly that path:
+launcher starts a process for it (the project's ``dagster.yaml``: Dagster's
+``DefaultRunLauncher``, which asks the code server to spawn a fresh interpreter per run; the
+opt-in ``deploy/dagster.forkserver.yaml``: a fork of a server with the libraries imported). This
+arm goes through exactly that path:
 
-* the real webserver and daemon on the project's ``dagster.yaml`` as it is, in an instance of
-  their own, automation off (no schedule or sensor adds runs), started by the same harness as
-  the end-to-end tests (:func:`tests.e2e.conftest.start_live`);
+* the real webserver and daemon on an instance configuration as it is (the default, or the
+  profile given), in an instance of their own, automation off (no schedule or sensor adds
+  runs), started by the same harness as the end-to-end tests
+  (:func:`tests.e2e.conftest.start_live`);
 * each run is submitted through the webserver's GraphQL API, as the launchpad does;
 * the run's own event log gives the timings: launch (``RUN_STARTING``, written when the daemon
   launches it) to ``RUN_SUCCESS`` is what the run costs, launch to its first ``STEP_START`` is
   the fixed cost before any work. The wait in the queue before the launch is not counted: it is
   the queue's polling interval, a setting (2 s).
 
-The daemon is long-lived, as under ``make dev``: whatever the launcher sets up once (its
-forkserver) is set up by an untimed first run, as a user's daemon has long done.
+The daemon is long-lived, as under ``make dev``: whatever the launcher sets up once (the
+forkserver of the opt-in profile, the code server) is set up by an untimed first run, as a
+user's daemon has long done.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import CUTOFF, DAY_KEY, MODEL, PARTITION_KEY, SEED
+from titanic_assets import names
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -33,14 +38,19 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 class LaunchedArm:
     """Runs the cycle's jobs through the daemon against one warehouse file and one instance."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, profile: Path | None = None) -> None:
         import dagster as dg
 
-        from tests.e2e.conftest import start_live
+        from tests.e2e.conftest import DEFAULT_PROFILE, start_live
 
         self._stack = contextlib.ExitStack()
         self.live = self._stack.enter_context(
-            start_live(base, {"TITANIC_AUTOMATION": "off"}, test_speedups=False)
+            start_live(
+                base,
+                {"TITANIC_AUTOMATION": "off"},
+                test_speedups=False,
+                profile=profile or DEFAULT_PROFILE,
+            )
         )
         self.warehouse = str(self.live.warehouse)
         self.instance = self._stack.enter_context(
@@ -116,15 +126,15 @@ class LaunchedArm:
     def cycle(self, n: int, model: dict | None = None) -> dict[str, float]:
         feature = self.run(
             "feature_pipeline",
-            {"ops": {"features__synthetic_passengers": {
+            {"ops": {names.SYNTHETIC_PASSENGERS_OP: {
                 "config": {"passengers_per_hour": n, "seed": SEED}}}},
             PARTITION_KEY,
         )  # fmt: skip
         training = self.run(
             "training_pipeline",
             {"ops": {
-                "models__training_data": {"config": {"cutoff": CUTOFF}},
-                "models__model_versions": {"config": dict(MODEL if model is None else model)},
+                names.TRAINING_DATA_OP: {"config": {"cutoff": CUTOFF}},
+                names.MODEL_VERSIONS_OP: {"config": dict(MODEL if model is None else model)},
             }},
         )  # fmt: skip
         inference = self.run("inference_pipeline", None, DAY_KEY)
@@ -137,5 +147,5 @@ class LaunchedArm:
         times["total"] = sum(times.values())
         times["fixed_s_per_run"] = sum(r["fixed_s"] for r in runs.values()) / len(runs)
         times["to_run_start_s_per_run"] = sum(r["to_run_start_s"] for r in runs.values()) / 3
-        times["predictions_step"] = inference["steps"].get("inference__predictions", float("nan"))
+        times["predictions_step"] = inference["steps"].get(names.PREDICTIONS_OP, float("nan"))
         return times

@@ -1,7 +1,9 @@
-"""The run launcher's own rules, and the private Dagster names it is built on, pinned.
+"""The opt-in forkserver run launcher (deploy/dagster.forkserver.yaml): its own rules, and the
+private Dagster names it is built on, pinned.
 
-Launching, *Terminate* and run monitoring through the real daemon and webserver are tested in
-tests/e2e/test_run_launcher.py; here, what needs no server: the setting's validation, how a
+Not the default: the project's dagster.yaml uses Dagster's own launcher. Launching through the
+real daemon on this profile is what ``make bench`` measures (``per_run_fixed_s_forkserver``);
+here, what needs no server: the profile loads the launcher, the setting's validation, how a
 run's process is judged alive, and the shape of Dagster's internals the launcher calls (an
 upgrade that reshapes them fails here with the difference, not in a user's run).
 """
@@ -22,12 +24,16 @@ from dagster._cli.api import _execute_run_command_body
 from dagster._core.launcher import RunLauncher, WorkerStatus
 from dagster._utils.interrupts import capture_interrupts
 
+from tests.reliability._support import PROJECT
 from titanic_assets.launcher import (
     PID_TAG,
     ForkserverRunLauncher,
     checked_preload,
     process_is_running,
 )
+
+#: The opt-in profile that names the launcher.
+PROFILE = PROJECT / "deploy" / "dagster.forkserver.yaml"
 
 
 def _run_with_pid(pid: int) -> dg.DagsterRun:
@@ -50,16 +56,14 @@ def test_the_launcher_implements_every_abstract_method_of_run_launcher() -> None
     assert {"launch_run", "terminate"} <= RunLauncher.__abstractmethods__
 
 
-def test_the_projects_instance_configuration_loads_the_launcher(tmp_path) -> None:
-    from tests.reliability._support import PROJECT
-
-    (tmp_path / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+def test_the_forkserver_profile_loads_the_launcher(tmp_path) -> None:
+    (tmp_path / "dagster.yaml").write_text(PROFILE.read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         launcher = instance.run_launcher
         assert isinstance(launcher, ForkserverRunLauncher)
         assert launcher.supports_check_run_worker_health
     # Every module the project preloads exists (a typo would fail the daemon's first launch).
-    config = yaml.safe_load((PROJECT / "dagster.yaml").read_text())
+    config = yaml.safe_load(PROFILE.read_text())
     modules = config["run_launcher"]["config"]["preload_modules"]
     assert checked_preload(modules) == modules
     assert {"great_expectations", "xgboost", "pandas"} <= set(modules)
@@ -115,9 +119,7 @@ def test_a_run_without_a_recorded_pid_is_reported_unknown_not_failed(tmp_path) -
     The default launcher cannot judge its workers' health, so the answer is UNKNOWN, which
     run monitoring leaves alone: such a run must not be failed for want of a pid.
     """
-    from tests.reliability._support import PROJECT
-
-    (tmp_path / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    (tmp_path / "dagster.yaml").write_text(PROFILE.read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         run = dg.DagsterRun(job_name="feature_pipeline", run_id="r2", tags={})
         health = instance.run_launcher.check_run_worker_health(run)

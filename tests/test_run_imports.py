@@ -2,8 +2,7 @@
 
 Every process that loads the code location pays for what it imports: the webserver's and the
 daemon's code servers, ``make demo``, the CLI, and a run launched in a fresh interpreter (the
-default run launcher's way; this project's launcher forks runs from a server that has already
-imported the step libraries, see ``titanic_assets/launcher.py``). GX alone costs seconds. So
+default run launcher's way, the project's default). GX alone costs seconds. So
 loading the code location imports no step library, and each job, run in a fresh interpreter
 (load the code location, then execute the job), imports only its own: GX for the feature
 checks, XGBoost and matplotlib for training and inference.

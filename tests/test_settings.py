@@ -28,6 +28,7 @@ BAD_VALUES = {
     "TITANIC_MIN_SCORED_FOR_DRIFT": ("-3", ">= 1"),
     "TITANIC_RELIABILITY_HOURS": ("2.5", ">= 1"),
     "TITANIC_UPDATE_DOCS": ("please", "1 or 0"),
+    "TITANIC_REQUIRE_SYSTEM_DEPS": ("required", "1 or 0"),
     "TITANIC_FEATURES_FRESH_MINUTES": ("0", ">= 1"),
     "TITANIC_MODEL_SIGNING_KEY": ("short-key", "at least 32 characters"),
 }

@@ -282,6 +282,15 @@ VARIABLES: dict[str, Variable] = {
             "(tests) 1 also writes the browser screenshots to docs/",
         ),
         Variable(
+            "TITANIC_REQUIRE_SYSTEM_DEPS",
+            "0",
+            "1 or 0 (also on/off, true/false, yes/no)",
+            _switch,
+            "tests/system_deps.py (the browser and PostgreSQL tests)",
+            "(tests) 1 fails a test whose Chromium or PostgreSQL is missing instead of skipping "
+            "it; .ci/run sets it",
+        ),
+        Variable(
             "TITANIC_BENCH_SCRATCH",
             None,
             "a directory path",

@@ -6,8 +6,8 @@ plain script run two ways:
 
 * ``plain_process``: ``python -m benchmarks.plain`` as a user runs it, a new interpreter timed
   from outside (start, imports, the cycle, exit). Both arms pay a process per unit of work: the
-  launched arm one per run (a fork of the daemon's forkserver, whose imports were paid when the
-  daemon launched its first run), the script one per cycle. ``daemon_overhead_ratio`` is
+  launched arm one per run (a fresh interpreter the code server spawns, which imports Dagster,
+  pandas, DuckDB and the step libraries again), the script one per cycle. ``daemon_overhead_ratio`` is
   launched / this: what a user waits for, daemon or script.
 * ``plain``: the plain cycle in the benchmark's own warm interpreter (imports already paid), as
   in scenario 1. ``daemon_overhead_ratio_vs_warm_plain`` is launched / this: the whole cost of
@@ -18,8 +18,12 @@ goes first; after the first repetition at each N the launched warehouse is compa
 plain ones (same tables, same predictions).
 
 ``per_run_fixed_s`` is the median, over every launched run, of the seconds from the launch to
-the run's first step: the fork, what the forkserver did not import, instance set-up and the
-code location's load.
+the run's first step: the process start, its imports, instance set-up and the code location's
+load.
+
+``profile_runs`` runs the same cycle on an opt-in instance profile
+(``deploy/dagster.forkserver.yaml``) at one size, for the side-by-side figures
+``per_run_fixed_s_forkserver`` and the launched cycle's seconds on each.
 """
 
 from __future__ import annotations
@@ -51,8 +55,8 @@ def run_sizes(scratch: Path, template: Path, sizes: list[int], reps: dict, log=p
     with LaunchedArm(live) as arm:
         dbs = {name: scratch / f"launched_{name}.duckdb" for name in ARMS}
         dbs["launched"] = Path(arm.warehouse)
-        # One untimed run: the daemon's launcher starts its forkserver, as a user's daemon
-        # has long done when a run is launched.
+        # One untimed run: the daemon's code server and the launcher are up, as a user's
+        # daemon has long had them when a run is launched.
         arm.run("historical_backfill")
         for n in sizes:
             reps_n = reps[n]
@@ -105,3 +109,24 @@ def run_sizes(scratch: Path, template: Path, sizes: list[int], reps: dict, log=p
             }
     out["per_run_fixed_s"] = median(out["fixed_s_samples"])
     return out
+
+
+def profile_runs(
+    scratch: Path, template: Path, n: int, reps: int, profile: Path, log=print
+) -> dict:
+    """The launched cycle at ``n`` passengers on another instance configuration: its runs'
+    fixed cost (launch to first step) and the cycle's seconds, medians of ``reps``."""
+    live = scratch / f"launched_{profile.stem.replace('.', '_')}"
+    if live.exists():
+        shutil.rmtree(live)
+    live.mkdir(parents=True)
+    fixed, totals = [], []
+    with LaunchedArm(live, profile=profile) as arm:
+        arm.run("historical_backfill")  # untimed, as in run_sizes
+        for rep in range(reps):
+            copy_warehouse(template, Path(arm.warehouse))
+            times = arm.cycle(n)
+            fixed.append(times["fixed_s_per_run"])
+            totals.append(times["total"])
+            log(f"  {profile.name} N={n:>8} rep {rep + 1}/{reps} {times['total']:7.2f} s")
+    return {"per_run_fixed_s": median(fixed), "launched_s": median(totals), "n": n, "reps": reps}

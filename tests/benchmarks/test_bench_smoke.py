@@ -17,6 +17,9 @@ RESULT_KEYS = {
     "daemon_overhead_ratio",
     "daemon_overhead_ratio_vs_warm_plain",
     "per_run_fixed_s",
+    "per_run_fixed_s_forkserver",  # None in a smoke run: the opt-in profile is not started
+    "backfill_48h_s",  # None in a smoke run, as below: no daemon backfill
+    "backfill_720h_s",
     "incremental_ratio_features",
     "incremental_ratio_inference",
     "feature_throughput_vs_limit",

@@ -28,14 +28,15 @@ DEFAULTS = settings.load({}).thresholds()
 
 
 def test_classification_counts_match_hand_computed() -> None:
-    y_true = [1, 1, 0, 0, 1, 0]
-    y_pred = [1, 0, 0, 1, 1, 0]
+    # truth 1 1 0 0 1 0 1, predicted 1 0 0 1 1 0 0: tp 2, fn 2, fp 1, tn 2.
+    y_true = [1, 1, 0, 0, 1, 0, 1]
+    y_pred = [1, 0, 0, 1, 1, 0, 0]
     m = classification_counts(y_true, y_pred)
-    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (2, 1, 1, 2)
-    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (2, 1, 2, 2)
+    assert m["accuracy"] == pytest.approx(4 / 7)
     assert m["precision"] == pytest.approx(2 / 3)
-    assert m["recall"] == pytest.approx(2 / 3)
-    assert m["f1"] == pytest.approx(2 / 3)
+    assert m["recall"] == pytest.approx(2 / 4)
+    assert m["f1"] == pytest.approx(2 * (2 / 3) * (1 / 2) / (2 / 3 + 1 / 2))  # 4/7
 
 
 def test_no_labels_gives_nan_not_zero() -> None:
@@ -63,6 +64,9 @@ def test_performance_by_day_groups_by_day_and_version() -> None:
     assert first["day"] == pd.Timestamp("2026-11-02")
     assert (first["n_predictions"], first["n_labelled"]) == (2, 2)
     assert first["accuracy"] == pytest.approx(0.5)
+    # a: survived, predicted so (tp); b: survived, predicted dead (fn).
+    assert (first["tn"], first["fp"], first["fn"], first["tp"]) == (0, 0, 1, 1)
+    assert (first["precision"], first["recall"]) == (1.0, 0.5)
     assert first["predicted_survival_rate"] == pytest.approx(0.5)
     assert first["actual_survival_rate"] == pytest.approx(1.0)
     unlabelled = perf[(perf["model_version"] == 2)].iloc[0]

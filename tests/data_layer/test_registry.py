@@ -197,3 +197,46 @@ def test_a_registry_from_before_signing_is_migrated_and_its_versions_refused(tmp
             registry.load_champion(old)
         assert _register(old, model_bytes) == 2  # new versions are signed and load
         assert registry.load_model(old, 2)[0].training_window is None
+
+
+def test_the_signature_binds_version_feature_list_and_artifact(model_bytes):
+    """Each of the three signed parts changes the signature on its own."""
+    from titanic_assets.data_layer import signing
+
+    key = b"k" * 40
+    features = list(FEATURE_COLUMNS)
+    base = signing.sign(1, features, model_bytes, key)
+    assert signing.verify(1, features, model_bytes, base, key)
+    assert signing.sign(2, features, model_bytes, key) != base
+    assert signing.sign(1, features[::-1], model_bytes, key) != base
+    assert signing.sign(1, features[:-1], model_bytes, key) != base
+    assert signing.sign(1, features, model_bytes + b" ", key) != base
+    assert signing.sign(1, features, model_bytes, b"j" * 40) != base
+    assert not signing.verify(2, features, model_bytes, base, key)
+    assert not signing.verify(1, features[::-1], model_bytes, base, key)
+
+
+def test_a_signed_artifact_moved_to_another_version_is_refused(conn, model_bytes, frame):
+    """Copying v1's artifact, checksum and signature over v2 leaves v2 unloadable."""
+    other = model_to_bytes(train_model(frame, TrainingParams(n_estimators=3)))
+    _register(conn, model_bytes)
+    _register(conn, other)
+    conn.execute(
+        "UPDATE models.model_versions AS target SET artifact = source.artifact, "
+        "artifact_sha256 = source.artifact_sha256, signature = source.signature "
+        "FROM models.model_versions AS source WHERE source.version = 1 AND target.version = 2"
+    )
+    with pytest.raises(registry.ArtifactIntegrityError, match="version 2: signature does not"):
+        registry.load_model(conn, 2)
+    assert registry.load_model(conn, 1)[0].version == 1  # the original still loads
+
+
+def test_an_edited_feature_list_is_refused(conn, model_bytes):
+    """Reordering the signed column list (the model would read columns by the wrong name)."""
+    _register(conn, model_bytes)
+    registry.load_model(conn, 1)
+    edited = json.dumps(list(FEATURE_COLUMNS)[::-1])
+    conn.execute("UPDATE models.model_versions SET features = ? WHERE version = 1", [edited])
+    assert registry.get_version(conn, 1).features == list(FEATURE_COLUMNS)[::-1]
+    with pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify"):
+        registry.load_model(conn, 1)

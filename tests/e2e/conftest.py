@@ -139,10 +139,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def instance_yaml(overrides: dict[str, Any] | None = None) -> str:
-    """The project's dagster.yaml with test-only speed-ups (queue polled every second)."""
-    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    config["run_coordinator"].setdefault("config", {})["dequeue_interval_seconds"] = 1
+#: The instance configuration in effect by default: stock Dagster classes only.
+DEFAULT_PROFILE = ROOT / "dagster.yaml"
+
+
+def instance_yaml(overrides: dict[str, Any] | None = None, profile: Path = DEFAULT_PROFILE) -> str:
+    """An instance configuration (the project's dagster.yaml unless ``profile`` names another)
+    with test-only speed-ups (queue polled every second)."""
+    config = yaml.safe_load(profile.read_text())
+    config["run_queue"]["dequeue_interval_seconds"] = 1
     config["sensors"] = {"use_threads": True, "num_workers": 4}
     config["schedules"] = {"use_threads": True, "num_workers": 2}
     config.update(overrides or {})
@@ -421,14 +426,19 @@ def stop_stack(procs: dict[str, subprocess.Popen], home: Path) -> None:
 
 @contextlib.contextmanager
 def start_live(
-    base: Path, extra_env: dict[str, str] | None = None, *, test_speedups: bool = True
+    base: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    test_speedups: bool = True,
+    profile: Path = DEFAULT_PROFILE,
 ) -> Iterator[LiveDagster]:
     """The webserver and the daemon on a fresh instance and warehouse under ``base``; both
     stopped (with every process they started) on exit. Also used by ``make bench``, which
-    keeps the project's dagster.yaml as it is (``test_speedups=False``)."""
+    keeps the instance configuration as it is (``test_speedups=False``); ``profile`` is the
+    configuration file (an opt-in profile under deploy/ instead of the default)."""
     home = base / "dagster_home"
     home.mkdir()
-    config = instance_yaml() if test_speedups else (ROOT / "dagster.yaml").read_text()
+    config = instance_yaml(profile=profile) if test_speedups else profile.read_text()
     (home / "dagster.yaml").write_text(config)
     warehouse = base / "warehouse" / "titanic_e2e.duckdb"
     warehouse.parent.mkdir()

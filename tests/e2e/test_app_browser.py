@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import system_deps
 from tests.e2e.browser import Browser, find_chromium
 from tests.e2e.conftest import ROOT, free_port
 from tests.warehouse_sql import CONFUSION_CELLS, LABELLED_SQL, confusion_counts, sql
@@ -119,7 +120,9 @@ def app_url(demo_env, tmp_path_factory) -> Iterator[str]:
 def page(app_url, tmp_path_factory) -> Iterator[Browser]:
     executable = find_chromium()
     if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; CI's .ci/run does)")
+        system_deps.missing(
+            "chromium is not installed (apt-get install chromium; CI's .ci/run does)"
+        )
     base = tmp_path_factory.mktemp("app_chromium")
     browser = Browser(executable, base / "profile", free_port(), size=(1400, 1000))
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import system_deps
 from tests.e2e.browser import Browser, find_chromium
 from tests.e2e.conftest import ROOT, LiveDagster, free_port
 from titanic_assets import settings
@@ -39,7 +40,9 @@ def _texts_inside(selector: str) -> str:
 def browser(tmp_path_factory, live: LiveDagster):
     executable = find_chromium()
     if executable is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; CI's .ci/run does)")
+        system_deps.missing(
+            "chromium is not installed (apt-get install chromium; CI's .ci/run does)"
+        )
     # Dismiss the "Join the Dagster community" dialog once, as its Skip button does.
     live.graphql("mutation { setNuxSeen }")
     base = tmp_path_factory.mktemp("chromium")

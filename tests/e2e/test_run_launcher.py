@@ -1,9 +1,11 @@
-"""The instance's run launcher under the real daemon: a forked process per run.
+"""The default instance's run launcher under the real daemon: a new process per run.
 
-Runs launched by the daemon (``live``) go through :class:`ForkserverRunLauncher`. Checked the
-way it matters to a user: every run had a process of its own that is gone when the run ends;
-*Terminate* in the UI (the webserver's process, not the daemon's) cancels a run; a run whose
-process is killed is failed by the daemon's run monitoring instead of hanging as started.
+Runs launched by the daemon (``live``) go through Dagster's ``DefaultRunLauncher`` (the project's
+dagster.yaml names no launcher), which asks the code server to start a process for each run.
+Checked the way it matters to a user: every run had a process of its own that is gone when the
+run ends; *Terminate* in the UI (the webserver's process, not the daemon's) cancels a run; a run
+whose process is killed is failed (by the code server that started it) instead of hanging as
+started.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from tests.e2e.conftest import LiveDagster
 from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets import names
 from titanic_assets.data_layer.warehouse import connect, table_exists
-from titanic_assets.launcher import PID_TAG, process_is_running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -46,29 +47,24 @@ def _started_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return None
 
 
-def _children(pid: int) -> list[tuple[int, str]]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append((int(entry.name), cmdline))
-    return found
+def process_is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, exited but not yet reaped, is not)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def _run_in_progress_with_pid(live: LiveDagster, run_id: str) -> int:
-    """Wait until the run's process is up and working (its pid tagged, status STARTED)."""
+    """Wait until the run's process is up and working (status STARTED, its pid logged)."""
 
     def probe() -> int | None:
         run = next((r for r in live.runs() if r.run_id == run_id), None)
-        if run is None or run.status != "STARTED" or PID_TAG not in run.tags:
+        if run is None or run.status != "STARTED":
             return None
-        return int(run.tags[PID_TAG])
+        with dg.DagsterInstance.from_config(str(live.home)) as instance:
+            return _started_pid(instance, run_id)
 
     return live.wait_for(f"run {run_id} started with its pid", probe, 120)
 
@@ -90,21 +86,16 @@ def _hour_rows(live: LiveDagster, hour: str) -> int:
         ).fetchall()[0][0]
 
 
-def test_each_run_ran_in_a_forked_process_of_its_own(live: LiveDagster, first_cycle) -> None:
-    daemon = live.procs["daemon"].pid
+def test_each_run_ran_in_a_process_of_its_own(live: LiveDagster, first_cycle) -> None:
+    servers = {live.procs["daemon"].pid, live.procs["webserver"].pid}
     with dg.DagsterInstance.from_config(str(live.home)) as instance:
-        pids = {}
-        for name, run in first_cycle.items():
-            tagged = int(run.tags[PID_TAG])
-            assert _started_pid(instance, run.run_id) == tagged, name
-            pids[name] = tagged
+        assert type(instance.run_launcher) is dg.DefaultRunLauncher
+        pids = {name: _started_pid(instance, run.run_id) for name, run in first_cycle.items()}
+    assert None not in pids.values(), pids
     assert len(set(pids.values())) == len(pids), pids  # one process per run
-    assert daemon not in pids.values()
+    assert not servers & set(pids.values())
     # Each process ended with its run: its memory went back to the system.
     assert not [name for name, pid in pids.items() if process_is_running(pid)], pids
-    # They were forks of the daemon's forkserver, which is still up for the next run.
-    servers = [pid for pid, cmdline in _children(daemon) if "forkserver" in cmdline]
-    assert len(servers) == 1, _children(daemon)
 
 
 def test_terminate_in_the_ui_cancels_the_run_and_writes_nothing(live: LiveDagster) -> None:
@@ -122,19 +113,22 @@ def test_terminate_in_the_ui_cancels_the_run_and_writes_nothing(live: LiveDagste
     assert _hour_rows(live, CANCELLED_HOUR) == 0
 
 
-def test_a_killed_run_process_is_failed_by_run_monitoring(live: LiveDagster) -> None:
+def test_a_killed_run_process_is_failed_not_left_started(live: LiveDagster) -> None:
     holder = hold_warehouse_lock(live.warehouse)
     try:
         run_id = live.launch("feature_pipeline", partition=KILLED_HOUR)
         pid = _run_in_progress_with_pid(live, run_id)
         os.kill(pid, signal.SIGKILL)
-        # dagster.yaml: run monitoring polls every 10 s and asks the launcher for the health
-        # of each started run's process.
+        # The code server that started the process sees it die and fails the run (Dagster's
+        # default launcher has no health check for run monitoring to call).
         assert _finished(live, run_id, 120) == "FAILURE"
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
     with dg.DagsterInstance.from_config(str(live.home)) as instance:
         messages = [entry.message for entry in instance.all_logs(run_id)]
-    assert any(f"process {pid} is gone" in m for m in messages), messages[-5:]
+    assert any(
+        f"process for {run_id} was terminated by signal {signal.SIGKILL.value}" in m
+        for m in messages
+    ), messages[-5:]
     assert _hour_rows(live, KILLED_HOUR) == 0

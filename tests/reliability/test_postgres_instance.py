@@ -22,6 +22,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from tests import system_deps
 from tests.reliability._support import PROJECT
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
@@ -32,8 +33,7 @@ DEPLOY_YAML = PROJECT / "deploy" / "dagster.postgres.yaml"
 HOUR = "2026-11-05-09:00"
 PASSWORD = "titanic-test-pw"
 SHARED_SECTIONS = (
-    "run_coordinator",
-    "run_launcher",
+    "run_queue",
     "concurrency",
     "run_monitoring",
     "telemetry",
@@ -65,12 +65,14 @@ def _as_server_user(args: list[str]) -> list[str]:
 def postgres() -> Iterator[dict[str, str]]:
     bin_dir = _pg_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        system_deps.missing("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     if os.geteuid() == 0:
         try:
             server_user = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server as")
+            system_deps.missing(
+                "running as root and there is no 'postgres' user to run the server as"
+            )
     root = Path(tempfile.mkdtemp(prefix="titanic-pg-"))
     if os.geteuid() == 0:
         os.chown(root, server_user.pw_uid, server_user.pw_gid)

@@ -202,12 +202,12 @@ def test_processes_racing_to_create_the_key_file_all_read_the_one_written(tmp_pa
     code = (
         "import sys, time\n"
         "from titanic_assets.data_layer import signing\n"
-        "time.sleep(float(sys.argv[1]) - time.time())\n"  # start together
+        "time.sleep(max(0.0, float(sys.argv[1]) - time.time()))\n"  # start together
         "print(signing.signing_key().decode())\n"
     )
     env = {k: v for k, v in os.environ.items() if k != signing.KEY_ENV}
     env["DAGSTER_HOME"] = str(home)
-    start = f"{time.time() + 2.0}"
+    start = f"{time.time() + 5.0}"  # imports take seconds on a loaded machine
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", code, start], env=env, stdout=subprocess.PIPE, text=True

@@ -11,7 +11,7 @@ retrain that ``retrain_on_new_passengers`` would request). Each day is 4 hours x
 Asserted: the old champion fails on drifted day 1 (the regime change is real); the champion
 serving drifted days 2 and 3 reaches >= 0.70; stable retraining never changes the champion
 (no flapping) and stable days stay >= 0.70; the registry records the window behind each version.
-Measured figures are printed (``pytest -s``) and quoted in the README.
+Measured figures are printed (``pytest -s``) and quoted in docs/retraining.md.
 """
 
 from __future__ import annotations

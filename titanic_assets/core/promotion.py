@@ -37,7 +37,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class PromotionPolicy:
-    """Thresholds of the rule above; documented in the README's promotion policy."""
+    """Thresholds of the rule above; documented in docs/retraining.md."""
 
     z: float = 1.645
     holdout_tolerance: float = 0.02

@@ -1,0 +1,169 @@
+"""Deliberate bugs, one at a time: each must make the tests named beside it fail.
+
+Why: a test suite proves a rule only if breaking the rule breaks a test. Each mutation below
+replaces one exact snippet of the package (it must occur exactly once), runs the not-slow tests
+that should catch it, restores the file and reports ``caught`` (some test failed) or ``MISSED``.
+Run from the project root (a clean worktree: the file is restored from memory, not from git):
+
+    .venv/bin/python -m tests.mutations            # every mutation (~10 min on a quiet machine)
+    .venv/bin/python -m tests.mutations signature  # those whose name contains "signature"
+
+Exit code 1 if any mutation was missed. docs/mutations.md lists the results of the last run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = (
+    Mutation(
+        "signature covers only the artifact hash",
+        "titanic_assets/data_layer/signing.py",
+        "[_SCHEME, str(int(version)), json.dumps(list(features)), artifact_sha256]",
+        "[_SCHEME, artifact_sha256]",
+        ("tests/data_layer/test_registry.py", "tests/reliability/test_tampering.py"),
+    ),
+    Mutation(
+        "signature omits the version number",
+        "titanic_assets/data_layer/signing.py",
+        "[_SCHEME, str(int(version)), json.dumps(list(features)), artifact_sha256]",
+        "[_SCHEME, json.dumps(list(features)), artifact_sha256]",
+        ("tests/data_layer/test_registry.py", "tests/reliability/test_tampering.py"),
+    ),
+    Mutation(
+        "signature omits the feature list",
+        "titanic_assets/data_layer/signing.py",
+        "[_SCHEME, str(int(version)), json.dumps(list(features)), artifact_sha256]",
+        "[_SCHEME, str(int(version)), artifact_sha256]",
+        ("tests/data_layer/test_registry.py", "tests/reliability/test_tampering.py"),
+    ),
+    Mutation(
+        "promotion: the holdout-guard branch never fires",
+        "titanic_assets/core/promotion.py",
+        "if holdout.challenger_accuracy >= holdout.champion_accuracy - p.holdout_tolerance:",
+        "if False:",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: the regime-change branch never fires",
+        "titanic_assets/core/promotion.py",
+        "if recent.champion_accuracy < holdout.champion_accuracy - p.degradation_margin:",
+        "if False:",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: 'worse on recent' never fires",
+        "titanic_assets/core/promotion.py",
+        "recent.n >= p.min_recent_rows and recent.z <= -p.z:",
+        "recent.n >= p.min_recent_rows and recent.z <= -p.z and False:",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: holdout fallback needs no significance",
+        "titanic_assets/core/promotion.py",
+        "if holdout.z >= p.z:",
+        "if holdout.z > 0:",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: z must exceed (not reach) the threshold",
+        "titanic_assets/core/promotion.py",
+        "recent.n >= p.min_recent_rows and recent.z >= p.z:",
+        "recent.n >= p.min_recent_rows and recent.z > p.z:",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: min_recent_rows off by one",
+        "titanic_assets/core/promotion.py",
+        "recent.n >= p.min_recent_rows and recent.z >= p.z:",
+        "recent.n > p.min_recent_rows and recent.z >= p.z:",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: the guard's tolerance is strict",
+        "titanic_assets/core/promotion.py",
+        "holdout.challenger_accuracy >= holdout.champion_accuracy - p.holdout_tolerance",
+        "holdout.challenger_accuracy > holdout.champion_accuracy - p.holdout_tolerance",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: degradation at (not beyond) the margin",
+        "titanic_assets/core/promotion.py",
+        "recent.champion_accuracy < holdout.champion_accuracy - p.degradation_margin",
+        "recent.champion_accuracy <= holdout.champion_accuracy - p.degradation_margin",
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "promotion: an unloadable champion is replaced",
+        "titanic_assets/core/promotion.py",
+        '        return Decision(\n            False,\n            f"v{challenger} registered',
+        '        return Decision(\n            True,\n            f"v{challenger} registered',
+        ("tests/core/test_promotion.py",),
+    ),
+    Mutation(
+        "metrics: false positives and false negatives swapped",
+        "titanic_assets/core/metrics.py",
+        "tn, fp, fn, tp = (int(v)",
+        "tn, fn, fp, tp = (int(v)",
+        ("tests/core/test_metrics.py", "tests/core/test_monitoring.py"),
+    ),
+    Mutation(
+        "metrics: precision and recall swapped",
+        "titanic_assets/core/metrics.py",
+        "precision, recall, f1, _ = precision_recall_fscore_support(",
+        "recall, precision, f1, _ = precision_recall_fscore_support(",
+        ("tests/core/test_metrics.py", "tests/core/test_monitoring.py"),
+    ),
+)
+
+
+def run(mutation: Mutation) -> tuple[bool, float, str]:
+    """Apply one mutation, run its tests, restore the file; (caught, seconds, last line)."""
+    path = ROOT / mutation.path
+    original = path.read_text()
+    count = original.count(mutation.old)
+    if count != 1:
+        raise SystemExit(f"{mutation.name}: snippet found {count} times in {mutation.path}")
+    path.write_text(original.replace(mutation.old, mutation.new))
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+             "-m", "not slow", *mutation.tests],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        path.write_text(original)
+    lines = result.stdout.strip().splitlines()
+    failed = [line for line in lines if line.startswith("FAILED")]
+    return result.returncode != 0, time.monotonic() - started, (failed or lines or [""])[-1]
+
+
+def main(argv: list[str]) -> int:
+    chosen = [m for m in MUTATIONS if not argv or any(a in m.name for a in argv)]
+    missed = 0
+    for mutation in chosen:
+        caught, seconds, line = run(mutation)
+        missed += not caught
+        print(f"{'caught' if caught else 'MISSED'}  {seconds:5.0f} s  {mutation.name}: {line}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
