@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from titanic_assets import names
+from titanic_assets.core.clock import utc_now
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
@@ -251,9 +252,7 @@ def run_demo(args: argparse.Namespace) -> int:
         raise DemoError(str(error)) from error
     warehouse = Path(config.duckdb).resolve()
     day = (
-        datetime.strptime(args.day, "%Y-%m-%d")
-        if args.day
-        else (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None)
+        datetime.strptime(args.day, "%Y-%m-%d") if args.day else utc_now() - timedelta(days=1)
     ).replace(hour=0, minute=0, second=0, microsecond=0)
 
     lost = [] if args.reset else what_would_be_lost(dagster_home, warehouse)
