@@ -183,6 +183,7 @@ def _kind(cmdline: str) -> str:
         (" api grpc", "code server"),
         # The default launcher asks the code server to start a run: a multiprocessing child.
         ("spawn_main", "run worker"),
+        ("resource_tracker", "multiprocessing resource tracker"),
         # Dagster's compute log manager: a tail and an orphan watcher per stream of a run.
         ("tail -F", "compute log watcher"),
         ("poll_compute_logs", "compute log watcher"),
