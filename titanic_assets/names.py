@@ -49,7 +49,13 @@ PROMOTIONS_TABLE = "models.promotions"
 #: The registry's compare-and-set champion record (no asset of its own).
 CHAMPION_STATE_TABLE = "models.champion_state"
 PREDICTIONS_TABLE = "inference.predictions"
+#: Challengers scored beside the champion, never served (written by the predictions step).
+SHADOW_PREDICTIONS_TABLE = "inference.shadow_predictions"
 PERFORMANCE_TABLE = "monitoring.model_performance"
+#: Per day, model version and segment (sex x ticket class), written by the monitoring step.
+SEGMENT_PERFORMANCE_TABLE = "monitoring.segment_performance"
+#: Per day: the champion and each shadow on the same labelled passengers (monitoring step).
+SHADOW_COMPARISON_TABLE = "monitoring.shadow_comparison"
 
 # --- asset keys ---------------------------------------------------------------------------------
 
@@ -82,6 +88,8 @@ HISTORICAL_BATCH = "historical"
 
 ACCURACY_CHECK = "accuracy_above_floor"
 DRIFT_CHECK = "drift_below_ceiling"
+CALIBRATION_CHECK = "calibration_within_ceiling"
+SEGMENT_CHECK = "segments_near_overall"
 #: Asset check on models/model_versions: one champion, a verifying artifact, no leaked input.
 CHAMPION_CHECK = "champion_is_sound"
 
@@ -108,3 +116,22 @@ PARTITIONS_START = "2026-11-01"
 HOUR_KEY_FORMAT = "%Y-%m-%d-%H:%M"
 HOUR_BATCH_FORMAT = "%Y-%m-%d-%H:00"
 DAY_KEY_FORMAT = "%Y-%m-%d"
+
+# --- op names (run-config keys) -----------------------------------------------------------------
+
+
+def op_name(asset: AssetPath) -> str:
+    """The op Dagster builds for an asset, the key of its config under ``run_config["ops"]``."""
+    return "__".join(asset)
+
+
+SYNTHETIC_PASSENGERS_OP = op_name(SYNTHETIC_PASSENGERS)
+TRAINING_DATA_OP = op_name(TRAINING_DATA)
+MODEL_VERSIONS_OP = op_name(MODEL_VERSIONS)
+PREDICTIONS_OP = op_name(PREDICTIONS)
+PERFORMANCE_OP = op_name(MODEL_PERFORMANCE)
+
+
+def op_config(op: str, **config: object) -> dict[str, dict]:
+    """``run_config`` that sets ``config`` on one op: ``{"ops": {op: {"config": config}}}``."""
+    return {"ops": {op: {"config": config}}}

@@ -38,6 +38,18 @@ PREDICTION_TYPES: dict[str, str] = {
 }
 PREDICTION_COLUMNS: tuple[str, ...] = tuple(PREDICTION_TYPES)
 
+#: Columns of ``inference.shadow_predictions`` (challengers scored beside the champion on the
+#: same passengers, never served) and their DuckDB types, in order.
+SHADOW_PREDICTION_TYPES: dict[str, str] = {
+    "passenger_id": "VARCHAR",
+    "event_time": "TIMESTAMP",
+    "model_version": "BIGINT",
+    "survival_probability": "DOUBLE",
+    "predicted_survived": "BIGINT",
+    "scored_at": "TIMESTAMP",
+    "run_id": "VARCHAR",
+}
+
 
 class PassengerInputError(ValueError):
     """A passenger value out of its domain; ``field`` names the offending input."""
@@ -198,3 +210,15 @@ def _choice(field: str, value: Any, allowed: tuple[str, ...], normalise) -> str:
     if text not in allowed:
         raise PassengerInputError(field, f"must be one of {', '.join(allowed)} (got {value!r})")
     return text
+
+
+#: How a passenger's outcome reads before its label arrives.
+UNKNOWN_OUTCOME = "not known yet"
+
+
+def outcome_word(value: Any) -> str:
+    """``"survived"`` / ``"died"`` for a 0/1 prediction or label; :data:`UNKNOWN_OUTCOME` for a
+    missing label. The one wording of the apps and of the pipelines' dashboards."""
+    if value is None or pd.isna(value):
+        return UNKNOWN_OUTCOME
+    return "survived" if int(value) == 1 else "died"

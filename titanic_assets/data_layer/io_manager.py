@@ -19,7 +19,7 @@ loudly if an upgrade changes what this module relies on there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -37,17 +37,24 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb.io_manager import DuckDbClient
 
+from titanic_assets.core.columns import describe
 from titanic_assets.data_layer.locks import connect_for_step
 from titanic_assets.data_layer.warehouse import table_exists, transaction
 
 
-def column_schema(frame: pd.DataFrame) -> TableSchema:
-    """Dagster's table schema for a frame, shown on the asset page."""
+def table_schema(columns: Iterable[tuple[str, str]]) -> TableSchema:
+    """Dagster's table schema for ``(name, type)`` pairs, each column described from
+    :mod:`titanic_assets.core.columns` (the asset page's Columns table)."""
     return TableSchema(
         columns=[
-            TableColumn(name=str(name), type=str(dtype)) for name, dtype in frame.dtypes.items()
+            TableColumn(name=name, type=kind, description=describe(name)) for name, kind in columns
         ]
     )
+
+
+def column_schema(frame: pd.DataFrame) -> TableSchema:
+    """Dagster's table schema for a frame, shown on the asset page."""
+    return table_schema((str(name), str(dtype)) for name, dtype in frame.dtypes.items())
 
 
 def _text_typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -119,6 +126,12 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
         self, context: InputContext, table_slice: TableSlice, connection
     ) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
+            return pd.DataFrame()
+        if table_slice.partition_dimensions and not table_exists(
+            connection, f"{table_slice.schema}.{table_slice.table}"
+        ):
+            # No partition was ever written: no rows, and the step says which ones it lacks
+            # (``partitions.require_upstream_partitions``) instead of DuckDB's catalog error.
             return pd.DataFrame()
         return connection.execute(DuckDbClient.get_select_statement(table_slice)).fetchdf()
 

@@ -22,7 +22,8 @@ from titanic_assets import names, settings
 #: to the same file with different settings, and the CLI, sensors and assets share processes.
 CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
 
-_LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+#: What DuckDB says when another process holds the file (its error has no type of its own).
+LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 #: Seconds :func:`connect` waits for another process to release the file, unless told otherwise.
@@ -85,7 +86,7 @@ def connect(
             conn = duckdb.connect(path, read_only=read_only, config=CONNECTION_CONFIG)
             break
         except duckdb.IOException as error:
-            if not any(m in str(error) for m in _LOCK_MESSAGES):
+            if not any(m in str(error) for m in LOCK_MESSAGES):
                 raise
             if time.monotonic() > deadline:
                 raise WarehouseLockedError(path, timeout_s, str(error)) from error
@@ -114,6 +115,24 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 
+#: Storage hints of the scoring tables (DuckDB's ``USING COMPRESSION``). Passenger ids are
+#: unique: compressing them (DuckDB analyses dictionary and FSST encodings for every column
+#: segment) cost about as much as scoring the rows, for a column a third the size. A hint
+#: applies to tables created from then on; an existing table keeps its storage.
+SCORING_STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
+
+
+def ensure_scoring_table(
+    conn: duckdb.DuckDBPyConnection, table: str, types: dict[str, str]
+) -> None:
+    """Create a typed, empty scoring table (``{column: DuckDB type}``) unless it exists."""
+    ensure_schemas(conn)
+    columns = ", ".join(
+        f"{name} {kind} {SCORING_STORAGE.get(name, '')}".rstrip() for name, kind in types.items()
+    )
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+
+
 def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
     schema, name = qualified_name.split(".", 1)
     # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and refuses further work.
@@ -122,3 +141,38 @@ def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
         [schema, name],
     ).fetchall()
     return bool(rows[0][0])
+
+
+def table_row_counts(
+    conn: duckdb.DuckDBPyConnection, tables: tuple[str, ...] | None = None
+) -> dict[str, int]:
+    """``{schema.table: rows}`` of ``tables`` (default: every base table, in name order)."""
+    if tables is None:
+        listed = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' ORDER BY 1, 2"
+        ).fetchall()
+        tables = tuple(f"{s}.{t}" for s, t in listed)
+    counts = {}
+    for table in tables:
+        quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
+        counts[table] = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchall()[0][0])
+    return counts
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> list[tuple[str, str]]:
+    """``(column, DuckDB type)`` of a table or view, in order (empty while it does not exist)."""
+    schema, name = qualified_name.split(".", 1)
+    return [
+        (str(column), str(kind))
+        for column, kind in conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, name],
+        ).fetchall()
+    ]
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """Whether DuckDB refused the file because another process holds it (a transient state)."""
+    return isinstance(error, WarehouseLockedError) or any(m in str(error) for m in LOCK_MESSAGES)
