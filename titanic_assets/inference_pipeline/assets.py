@@ -270,8 +270,12 @@ def _load_champion_or_fail(conn):
     group_name=GROUP,
     description=(
         "Per day and model version: predictions, labelled count, accuracy, precision, recall, "
-        "F1, confusion counts, predicted vs actual survival rate, and feature drift (PSI per "
-        "feature) of the scored passengers against that model version's training profile."
+        "F1, Brier score and ECE (10 equal-width bins) with the reliability table, confusion "
+        "counts, predicted vs actual survival rate, and feature drift (PSI per feature) of the "
+        "scored passengers against that model version's training profile. The same step "
+        "writes monitoring.segment_performance (sex x class) and monitoring.shadow_comparison "
+        "(champion vs shadows on the same labelled passengers), and may promote a shadow on "
+        "live evidence (docs/model-monitoring.md)."
     ),
     # The day's predictions come from the scoring step of the same run (numbers handed over),
     # else from the warehouse: a dependency, not an I/O-manager input.
