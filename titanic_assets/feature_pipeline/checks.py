@@ -8,9 +8,11 @@ Per feature asset, two checks:
 * ``distribution`` — survival rate, female share, mean age, class mix within sample-size-aware
   bands. WARN: odd but possible batches are flagged, not withheld.
 
-The synthetic checks are partitioned like their asset: each hour is judged on its own rows. Both
-suites run where the rows are: GX's SQL engine queries the batch in the warehouse the asset has
-just written (``data_layer.validation.validate_batch_in_warehouse``), so no rows are loaded into Python.
+The synthetic checks are partitioned like their asset: each hour is judged on its own rows (a run
+of many hours judges them all in two GX validations, with the verdicts each hour gets alone).
+Both suites run where the rows are: GX's SQL engine queries the batches in the warehouse the
+asset has just written (``data_layer.validation.validate_batches_in_warehouse``), so no rows
+are loaded into Python.
 
 The checks are the feature asset's own (``check_specs``), evaluated by its step right after the
 I/O manager has committed the rows: a separate check step would cost each feature run a step
@@ -23,8 +25,8 @@ import json
 import dagster as dg
 import duckdb
 
-from titanic_assets.data_layer.feature_store import batch_rows_sql, record_suite_results
-from titanic_assets.data_layer.validation import validate_batch_in_warehouse
+from titanic_assets.data_layer.feature_store import record_suite_results
+from titanic_assets.data_layer.validation import validate_batches_in_warehouse
 from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE
 
 
@@ -46,10 +48,10 @@ def judge_batches(
     evaluation; a single-hour run reports as a plain ``AssetCheckResult``. ``conn`` is the
     step's open warehouse connection, which sees the rows the I/O manager has committed.
     """
-    verdicts = [
-        (partition, batch_id, validate_batch_in_warehouse(conn, batch_rows_sql(table, batch_id)))
-        for partition, batch_id in batches.items()
-    ]
+    # All batches in two GX validations, with the verdicts each would get alone: a backfill's
+    # run of hundreds of hours does not pay two validations an hour.
+    judged = validate_batches_in_warehouse(conn, table, list(batches.values()))
+    verdicts = [(partition, batch_id, judged[batch_id]) for partition, batch_id in batches.items()]
     for _, batch_id, results in verdicts:
         record_suite_results(
             conn,

@@ -269,8 +269,12 @@ def _load_champion_or_fail(conn):
     group_name=GROUP,
     description=(
         "Per day and model version: predictions, labelled count, accuracy, precision, recall, "
-        "F1, confusion counts, predicted vs actual survival rate, and feature drift (PSI per "
-        "feature) of the scored passengers against that model version's training profile."
+        "F1, Brier score and ECE (10 equal-width bins) with the reliability table, confusion "
+        "counts, predicted vs actual survival rate, and feature drift (PSI per feature) of the "
+        "scored passengers against that model version's training profile. The same step "
+        "writes monitoring.segment_performance (sex x class) and monitoring.shadow_comparison "
+        "(champion vs shadows on the same labelled passengers), and may promote a shadow on "
+        "live evidence (docs/model-monitoring.md)."
     ),
     # The day's predictions: an input whose I/O manager hands over the numbers the scoring
     # step of the same run scored, else reads the stored day back (data_layer.io_manager).
