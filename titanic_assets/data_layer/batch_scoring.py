@@ -161,18 +161,7 @@ def score_day(
                 c for c in dict.fromkeys([*feature_columns, *FEATURE_COLUMNS]) if c in available
             ]
             label = LABEL_COLUMN if LABEL_COLUMN in available else f"NULL AS {LABEL_COLUMN}"
-            # The snapshot holds what the day's predictions and monitoring need, nothing more.
-            kept = ", ".join(f'"{c}"' for c in (*_KEYS, *inputs, LABEL_COLUMN) if c in available)
-            conn.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT {kept} FROM {FEATURE_VIEW} "
-                "WHERE event_time >= ? AND event_time < ?",
-                window,
-            )
-            # Blocks are row-id ranges (a table created inside a transaction numbers its rows
-            # from a transaction-local base, not from 0).
-            first, last, n = conn.execute(
-                f"SELECT min(rowid), max(rowid), count(*) FROM {_DAY}"
-            ).fetchall()[0]
+            first, last, n = _snapshot_day(conn, window, inputs, available)
             if n == 0:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
             block = (
@@ -204,6 +193,29 @@ def score_day(
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
     return ScoredDay(scored, latest, shadow, skipped)
+
+
+def _snapshot_day(
+    conn: duckdb.DuckDBPyConnection,
+    window: list[datetime],
+    inputs: Sequence[str],
+    available: Sequence[str],
+) -> tuple[int, int, int]:
+    """Step 1: copy the day's certified rows, inside DuckDB, into the temporary snapshot
+    (keys, ``inputs`` and the label: what the predictions and monitoring need, nothing more).
+    Returns its first and last ``rowid`` and its row count: blocks are row-id ranges (a table
+    created inside a transaction numbers its rows from a transaction-local base, not from 0).
+    """
+    kept = ", ".join(f'"{c}"' for c in (*_KEYS, *inputs, LABEL_COLUMN) if c in available)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT {kept} FROM {FEATURE_VIEW} "
+        "WHERE event_time >= ? AND event_time < ?",
+        window,
+    )
+    first, last, n = conn.execute(
+        f"SELECT min(rowid), max(rowid), count(*) FROM {_DAY}"
+    ).fetchall()[0]
+    return first, last, int(n)
 
 
 def _view_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
