@@ -195,6 +195,8 @@ def test_calibration_and_segments_of_the_day(scenario) -> None:
     assert metadata["reliability_diagram"].value.startswith("![")
     assert "female/1" in metadata["segments"].value
     assert "v2" in metadata["shadow_comparison"].value
+    # The live rule judged the shadow on one day of evidence: never enough.
+    assert "too little live evidence" in metadata["live_decision_v2"].value
 
 
 def titanic(*args: str, warehouse: str) -> subprocess.CompletedProcess:

@@ -105,6 +105,9 @@ TRAINING_JOB = "training_pipeline"
 PROMOTE_JOB = "promote_model"
 INFERENCE_JOB = "inference_pipeline"
 
+#: The resource key of the I/O manager that hands a scored day from scoring to monitoring.
+SCORED_DAY_IO_MANAGER = "scored_day_io_manager"
+
 #: The Dagster concurrency pool of every step that opens the warehouse (limit 1 in dagster.yaml).
 WAREHOUSE_POOL = "duckdb"
 

@@ -60,3 +60,42 @@ def test_shadow_candidates_newest_after_the_champion() -> None:
     assert shadow_candidates([1, 2, 3], champion=3) == []
     assert shadow_candidates([1, 2, 3], champion=1) == [3, 2]
     assert shadow_candidates([1, 2], champion=None) == []
+
+
+def _day(n: int, wins: int, losses: int, champion_brier=0.16, shadow_brier=0.15) -> dict:
+    return {"n_labelled": n, "wins": wins, "losses": losses,
+            "champion_brier": champion_brier, "shadow_brier": shadow_brier}  # fmt: skip
+
+
+def test_live_rule_promotes_on_pooled_consistent_evidence() -> None:
+    from titanic_assets.core.promotion import decide_live
+
+    days = [_day(100, 12, 4), _day(100, 10, 5), _day(100, 9, 3)]
+    # pooled: 31 wins, 12 losses -> z = 19 / sqrt(43) = 2.90; better on 3 of 3 days
+    decision = decide_live(3, 2, days)
+    assert decision.promote and decision.evidence == "live_shadow"
+    assert "z=+2.90" in decision.reason and "300 labelled" in decision.reason
+
+
+def test_live_rule_never_decides_on_one_day_or_few_passengers() -> None:
+    from titanic_assets.core.promotion import decide_live
+
+    one_huge_day = [_day(1000, 80, 10)]
+    assert not decide_live(3, 2, one_huge_day).promote  # 1 day < 3
+    small = [_day(40, 10, 1)] * 3  # 120 labelled < 200
+    assert "too little live evidence" in decide_live(3, 2, small).reason
+
+
+def test_live_rule_keeps_the_champion_when_one_day_carries_the_pool() -> None:
+    from titanic_assets.core.promotion import decide_live
+
+    # pooled z = (40 - 14) / sqrt(54) = 3.54, but the shadow is better on 1 of 3 days only
+    lucky = [_day(100, 30, 2), _day(100, 5, 6), _day(100, 5, 6)]
+    decision = decide_live(3, 2, lucky)
+    assert not decision.promote and "not conclusive" in decision.reason
+    # significantly better decisions but worse probabilities: kept too
+    worse_brier = [_day(100, 12, 4, 0.15, 0.20)] * 3
+    assert not decide_live(3, 2, worse_brier).promote
+    # z just below 1.645: 20 wins vs 12 losses -> 8 / sqrt(32) = 1.41
+    level = [_day(100, 7, 4), _day(100, 7, 4), _day(100, 6, 4)]
+    assert not decide_live(3, 2, level).promote

@@ -15,8 +15,10 @@ Steps 2 and 3 go block by block: XGBoost scores a block in a worker thread while
 the next and writes the one before, so both cores work.
 
 The numbers just scored, and the day's latest rows with their ids (for the dashboards), are
-returned as a :class:`ScoredDay`, which the monitoring step of the same run takes over
-(:func:`keep_for_monitoring`), so a run reads the day once. The rules themselves (threshold,
+returned as a :class:`ScoredDay`: the predictions asset's output, which its I/O manager
+(:class:`titanic_assets.data_layer.io_manager.ScoredDayIOManager`) hands to the monitoring step
+of the same run, so a run reads the day once; another run reads it back
+(:func:`read_scored_day`). The rules themselves (threshold,
 model call, input checks) are :mod:`titanic_assets.core`'s; the plain benchmark calls
 :func:`score_day` too.
 """
@@ -159,18 +161,7 @@ def score_day(
                 c for c in dict.fromkeys([*feature_columns, *FEATURE_COLUMNS]) if c in available
             ]
             label = LABEL_COLUMN if LABEL_COLUMN in available else f"NULL AS {LABEL_COLUMN}"
-            # The snapshot holds what the day's predictions and monitoring need, nothing more.
-            kept = ", ".join(f'"{c}"' for c in (*_KEYS, *inputs, LABEL_COLUMN) if c in available)
-            conn.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT {kept} FROM {FEATURE_VIEW} "
-                "WHERE event_time >= ? AND event_time < ?",
-                window,
-            )
-            # Blocks are row-id ranges (a table created inside a transaction numbers its rows
-            # from a transaction-local base, not from 0).
-            first, last, n = conn.execute(
-                f"SELECT min(rowid), max(rowid), count(*) FROM {_DAY}"
-            ).fetchall()[0]
+            first, last, n = _snapshot_day(conn, window, inputs, available)
             if n == 0:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
             block = (
@@ -202,6 +193,29 @@ def score_day(
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
     return ScoredDay(scored, latest, shadow, skipped)
+
+
+def _snapshot_day(
+    conn: duckdb.DuckDBPyConnection,
+    window: list[datetime],
+    inputs: Sequence[str],
+    available: Sequence[str],
+) -> tuple[int, int, int]:
+    """Step 1: copy the day's certified rows, inside DuckDB, into the temporary snapshot
+    (keys, ``inputs`` and the label: what the predictions and monitoring need, nothing more).
+    Returns its first and last ``rowid`` and its row count: blocks are row-id ranges (a table
+    created inside a transaction numbers its rows from a transaction-local base, not from 0).
+    """
+    kept = ", ".join(f'"{c}"' for c in (*_KEYS, *inputs, LABEL_COLUMN) if c in available)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT {kept} FROM {FEATURE_VIEW} "
+        "WHERE event_time >= ? AND event_time < ?",
+        window,
+    )
+    first, last, n = conn.execute(
+        f"SELECT min(rowid), max(rowid), count(*) FROM {_DAY}"
+    ).fetchall()[0]
+    return first, last, int(n)
 
 
 def _view_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -379,32 +393,6 @@ def _empty_latest() -> pd.DataFrame:
 
 
 # --- the hand-over to monitoring -----------------------------------------------------------
-
-#: The day a scoring step has just scored, for the monitoring step of the same run (one slot:
-#: a run scores one day). Key: (run id, start, end).
-_KEPT: dict[tuple[str, datetime, datetime], ScoredDay] = {}
-
-
-def keep_for_monitoring(run_id: str, start: datetime, end: datetime, day: ScoredDay) -> None:
-    """Keep the scored day, so the run's monitoring step does not read it back.
-
-    Handing over the very numbers that were scored is also what keeps monitoring consistent
-    with the predictions if an hour of the day is re-published between the two steps.
-    """
-    _KEPT.clear()
-    _KEPT[(run_id, naive_utc(start), naive_utc(end))] = day
-
-
-def scored_for_monitoring(
-    conn: duckdb.DuckDBPyConnection, run_id: str, start: datetime, end: datetime
-) -> ScoredDay:
-    """The day's predictions with their labels and inputs: those the same run scored, else the
-    stored predictions joined (inside DuckDB) with the feature rows they scored."""
-    kept = _KEPT.pop((run_id, naive_utc(start), naive_utc(end)), None)
-    _KEPT.clear()
-    if kept is not None:
-        return kept
-    return read_scored_day(conn, start, end)
 
 
 def read_scored_day(conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> ScoredDay:

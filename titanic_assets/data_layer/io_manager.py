@@ -24,6 +24,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 from dagster import (
+    ConfigurableIOManagerFactory,
     InputContext,
     IOManager,
     MetadataValue,
@@ -38,6 +39,7 @@ from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb.io_manager import DuckDbClient
 
 from titanic_assets.core.columns import describe
+from titanic_assets.data_layer.batch_scoring import ScoredDay, read_scored_day
 from titanic_assets.data_layer.locks import connect_for_step
 from titanic_assets.data_layer.warehouse import table_exists, transaction
 
@@ -188,6 +190,40 @@ def _wanted(context: InputContext) -> tuple | None:
     if (context.definition_metadata or {}).get("columns"):  # a column subset: read the table
         return None
     return (upstream.run_id, context.asset_key, _partitions(context))
+
+
+class _ScoredDayHandOver(IOManager):
+    """The predictions' output (a :class:`ScoredDay`): batch scoring has already written the
+    rows, so an output is only kept, and handed to the next step of the same run that loads
+    that day (monitoring); any other load reads the stored day back from the warehouse.
+
+    Dagster builds one per run (its resources are initialised once for an in-process run), so
+    nothing outlives the run; a step in another process reads the day back.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._kept: tuple[tuple, ScoredDay] | None = None
+
+    def handle_output(self, context: OutputContext, obj: ScoredDay) -> None:
+        self._kept = (_written(context), obj)
+
+    def load_input(self, context: InputContext) -> ScoredDay:
+        kept, self._kept = self._kept, None
+        if kept is not None and _wanted(context) == kept[0]:
+            return kept[1]
+        start, end = context.asset_partitions_time_window
+        with connect_for_step(self._database) as conn:
+            return read_scored_day(conn, start, end)
+
+
+class ScoredDayIOManager(ConfigurableIOManagerFactory):
+    """I/O manager of ``inference/predictions``: the scored day, handed over or read back."""
+
+    database: str
+
+    def create_io_manager(self, context) -> IOManager:
+        return _ScoredDayHandOver(self.database)
 
 
 class WarehouseIOManager(DuckDBIOManager):

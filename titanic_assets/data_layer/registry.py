@@ -221,14 +221,7 @@ def register_version(
     Two writers registering at once (possible on an engine without DuckDB's file lock) race
     for the next number; the loser's transaction fails on the primary key and is retried.
     """
-    if not model_bytes:
-        raise RegistryError("refusing to register an empty model artifact")
-    leaked = forbidden_inputs(features)
-    if leaked:
-        raise RegistryError(f"refusing to register a model with forbidden inputs: {leaked}")
-    for key in ("accuracy", "f1"):
-        if metrics.get(key) is None:
-            raise RegistryError(f"metrics must include {key!r}")
+    _refuse_unsound(model_bytes, features, metrics)
     ensure_registry(conn)
     try:  # before the transaction: a key problem writes nothing
         key = signing.signing_key()
@@ -267,6 +260,19 @@ def register_version(
         except _CONFLICTS:
             _backoff(attempt)
     raise RegistryError(f"could not register: {DECISION_ATTEMPTS} write conflicts in a row")
+
+
+def _refuse_unsound(model_bytes: bytes, features: list[str], metrics: dict) -> None:
+    """What no version may be registered with: no artifact, an id or leak among its inputs,
+    or no accuracy/F1 to judge it by."""
+    if not model_bytes:
+        raise RegistryError("refusing to register an empty model artifact")
+    leaked = forbidden_inputs(features)
+    if leaked:
+        raise RegistryError(f"refusing to register a model with forbidden inputs: {leaked}")
+    for key in ("accuracy", "f1"):
+        if metrics.get(key) is None:
+            raise RegistryError(f"metrics must include {key!r}")
 
 
 def list_versions(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:

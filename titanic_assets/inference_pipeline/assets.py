@@ -32,9 +32,7 @@ from titanic_assets.data_layer import monitoring_store, registry
 from titanic_assets.data_layer.batch_scoring import (
     ScoredDay,
     ScoringError,
-    keep_for_monitoring,
     score_day,
-    scored_for_monitoring,
 )
 from titanic_assets.data_layer.monitoring_store import (
     ensure_performance_columns,
@@ -140,11 +138,12 @@ def _prediction_schema() -> dg.TableSchema:
         "dagster/column_lineage": _prediction_lineage(),
     },
     kinds={"duckdb", "xgboost", "pandas"},
+    io_manager_key=names.SCORED_DAY_IO_MANAGER,
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
     code_version="1",
 )
-def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Output[ScoredDay]:
     # Written by batch scoring itself, not through the I/O manager: only numbers go to XGBoost
     # and back, and the ids are joined to the scores inside DuckDB (data_layer.batch_scoring).
     start, end = context.partition_time_window
@@ -174,7 +173,6 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
             ) from error
         except ScoringError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from error
-    keep_for_monitoring(context.run_id, start, end, day)  # the run reads the day once
     metadata: dict[str, Any] = {
         "model_version": dg.MetadataValue.int(int(version.version)),
         "model_accuracy_holdout": dg.MetadataValue.float(float(version.accuracy)),
@@ -195,7 +193,8 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
         )
     else:
         metadata.update(_prediction_metadata(day))
-    return dg.MaterializeResult(metadata=metadata)
+    # The scored numbers go to monitoring through the I/O manager (the rows are written).
+    return dg.Output(day, metadata=metadata)
 
 
 def _prediction_metadata(day: ScoredDay) -> dict[str, Any]:
@@ -270,13 +269,17 @@ def _load_champion_or_fail(conn):
     group_name=GROUP,
     description=(
         "Per day and model version: predictions, labelled count, accuracy, precision, recall, "
-        "F1, confusion counts, predicted vs actual survival rate, and feature drift (PSI per "
-        "feature) of the scored passengers against that model version's training profile."
+        "F1, Brier score and ECE (10 equal-width bins) with the reliability table, confusion "
+        "counts, predicted vs actual survival rate, and feature drift (PSI per feature) of the "
+        "scored passengers against that model version's training profile. The same step "
+        "writes monitoring.segment_performance (sex x class) and monitoring.shadow_comparison "
+        "(champion vs shadows on the same labelled passengers), and may promote a shadow on "
+        "live evidence (docs/model-monitoring.md)."
     ),
-    # The day's predictions come from the scoring step of the same run (numbers handed over),
-    # else from the warehouse: a dependency, not an I/O-manager input.
+    # The day's predictions: an input whose I/O manager hands over the numbers the scoring
+    # step of the same run scored, else reads the stored day back (data_layer.io_manager).
+    ins={"day": dg.AssetIn(PREDICTIONS_KEY)},
     deps=[
-        PREDICTIONS_KEY,
         dg.AssetDep(HOURLY_FEATURES_KEY, partition_mapping=dg.TimeWindowPartitionMapping()),
         MODEL_VERSIONS_KEY,
     ],
@@ -304,14 +307,13 @@ def _load_champion_or_fail(conn):
     pool=WAREHOUSE_POOL,
     code_version="1",
 )
-def model_performance(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+def model_performance(context: dg.AssetExecutionContext, day: ScoredDay, duckdb: DuckDBResource):
     start, end = context.partition_time_window
     thresholds = settings.load().thresholds()
     # One warehouse connection for the step: it stays open while the I/O manager writes the
     # day, whose connection then joins this open database instead of opening the file again
     # (as in the feature and training assets; DuckDB takes ~15 ms to open a file).
     with open_warehouse(duckdb) as conn:
-        day = scored_for_monitoring(conn, context.run_id, start, end)
         profiles = training_profiles(conn, day.scored["model_version"].unique())
         # Earlier days for the rolling chart; every other day for the all-history matrix.
         history = monitoring_store.performance_before(conn, start, ROLLING_DAYS * 3)
