@@ -13,6 +13,7 @@ from datetime import datetime
 import dagster as dg
 
 from benchmarks.common import CUTOFF, DAY_KEY, MODEL, PARTITION_KEY, SEED
+from titanic_assets import names
 
 QUIET_CONSOLE = {"console": {"config": {"log_level": "ERROR"}}}
 
@@ -43,9 +44,7 @@ class DagsterArm:
     def feature_run(self, n: int, partition_key: str = PARTITION_KEY) -> float:
         config = {
             "ops": {
-                "features__synthetic_passengers": {
-                    "config": {"passengers_per_hour": n, "seed": SEED}
-                }
+                names.SYNTHETIC_PASSENGERS_OP: {"config": {"passengers_per_hour": n, "seed": SEED}}
             }
         }
         return self._run("feature_pipeline", partition_key=partition_key, run_config=config)[1]
@@ -53,8 +52,8 @@ class DagsterArm:
     def training_run(self, cutoff: str = CUTOFF, model: dict | None = None) -> float:
         config = {
             "ops": {
-                "models__training_data": {"config": {"cutoff": cutoff}},
-                "models__model_versions": {"config": dict(MODEL if model is None else model)},
+                names.TRAINING_DATA_OP: {"config": {"cutoff": cutoff}},
+                names.MODEL_VERSIONS_OP: {"config": dict(MODEL if model is None else model)},
             }
         }
         return self._run("training_pipeline", run_config=config)[1]
@@ -84,7 +83,7 @@ class DagsterArm:
         }
         times["inference_pipeline"], steps = self.inference_run(DAY_KEY)
         times["total"] = sum(times.values())
-        times["predictions_step"] = steps.get("inference__predictions", float("nan"))
+        times["predictions_step"] = steps.get(names.PREDICTIONS_OP, float("nan"))
         return times
 
 

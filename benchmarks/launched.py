@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import CUTOFF, DAY_KEY, MODEL, PARTITION_KEY, SEED
+from titanic_assets import names
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -125,15 +126,15 @@ class LaunchedArm:
     def cycle(self, n: int, model: dict | None = None) -> dict[str, float]:
         feature = self.run(
             "feature_pipeline",
-            {"ops": {"features__synthetic_passengers": {
+            {"ops": {names.SYNTHETIC_PASSENGERS_OP: {
                 "config": {"passengers_per_hour": n, "seed": SEED}}}},
             PARTITION_KEY,
         )  # fmt: skip
         training = self.run(
             "training_pipeline",
             {"ops": {
-                "models__training_data": {"config": {"cutoff": CUTOFF}},
-                "models__model_versions": {"config": dict(MODEL if model is None else model)},
+                names.TRAINING_DATA_OP: {"config": {"cutoff": CUTOFF}},
+                names.MODEL_VERSIONS_OP: {"config": dict(MODEL if model is None else model)},
             }},
         )  # fmt: skip
         inference = self.run("inference_pipeline", None, DAY_KEY)
@@ -146,5 +147,5 @@ class LaunchedArm:
         times["total"] = sum(times.values())
         times["fixed_s_per_run"] = sum(r["fixed_s"] for r in runs.values()) / len(runs)
         times["to_run_start_s_per_run"] = sum(r["to_run_start_s"] for r in runs.values()) / 3
-        times["predictions_step"] = inference["steps"].get("inference__predictions", float("nan"))
+        times["predictions_step"] = inference["steps"].get(names.PREDICTIONS_OP, float("nan"))
         return times

@@ -11,6 +11,7 @@ import inside a function counts too).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,39 @@ def test_the_checker_sees_lazy_imports(tmp_path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from titanic_assets.data_layer import registry\n")
     assert "titanic_assets.data_layer.registry" in imported_modules(sample)
+
+
+#: The project hook's SQL pattern (``shared/hooks/before-stop``): a statement's opening words.
+SQL_STATEMENT = re.compile(
+    r"\b(SELECT|INSERT INTO|DELETE FROM|CREATE (OR REPLACE )?(TABLE|VIEW)|UPDATE [a-z_.]+ SET)\b"
+)
+#: Where SQL may live: the data layer, and GX's SQL expectations.
+SQL_HOMES = ("titanic_assets/data_layer/", "titanic_assets/core/quality.py")
+
+
+def sql_outside_data_layer(root: Path) -> list[str]:
+    """``path:line: text`` of every line under ``root`` that opens a SQL statement outside its
+    homes (paths relative to ``root``'s parent, as the hook prints them)."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root.parent).as_posix()
+        if relative.startswith(SQL_HOMES):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if SQL_STATEMENT.search(line):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    return found
+
+
+def test_every_sql_statement_lives_in_the_data_layer() -> None:
+    """Apps, sensors, demo, CLI and pipelines call named data-layer functions instead."""
+    assert sql_outside_data_layer(PACKAGE) == []
+
+
+def test_the_sql_check_can_fail(tmp_path) -> None:
+    package = tmp_path / "titanic_assets"
+    (package / "apps").mkdir(parents=True)
+    (package / "data_layer").mkdir()
+    (package / "apps" / "x.py").write_text('q = f"""\n    SELECT * FROM {TABLE}\n"""\n')
+    (package / "data_layer" / "y.py").write_text('q = "DELETE FROM t"\n')
+    assert sql_outside_data_layer(package) == ["titanic_assets/apps/x.py:2: SELECT * FROM {TABLE}"]

@@ -4,15 +4,17 @@ Each pipeline package owns its assets, checks, jobs, schedules and sensors; this
 adds the resources they share (the DuckDB warehouse I/O manager and resource).
 """
 
-import importlib
-
 import dagster as dg
 
 from titanic_assets import settings
 from titanic_assets.automation import automation_condition_sensor
 from titanic_assets.data_layer.resources import warehouse_resources
 
-PIPELINES = ("feature_pipeline", "training_pipeline", "inference_pipeline")
+# The modules, not their ``defs``: Dagster refuses a code location module that holds more than
+# one Definitions object at module scope.
+from titanic_assets.feature_pipeline import definitions as feature_pipeline
+from titanic_assets.inference_pipeline import definitions as inference_pipeline
+from titanic_assets.training_pipeline import definitions as training_pipeline
 
 
 def build_definitions(database: str | None = None) -> dg.Definitions:
@@ -22,9 +24,6 @@ def build_definitions(database: str | None = None) -> dg.Definitions:
     from loading with a message naming the variable (not a failure hours later in a tick).
     """
     settings.load()
-    pipeline_defs = [
-        importlib.import_module(f"titanic_assets.{name}.definitions").defs for name in PIPELINES
-    ]
     shared = dg.Definitions(
         resources=warehouse_resources(database),
         sensors=[automation_condition_sensor()],
@@ -32,7 +31,9 @@ def build_definitions(database: str | None = None) -> dg.Definitions:
         # the asset graph) run their small steps in one process, like the jobs do.
         executor=dg.in_process_executor,
     )
-    return dg.Definitions.merge(*pipeline_defs, shared)
+    return dg.Definitions.merge(
+        feature_pipeline.defs, training_pipeline.defs, inference_pipeline.defs, shared
+    )
 
 
 defs = build_definitions()

@@ -38,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from titanic_assets import names
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEFAULT_HOME = DEMO_DIR / "dagster_home"
@@ -80,18 +82,11 @@ def marker_path(warehouse: Path) -> Path:
 
 def warehouse_tables(warehouse: Path) -> dict[str, int]:
     """``{schema.table: rows}`` of every base table in the warehouse (read-only look)."""
-    from titanic_assets.data_layer.warehouse import connect
+    from titanic_assets.data_layer.warehouse import connect, table_row_counts
 
     try:
         with connect(str(warehouse), read_only=True, timeout_s=5.0) as conn:
-            names = conn.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables "
-                "WHERE table_type = 'BASE TABLE' ORDER BY 1, 2"
-            ).fetchall()
-            return {
-                f"{s}.{t}": int(conn.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchall()[0][0])
-                for s, t in names
-            }
+            return table_row_counts(conn)
     except Exception as error:  # locked by another process, not a DuckDB file...
         raise DemoError(
             f"cannot look inside {warehouse} to check what starting over would delete: "
@@ -311,13 +306,9 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"  ok  {job:<34} {seconds:5.1f} s   run {run_id[:8]}", flush=True)
 
         one("historical_backfill")
-        synthetic = {
-            "ops": {
-                "features__synthetic_passengers": {
-                    "config": {"passengers_per_hour": args.passengers_per_hour}
-                }
-            }
-        }
+        synthetic = names.op_config(
+            names.SYNTHETIC_PASSENGERS_OP, passengers_per_hour=args.passengers_per_hour
+        )
         # The day's 24 hours in ONE run, as a backfill runs them (the hourly assets' backfill
         # policy); each hour stays its own partition, with its own rows and check verdicts.
         first, last = (f"{day:%Y-%m-%d}-{h:02d}:00" for h in (0, 23))
@@ -333,7 +324,7 @@ def run_demo(args: argparse.Namespace) -> int:
         # then an honest out-of-sample figure, not a score on the model's own training rows.
         one(
             "training_pipeline",
-            run_config={"ops": {"models__training_data": {"config": {"cutoff": day.isoformat()}}}},
+            run_config=names.op_config(names.TRAINING_DATA_OP, cutoff=day.isoformat()),
         )
         one("inference_pipeline", partition_key=day.strftime("%Y-%m-%d"))
     elapsed = time.perf_counter() - started
@@ -380,48 +371,50 @@ def hourly(keys: list[str], run: Callable[[str], tuple[str, float]]) -> None:
         print(f"\r  ok  {label:<34} {total:5.1f} s   {len(keys)} runs" + " " * 20, flush=True)
 
 
+#: The tables whose row counts close the demo.
+SUMMARY_TABLES = (
+    names.RAW_HISTORICAL_TABLE,
+    names.SYNTHETIC_PASSENGERS_TABLE,
+    names.FEATURE_VIEW,
+    names.MODEL_VERSIONS_TABLE,
+    names.PREDICTIONS_TABLE,
+    names.PERFORMANCE_TABLE,
+)
+
+
 def print_summary(warehouse: str, day: datetime) -> None:
-    from titanic_assets.data_layer.warehouse import connect
+    """Rows per table, the champion's holdout figures, the day's monitoring and drift."""
+    from titanic_assets.core.monitoring import main_rows
+    from titanic_assets.data_layer import monitoring_store, registry
+    from titanic_assets.data_layer.warehouse import connect, table_row_counts
 
     with connect(warehouse, read_only=True) as conn:
-        print("\nrows per table")
-        for table in (
-            "features.raw_historical_passengers",
-            "features.synthetic_passengers",
-            "features.passenger_features",
-            "models.model_versions",
-            "inference.predictions",
-            "monitoring.model_performance",
-        ):
-            n = conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            print(f"  {table:<38} {n:>6}")
-        champion = conn.execute(
-            "SELECT version, accuracy, f1, roc_auc, training_rows, training_cutoff "
-            "FROM models.model_versions WHERE is_champion"
-        ).fetchall()
-        if champion:
-            v, acc, f1, auc, rows, cutoff = champion[0]
-            print(
-                f"\nchampion  v{v}: holdout accuracy {acc:.3f}, F1 {f1:.3f}, ROC AUC {auc:.3f} "
-                f"(trained on {rows} rows up to {cutoff})"
-            )
-        perf = conn.execute(
-            "SELECT * FROM monitoring.model_performance ORDER BY model_version DESC LIMIT 1"
-        ).df()
-        if not perf.empty:
-            row = perf.iloc[0]
-            print(
-                f"inference {day:%Y-%m-%d}: {int(row['n_predictions'])} predictions by "
-                f"v{int(row['model_version'])}, {int(row['n_labelled'])} labelled, "
-                f"accuracy {row['accuracy']:.3f}"
-            )
-            drift_columns = [
-                c
-                for c in perf.select_dtypes("number").columns
-                if "psi" in c.lower() or "shift" in c
-            ]
-            drift = ", ".join(f"{c} {row[c]:.3f}" for c in drift_columns if row[c] == row[c])
-            print(f"drift     {drift or 'n/a'}")
+        counts = table_row_counts(conn, SUMMARY_TABLES)
+        champion = registry.champion(conn)
+        perf = monitoring_store.performance_of_day(conn, day)
+    print("\nrows per table")
+    for table, n in counts.items():
+        print(f"  {table:<38} {n:>6}")
+    if champion is not None:
+        auc = "n/a" if champion.roc_auc is None else f"{champion.roc_auc:.3f}"
+        print(
+            f"\nchampion  v{champion.version}: holdout accuracy {champion.accuracy:.3f}, "
+            f"F1 {champion.f1:.3f}, ROC AUC {auc} "
+            f"(trained on {champion.training_rows} rows up to {champion.training_cutoff})"
+        )
+    if perf.empty:
+        return
+    row = main_rows(perf).iloc[-1]
+    print(
+        f"inference {day:{names.DAY_KEY_FORMAT}}: {int(perf['n_predictions'].sum())} predictions, "
+        f"{int(row['n_predictions'])} by v{int(row['model_version'])}, "
+        f"{int(row['n_labelled'])} labelled, accuracy {row['accuracy']:.3f}"
+    )
+    drift_columns = [
+        c for c in perf.select_dtypes("number").columns if "psi" in c.lower() or "shift" in c
+    ]
+    drift = ", ".join(f"{c} {row[c]:.3f}" for c in drift_columns if row[c] == row[c])
+    print(f"drift     {drift or 'n/a'}")
 
 
 if __name__ == "__main__":

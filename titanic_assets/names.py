@@ -108,3 +108,22 @@ PARTITIONS_START = "2026-11-01"
 HOUR_KEY_FORMAT = "%Y-%m-%d-%H:%M"
 HOUR_BATCH_FORMAT = "%Y-%m-%d-%H:00"
 DAY_KEY_FORMAT = "%Y-%m-%d"
+
+# --- op names (run-config keys) -----------------------------------------------------------------
+
+
+def op_name(asset: AssetPath) -> str:
+    """The op Dagster builds for an asset, the key of its config under ``run_config["ops"]``."""
+    return "__".join(asset)
+
+
+SYNTHETIC_PASSENGERS_OP = op_name(SYNTHETIC_PASSENGERS)
+TRAINING_DATA_OP = op_name(TRAINING_DATA)
+MODEL_VERSIONS_OP = op_name(MODEL_VERSIONS)
+PREDICTIONS_OP = op_name(PREDICTIONS)
+PERFORMANCE_OP = op_name(MODEL_PERFORMANCE)
+
+
+def op_config(op: str, **config: object) -> dict[str, dict]:
+    """``run_config`` that sets ``config`` on one op: ``{"ops": {op: {"config": config}}}``."""
+    return {"ops": {op: {"config": config}}}

@@ -28,29 +28,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 
-from titanic_assets import names
+from titanic_assets.core import monitoring as monitoring_lib
+from titanic_assets.core.clock import utc_now
 from titanic_assets.core.explain import Explanation, explain_one
 from titanic_assets.core.features import build_features
 from titanic_assets.core.predict import (
     THRESHOLD,
+    UNKNOWN_OUTCOME,
     PassengerInput,
     PassengerInputError,
+    outcome_word,
     score_features,
 )
-from titanic_assets.data_layer import registry
+from titanic_assets.data_layer import monitoring_store, registry
+from titanic_assets.data_layer.feature_store import certified_rows
 from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
-from titanic_assets.data_layer.warehouse import (
-    WarehouseLockedError,
-    connect,
-    table_exists,
-    warehouse_path,
-)
+from titanic_assets.data_layer.warehouse import connect, is_lock_error, warehouse_path
 
 T = TypeVar("T")
 
@@ -63,10 +62,6 @@ CONNECT_BUDGET_S = 1.0
 #: Idle time between two reads of the app, so a writer retrying its connect finds a gap.
 MIN_GAP_S = 0.25
 
-FEATURES_TABLE = names.FEATURE_VIEW
-PREDICTIONS_TABLE = names.PREDICTIONS_TABLE
-PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
-
 #: What to run first, by what is missing (the messages every tab shows instead of a traceback).
 RUN_DEMO = "run `make demo` (a whole cycle)"
 NEED_FEATURES = f"No passengers in the warehouse yet: {RUN_DEMO}, or the historical_backfill job."
@@ -78,8 +73,6 @@ NEED_MONITORING = (
     f"No monitoring figures yet: {RUN_DEMO}, or the inference_pipeline job "
     "(its monitoring/model_performance step)."
 )
-
-_LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
 
 _PERFORMANCE_COLUMNS = (
     "day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1", "tn", "fp", "fn",
@@ -137,7 +130,7 @@ class View:
 
     def status(self, now: datetime | None = None) -> str:
         """One line for the page: where the data comes from and how old it is."""
-        now = now or _utcnow()
+        now = now or utc_now()
         age = max(0.0, (now - self.snapshot.read_at).total_seconds())
         read = f"read {self.snapshot.read_at:%Y-%m-%d %H:%M:%S} UTC ({age:.0f} s ago)"
         if self.stale_reason:
@@ -187,9 +180,7 @@ class WarehouseReader:
                     "an existing warehouse file."
                 ) from error
             except duckdb.IOException as error:
-                if isinstance(error, WarehouseLockedError) or any(
-                    m in str(error) for m in _LOCK_MESSAGES
-                ):
+                if is_lock_error(error):
                     raise WarehouseBusy(
                         "A pipeline run is writing to the warehouse; the app shows data as soon "
                         "as the run lets go of the file (refresh in a moment)."
@@ -210,7 +201,7 @@ class WarehouseReader:
         with self._snapshot_lock:
             current = self._snapshot
             if current is not None and not force:
-                age = (_utcnow() - current.read_at).total_seconds()
+                age = (utc_now() - current.read_at).total_seconds()
                 if age < self.ttl_s:
                     return View(current)
             try:
@@ -227,20 +218,9 @@ class WarehouseReader:
 
     def _take_snapshot(self, conn: duckdb.DuckDBPyConnection) -> Snapshot:
         started = time.monotonic()
-        n_features = None
-        if table_exists(conn, FEATURES_TABLE):
-            n_features = int(
-                conn.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]
-            )
-        latest = _latest_predictions(conn, self.history_rows)
-        performance = (
-            conn.execute(
-                f"SELECT {', '.join(_PERFORMANCE_COLUMNS)} FROM {PERFORMANCE_TABLE} "
-                "ORDER BY day, model_version"
-            ).df()
-            if table_exists(conn, PERFORMANCE_TABLE)
-            else pd.DataFrame(columns=list(_PERFORMANCE_COLUMNS))
-        )
+        n_features = certified_rows(conn)
+        latest = monitoring_store.latest_predictions(conn, self.history_rows, _PASSENGER_COLUMNS)
+        performance = monitoring_store.performance(conn, _PERFORMANCE_COLUMNS)
         versions = registry.list_versions(conn)
         promotions = registry.promotions(conn)
         champion = registry.champion(conn)
@@ -256,7 +236,7 @@ class WarehouseReader:
                     problem = f"The champion v{champion.version} cannot serve: {error}"
         return Snapshot(
             warehouse=self.path,
-            read_at=_utcnow(),
+            read_at=utc_now(),
             held_s=time.monotonic() - started,
             n_features=n_features,
             latest=latest,
@@ -267,39 +247,6 @@ class WarehouseReader:
             model=model,
             champion_problem=problem,
         )
-
-
-def _latest_predictions(conn: duckdb.DuckDBPyConnection, limit: int) -> pd.DataFrame:
-    """The newest scoring of the ``limit`` newest scored passengers, newest first.
-
-    Only the top rows by event_time are deduplicated (a top-N, not a window over all
-    history), so the read stays short however long the history is.
-    """
-    if not table_exists(conn, PREDICTIONS_TABLE):
-        return pd.DataFrame()
-    if table_exists(conn, FEATURES_TABLE):
-        extra = ", ".join(f"f.{c}" for c in _PASSENGER_COLUMNS)
-        join = f"LEFT JOIN {FEATURES_TABLE} f USING (passenger_id)"
-    else:
-        extra = ", ".join(f"NULL AS {c}" for c in _PASSENGER_COLUMNS)
-        join = ""
-    return conn.execute(
-        f"""
-        WITH recent AS (
-            SELECT * FROM {PREDICTIONS_TABLE}
-            ORDER BY event_time DESC, passenger_id DESC, predicted_at DESC LIMIT ?
-        ), newest AS (
-            SELECT * FROM recent
-            QUALIFY row_number() OVER (PARTITION BY passenger_id ORDER BY predicted_at DESC) = 1
-        )
-        SELECT n.passenger_id, n.event_time, n.source, n.model_version, n.predicted_survived,
-               n.survival_probability, n.predicted_at, {extra}
-        FROM newest n {join}
-        ORDER BY n.event_time DESC, n.passenger_id DESC
-        LIMIT ?
-        """,
-        [limit * 5, limit],
-    ).df()
 
 
 # --- Will they survive? ----------------------------------------------------------------------
@@ -368,7 +315,7 @@ def latest(snapshot: Snapshot) -> Latest:
         raise AppDataError(NEED_FEATURES if not snapshot.n_features else NEED_PREDICTIONS)
     rows = [_passenger_row(r) for r in snapshot.latest.to_dict("records")]
     history = pd.DataFrame(rows)
-    labelled = history[history["actual"] != "not known yet"]
+    labelled = history[history["actual"] != UNKNOWN_OUTCOME]
     return Latest(
         newest=rows[0],
         history=history,
@@ -378,10 +325,9 @@ def latest(snapshot: Snapshot) -> Latest:
 
 
 def _passenger_row(r: dict[str, Any]) -> dict[str, Any]:
-    predicted = "survived" if int(r["predicted_survived"]) == 1 else "died"
-    label = r.get("survived")
-    known = label is not None and not pd.isna(label)
-    actual = ("survived" if int(label) == 1 else "died") if known else "not known yet"
+    predicted = outcome_word(r["predicted_survived"])
+    actual = outcome_word(r.get("survived"))
+    known = actual != UNKNOWN_OUTCOME
     return {
         "passenger_id": r["passenger_id"],
         "event_time": pd.Timestamp(r["event_time"]).strftime("%Y-%m-%d %H:%M:%S"),
@@ -444,15 +390,9 @@ def monitoring(snapshot: Snapshot) -> Monitoring:
         raise AppDataError(NEED_MONITORING)
     perf = perf.assign(day=pd.to_datetime(perf["day"]).dt.strftime("%Y-%m-%d"))
     daily = perf[["day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1"]]
-    counts = {k: int(perf[k].sum()) for k in ("tn", "fp", "fn", "tp")}
-    n = sum(counts.values())
-    confusion: dict[str, float] = {
-        **counts,
-        "n": n,
-        "accuracy": (counts["tn"] + counts["tp"]) / n if n else math.nan,
-    }
+    confusion = monitoring_lib.confusion_totals(perf)
     # One row per day for drift: the version that scored most of that day (as the asset does).
-    main = perf.sort_values(["day", "n_predictions"]).groupby("day", as_index=False).last()
+    main = monitoring_lib.main_rows(perf)
     trend = [
         {"day": row["day"], "feature": feature, "psi": float(value)}
         for row in main.to_dict("records")
@@ -521,7 +461,3 @@ def _port(row: dict[str, Any]) -> str | None:
         if value is not None and not pd.isna(value) and float(value) == 1.0:
             return port
     return None
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

@@ -276,3 +276,34 @@ def _number(value: Any) -> float:
         return math.nan if value is None else float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def main_rows(performance: pd.DataFrame) -> pd.DataFrame:
+    """One row per day, oldest first: the model version that scored most of that day.
+
+    A day scored by two champions (a promotion mid-day, a re-score) has a row per version; the
+    headline figures, the drift trend and the rolling chart follow the main one.
+    """
+    return (
+        performance.sort_values(["day", "n_predictions"], kind="stable")
+        .groupby("day")
+        .tail(1)  # the whole row (``last()`` would mix columns of several rows around NULLs)
+        .sort_values("day")
+        .reset_index(drop=True)
+    )
+
+
+def confusion_totals(performance: pd.DataFrame) -> dict[str, float]:
+    """The confusion matrix over every row of ``performance`` (tn, fp, fn, tp, n, accuracy).
+
+    Summing the per-day counts is all labelled history's matrix: each day holds its latest
+    scoring (a re-run replaces the day), so the sum is every scored passenger's latest
+    prediction against its label. Accuracy is NaN when nothing is labelled.
+    """
+    counts = {k: int(performance[k].sum()) for k in ("tn", "fp", "fn", "tp")}
+    n = sum(counts.values())
+    return {
+        **counts,
+        "n": n,
+        "accuracy": (counts["tn"] + counts["tp"]) / n if n else math.nan,
+    }

@@ -198,3 +198,15 @@ def _choice(field: str, value: Any, allowed: tuple[str, ...], normalise) -> str:
     if text not in allowed:
         raise PassengerInputError(field, f"must be one of {', '.join(allowed)} (got {value!r})")
     return text
+
+
+#: How a passenger's outcome reads before its label arrives.
+UNKNOWN_OUTCOME = "not known yet"
+
+
+def outcome_word(value: Any) -> str:
+    """``"survived"`` / ``"died"`` for a 0/1 prediction or label; :data:`UNKNOWN_OUTCOME` for a
+    missing label. The one wording of the apps and of the pipelines' dashboards."""
+    if value is None or pd.isna(value):
+        return UNKNOWN_OUTCOME
+    return "survived" if int(value) == 1 else "died"

@@ -20,11 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
+from titanic_assets.core.clock import utc_now
 from titanic_assets.core.features import LABEL_COLUMN
 from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.monitoring import Thresholds, verdict
@@ -44,7 +45,7 @@ class TrainingSetError(ValueError):
 def parse_cutoff(value: str | None) -> datetime:
     """The cutoff as naive UTC (the warehouse's event_time convention); default now."""
     if value is None or not str(value).strip():
-        return datetime.now(UTC).replace(tzinfo=None)
+        return utc_now()
     try:
         stamp = pd.Timestamp(str(value).strip())
     except ValueError as error:

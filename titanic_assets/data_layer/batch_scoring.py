@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -35,9 +35,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from titanic_assets.core.clock import naive_utc, utc_now
 from titanic_assets.core.features import FEATURE_COLUMNS, LABEL_COLUMN, check_model_inputs
 from titanic_assets.core.predict import PREDICTION_TYPES, predicted_outcomes, score_matrix
-from titanic_assets.data_layer.feature_store import naive_utc
 from titanic_assets.data_layer.registry import ModelVersion
 from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
 from titanic_assets.names import FEATURE_VIEW, PREDICTIONS_TABLE
@@ -137,7 +137,7 @@ def score_day(
     model_version, feature_columns = int(version.version), list(version.features)
     start, end = naive_utc(start), naive_utc(end)
     window = [start, end]
-    predicted_at = datetime.now(UTC).replace(tzinfo=None)
+    predicted_at = utc_now()
     try:
         with transaction(conn):
             ensure_predictions_table(conn)

@@ -12,12 +12,13 @@ certificate, so changed data is never served under an old "passed".
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from titanic_assets.core.clock import naive_utc
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
 from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
 from titanic_assets.names import BLOCKING_SUITE, FEATURE_VIEW, HISTORICAL_BATCH, QUALITY_LEDGER
@@ -216,8 +217,38 @@ def read_day_features(
     ).df()
 
 
-def naive_utc(moment: datetime) -> datetime:
-    """Partition bounds are tz-aware UTC; event_time is stored as naive UTC."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+def certified_rows(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """Rows in the feature store (certified batches), or None while it does not exist.
+
+    Read-only (unlike :func:`feature_store_counts`, which creates what is missing), for the
+    apps, which open the warehouse read-only.
+    """
+    if not table_exists(conn, FEATURE_VIEW):
+        return None
+    return int(conn.execute(f"SELECT count(*) FROM {FEATURE_VIEW}").fetchall()[0][0])
+
+
+def feature_store_sample(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The feature store's columns with their types, and no rows (for a column schema)."""
+    return conn.execute(f"SELECT * FROM {FEATURE_VIEW} LIMIT 0").df()
+
+
+def new_labelled_rows(
+    conn: duckdb.DuckDBPyConnection, since: datetime | None
+) -> tuple[int, datetime | None]:
+    """Labelled feature-store rows with event_time after ``since`` (all if None), and the
+    latest labelled event_time (None while there is none): what retraining waits for."""
+    if not table_exists(conn, FEATURE_VIEW):
+        return 0, None
+    row = conn.execute(
+        f"SELECT count(*) FILTER (WHERE ? IS NULL OR event_time > ?), max(event_time) "
+        f"FROM {FEATURE_VIEW} WHERE survived IS NOT NULL",
+        [since, since],
+    ).fetchall()[0]
+    return int(row[0] or 0), row[1]
+
+
+def read_table(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """A whole warehouse table (``schema.table`` from :mod:`titanic_assets.names`), as the I/O
+    manager would load an unpartitioned asset."""
+    return conn.execute(f"SELECT * FROM {table}").df()

@@ -29,7 +29,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from titanic_assets import names
+from titanic_assets.core.clock import utc_now
 from titanic_assets.core.features import FORBIDDEN_INPUTS
 from titanic_assets.core.model import model_from_bytes
 from titanic_assets.data_layer import signing
@@ -239,7 +240,7 @@ def register_version(
                               ?, ?, ?)
                     """,
                     [
-                        version, _utcnow(), float(metrics["accuracy"]), float(metrics["f1"]),
+                        version, utc_now(), float(metrics["accuracy"]), float(metrics["f1"]),
                         None if metrics.get("roc_auc") is None else float(metrics["roc_auc"]),
                         _dumps(params), _dumps(list(features)), _dumps(metrics),
                         int(training_rows), _timestamp(training_cutoff), training_data_hash,
@@ -499,7 +500,7 @@ def _log(
     event_id = _scalar(conn, "SELECT coalesce(max(event_id), 0) + 1 FROM models.promotions")
     conn.execute(
         "INSERT INTO models.promotions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [event_id, version, action, reason, _utcnow(), run_id, previous],
+        [event_id, version, action, reason, utc_now(), run_id, previous],
     )
 
 
@@ -556,11 +557,6 @@ def _as_version(version: Any) -> int:
     if number != version and not isinstance(version, str):
         raise ModelNotFoundError(f"model version must be an integer, got {version!r}")
     return number
-
-
-def _utcnow() -> datetime:
-    """Naive UTC, like every event_time in the warehouse."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _timestamp(value: Any) -> datetime | None:

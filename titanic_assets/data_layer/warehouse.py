@@ -22,7 +22,8 @@ from titanic_assets import names, settings
 #: to the same file with different settings, and the CLI, sensors and assets share processes.
 CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
 
-_LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+#: What DuckDB says when another process holds the file (its error has no type of its own).
+LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 #: Seconds :func:`connect` waits for another process to release the file, unless told otherwise.
@@ -85,7 +86,7 @@ def connect(
             conn = duckdb.connect(path, read_only=read_only, config=CONNECTION_CONFIG)
             break
         except duckdb.IOException as error:
-            if not any(m in str(error) for m in _LOCK_MESSAGES):
+            if not any(m in str(error) for m in LOCK_MESSAGES):
                 raise
             if time.monotonic() > deadline:
                 raise WarehouseLockedError(path, timeout_s, str(error)) from error
@@ -122,3 +123,25 @@ def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
         [schema, name],
     ).fetchall()
     return bool(rows[0][0])
+
+
+def table_row_counts(
+    conn: duckdb.DuckDBPyConnection, tables: tuple[str, ...] | None = None
+) -> dict[str, int]:
+    """``{schema.table: rows}`` of ``tables`` (default: every base table, in name order)."""
+    if tables is None:
+        listed = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' ORDER BY 1, 2"
+        ).fetchall()
+        tables = tuple(f"{s}.{t}" for s, t in listed)
+    counts = {}
+    for table in tables:
+        quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
+        counts[table] = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchall()[0][0])
+    return counts
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """Whether DuckDB refused the file because another process holds it (a transient state)."""
+    return isinstance(error, WarehouseLockedError) or any(m in str(error) for m in LOCK_MESSAGES)

@@ -26,6 +26,8 @@ from titanic_assets.core.sources import resolve_source
 from titanic_assets.data_layer.feature_store import (
     ensure_feature_store,
     feature_store_counts,
+    feature_store_sample,
+    read_table,
     withdraw_certificate,
 )
 from titanic_assets.data_layer.io_manager import column_schema
@@ -381,7 +383,7 @@ def passenger_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with open_warehouse(duckdb) as conn:
         ensure_feature_store(conn)
         counts = feature_store_counts(conn)
-        sample = conn.execute(f"SELECT * FROM {names.FEATURE_VIEW} LIMIT 0").df()
+        sample = feature_store_sample(conn)
     certified = counts["historical_certified"] + counts["synthetic_certified"]
     return dg.MaterializeResult(
         metadata={
@@ -400,7 +402,7 @@ def _historical_passengers(conn) -> pd.DataFrame:
             f"no historical passengers yet ({names.HISTORICAL_PASSENGERS_TABLE} is missing): "
             "run the historical_backfill job first"
         )
-    return conn.execute(f"SELECT * FROM {names.HISTORICAL_PASSENGERS_TABLE}").df()
+    return read_table(conn, names.HISTORICAL_PASSENGERS_TABLE)
 
 
 def _generation_version(

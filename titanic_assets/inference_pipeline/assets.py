@@ -11,7 +11,7 @@ written through the warehouse I/O manager.
 
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -26,7 +26,8 @@ from titanic_assets.core.features import (
     LABEL_COLUMN,
     MissingFeatureInputError,
 )
-from titanic_assets.core.predict import PREDICTION_TYPES
+from titanic_assets.core.predict import PREDICTION_TYPES, UNKNOWN_OUTCOME, outcome_word
+from titanic_assets.data_layer import monitoring_store
 from titanic_assets.data_layer.batch_scoring import (
     ScoredDay,
     ScoringError,
@@ -34,11 +35,9 @@ from titanic_assets.data_layer.batch_scoring import (
     score_day,
     scored_for_monitoring,
 )
-from titanic_assets.data_layer.feature_store import naive_utc
 from titanic_assets.data_layer.registry import NoChampionError, RegistryError, load_champion
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.serving import training_profiles
-from titanic_assets.data_layer.warehouse import table_exists
 from titanic_assets.inference_pipeline import automation, checks
 from titanic_assets.inference_pipeline import history as history_lib
 from titanic_assets.names import WAREHOUSE_POOL
@@ -193,13 +192,9 @@ def latest_passenger_md(joined: pd.DataFrame) -> str:
     if joined.empty:
         return "_no passengers_"
     row = joined.sort_values(["event_time", "passenger_id"]).iloc[-1]
-    predicted = "survived" if int(row["predicted_survived"]) == 1 else "died"
-    label = row.get(LABEL_COLUMN)
-    if label is None or (isinstance(label, float) and math.isnan(label)):
-        actual = "not known yet"
-    else:
-        actual = "survived" if int(label) == 1 else "died"
-    verdict = "" if actual == "not known yet" else (" ✅" if predicted == actual else " ❌")
+    predicted = outcome_word(row["predicted_survived"])
+    actual = outcome_word(row.get(LABEL_COLUMN))
+    verdict = "" if actual == UNKNOWN_OUTCOME else (" ✅" if predicted == actual else " ❌")
     return (
         f"**{row['passenger_id']}** at {row['event_time']}: predicted **{predicted}** "
         f"(p={float(row['survival_probability']):.2f}, model v{int(row['model_version'])}), "
@@ -299,8 +294,11 @@ def model_performance(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
     with open_warehouse(duckdb) as conn:
         day = scored_for_monitoring(conn, context.run_id, start, end)
         profiles = training_profiles(conn, day.scored["model_version"].unique())
-        history = _performance_history(conn, start)
-        other_days = history_lib.other_days(conn, start, end)
+        # Earlier days for the rolling chart; every other day for the all-history matrix.
+        history = monitoring_store.performance_before(conn, start, ROLLING_DAYS * 3)
+        other_days = monitoring_store.performance_outside(
+            conn, start, end, history_lib.CROSS_DAY_COLUMNS
+        )
         performance = monitoring.monitor_scored(day.scored, profiles)
         metadata: dict[str, Any] = {}
         if performance.empty:
@@ -314,16 +312,6 @@ def model_performance(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
     yield from checks.evaluate(performance, thresholds)
 
 
-def _performance_history(conn, before: datetime) -> pd.DataFrame:
-    """Earlier days of ``monitoring.model_performance`` for the rolling chart."""
-    if not table_exists(conn, PERFORMANCE_TABLE):
-        return monitoring.empty_performance()
-    return conn.execute(
-        f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day < ? ORDER BY day DESC LIMIT ?",
-        [naive_utc(before), ROLLING_DAYS * 3],
-    ).df()
-
-
 def _performance_metadata(
     performance: pd.DataFrame,
     history: pd.DataFrame,
@@ -331,7 +319,7 @@ def _performance_metadata(
 ) -> dict[str, Any]:
     """Numbers the UI charts over time, plus the dashboard images."""
     # The row of the version that scored most of the day is the headline.
-    main = performance.sort_values("n_predictions").iloc[-1]
+    main = monitoring.main_rows(performance).iloc[-1]
     metadata: dict[str, Any] = {
         "model_version": dg.MetadataValue.int(int(main["model_version"])),
         "n_predictions": dg.MetadataValue.int(int(performance["n_predictions"].sum())),
@@ -364,13 +352,7 @@ def _rolling_chart(history: pd.DataFrame, today: pd.DataFrame) -> str:
     """Accuracy and max PSI per day over the last days, today included."""
     frame = pd.concat([f for f in (history, today) if not f.empty], ignore_index=True)
     frame["day"] = pd.to_datetime(frame["day"])
-    daily = (
-        frame.sort_values("n_predictions")
-        .groupby("day", as_index=False)
-        .last()
-        .sort_values("day")
-        .tail(ROLLING_DAYS)
-    )
+    daily = monitoring.main_rows(frame).tail(ROLLING_DAYS)
 
     def values(column: str) -> list[float | None]:
         return [None if pd.isna(v) else float(v) for v in daily[column]]

@@ -7,33 +7,17 @@ day by day", next to it in the Dagster UI (the app's Model monitoring tab shows 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from titanic_assets import names
-from titanic_assets.core import plots
-from titanic_assets.data_layer.warehouse import table_exists
-
-PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
+from titanic_assets.core import monitoring, plots
 
 #: Columns of the cross-day history table (and all the cumulative matrix needs).
 CROSS_DAY_COLUMNS = ("day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1",
                      "tn", "fp", "fn", "tp", "max_psi")  # fmt: skip
 CROSS_DAY_ROWS = 30
-
-
-def other_days(conn, start: datetime, end: datetime) -> pd.DataFrame:
-    """Every other day of ``monitoring.model_performance`` (before and after this partition):
-    the cumulative confusion matrix covers all labelled history, not one day."""
-    if not table_exists(conn, PERFORMANCE_TABLE):
-        return pd.DataFrame(columns=list(CROSS_DAY_COLUMNS))
-    return conn.execute(
-        f"SELECT {', '.join(CROSS_DAY_COLUMNS)} FROM {PERFORMANCE_TABLE} WHERE day < ? OR day >= ?",
-        [_naive_utc(start), _naive_utc(end)],
-    ).df()
 
 
 def cross_day_metadata(other_days: pd.DataFrame, performance: pd.DataFrame) -> dict[str, Any]:
@@ -44,16 +28,17 @@ def cross_day_metadata(other_days: pd.DataFrame, performance: pd.DataFrame) -> d
     """
     frames = [f for f in (other_days, performance[list(CROSS_DAY_COLUMNS)]) if not f.empty]
     frame = pd.concat(frames, ignore_index=True)
-    tn, fp, fn, tp = (int(frame[k].sum()) for k in ("tn", "fp", "fn", "tp"))
+    totals = monitoring.confusion_totals(frame)
+    tn, fp, fn, tp = (int(totals[k]) for k in ("tn", "fp", "fn", "tp"))
     n_days = pd.to_datetime(frame["day"]).dt.floor("D").nunique()
     metadata: dict[str, Any] = {
-        "n_labelled_all_history": dg.MetadataValue.int(tn + fp + fn + tp),
+        "n_labelled_all_history": dg.MetadataValue.int(int(totals["n"])),
         "confusion_matrix_all_history": dg.MetadataValue.md(
             plots.confusion_matrix_md(tn, fp, fn, tp, title=f"All labelled history, {n_days} days")
         ),
     }
-    if tn + fp + fn + tp:
-        metadata["accuracy_all_history"] = dg.MetadataValue.float((tn + tp) / (tn + fp + fn + tp))
+    if totals["n"]:
+        metadata["accuracy_all_history"] = dg.MetadataValue.float(totals["accuracy"])
     lines = [
         "| day | model | predictions | labelled | accuracy | F1 | max PSI |",
         "|---|---|---|---|---|---|---|",
@@ -73,10 +58,3 @@ def cross_day_metadata(other_days: pd.DataFrame, performance: pd.DataFrame) -> d
 
 def _fmt(value: Any) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{float(value):.3f}"
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """Partition bounds are tz-aware UTC; the ``day`` column is naive UTC."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -30,9 +30,10 @@ from titanic_assets import names, settings
 from titanic_assets.automation import sensor_interval, sensor_status, unprocessed_events
 from titanic_assets.core import monitoring
 from titanic_assets.core.training_set import REASON_DEGRADATION
+from titanic_assets.data_layer.monitoring_store import performance_of_day
 from titanic_assets.data_layer.registry import champion
 from titanic_assets.data_layer.warehouse import connect, table_exists
-from titanic_assets.inference_pipeline.assets import PERFORMANCE_KEY, PERFORMANCE_TABLE
+from titanic_assets.inference_pipeline.assets import PERFORMANCE_KEY
 
 TRAINING_JOB_NAME = names.TRAINING_JOB
 #: A sensor tick must stay short: give up on a locked warehouse after this long.
@@ -92,21 +93,11 @@ def _judge(
 ) -> dg.RunRequest | str:
     """The retraining request for one monitored day, or why there is none."""
 
+    day = datetime.strptime(partition, names.DAY_KEY_FORMAT) if partition else None
+
     def read(conn):
-        if not table_exists(conn, PERFORMANCE_TABLE):
-            return None, pd.DataFrame()
         current = champion(conn) if table_exists(conn, names.MODEL_VERSIONS_TABLE) else None
-        if partition:
-            rows = conn.execute(
-                f"SELECT * FROM {PERFORMANCE_TABLE} WHERE day = ?",
-                [datetime.strptime(partition, names.DAY_KEY_FORMAT)],
-            ).df()
-        else:
-            rows = conn.execute(
-                f"SELECT * FROM {PERFORMANCE_TABLE} "
-                f"WHERE day = (SELECT max(day) FROM {PERFORMANCE_TABLE})"
-            ).df()
-        return current, rows
+        return current, performance_of_day(conn, day)
 
     current, rows = _read(database, read)
     if current is None or rows.empty:
@@ -127,13 +118,9 @@ def _judge(
         job_name=TRAINING_JOB_NAME,
         run_key=f"retrain-{day}-v{current.version}",
         # Degradation: train on the regime that began with the degraded days (core.training_set).
-        run_config={
-            "ops": {
-                "models__training_data": {
-                    "config": {"reason": REASON_DEGRADATION, "degraded_day": day}
-                }
-            }
-        },
+        run_config=names.op_config(
+            names.TRAINING_DATA_OP, reason=REASON_DEGRADATION, degraded_day=day
+        ),
         tags={
             "titanic/trigger": "monitoring",
             "titanic/monitored_day": day,

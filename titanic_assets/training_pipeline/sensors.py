@@ -18,34 +18,20 @@ was, so the next tick judges the same update again (an ``@asset_sensor`` would a
 cursor on the skip and wait, silently, for the next hourly update).
 """
 
-from datetime import datetime
-
 import dagster as dg
 import duckdb as duckdb_lib
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.automation import sensor_interval, sensor_status, unprocessed_events
 from titanic_assets.data_layer import registry
-from titanic_assets.data_layer.feature_store import FEATURE_VIEW
-from titanic_assets.data_layer.warehouse import connect, table_exists
-from titanic_assets.training_pipeline.assets import PASSENGER_FEATURES, TRAINING_DATA
+from titanic_assets.data_layer.feature_store import new_labelled_rows
+from titanic_assets.data_layer.warehouse import connect
+from titanic_assets.training_pipeline.assets import PASSENGER_FEATURES
 from titanic_assets.training_pipeline.jobs import training_pipeline
 
 THRESHOLD_ENV = "TITANIC_RETRAIN_MIN_NEW_ROWS"
 LOCK_TIMEOUT_S = 3.0
-
-
-def new_labelled_rows(conn, since: datetime | None) -> tuple[int, datetime | None]:
-    """Labelled feature-store rows after ``since`` (all if None), and the latest event_time."""
-    if not table_exists(conn, FEATURE_VIEW):
-        return 0, None
-    row = conn.execute(
-        f"SELECT count(*) FILTER (WHERE ? IS NULL OR event_time > ?), max(event_time) "
-        f"FROM {FEATURE_VIEW} WHERE survived IS NOT NULL",
-        [since, since],
-    ).fetchone()
-    return int(row[0] or 0), row[1]
 
 
 @dg.sensor(
@@ -94,11 +80,7 @@ def retrain_on_new_passengers(context: dg.SensorEvaluationContext, duckdb: DuckD
     request = dg.RunRequest(
         run_key=run_key,
         # The cutoff is fixed now, so the run trains on exactly what this tick counted.
-        run_config={
-            "ops": {
-                "__".join(TRAINING_DATA.path): {"config": {"cutoff": latest.isoformat()}},
-            }
-        },
+        run_config=names.op_config(names.TRAINING_DATA_OP, cutoff=latest.isoformat()),
         tags={
             "titanic/trigger": "retrain_on_new_passengers",
             "titanic/new_labelled_rows": str(new_rows),
