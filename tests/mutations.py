@@ -3,16 +3,20 @@
 Why: a test suite proves a rule only if breaking the rule breaks a test. Each mutation below
 replaces one exact snippet of the package (it must occur exactly once), runs the not-slow tests
 that should catch it, restores the file and reports ``caught`` (some test failed) or ``MISSED``.
-Run from the project root (a clean worktree: the file is restored from memory, not from git):
+Run from the project root (the file is restored from memory, not from git). Nothing else may
+run from the same tree meanwhile; to keep working, run it in an exported copy (its tests import
+the copy: PYTHONPATH is set for them):
 
-    .venv/bin/python -m tests.mutations            # every mutation (~10 min on a quiet machine)
+    .venv/bin/python -m tests.mutations            # every mutation
     .venv/bin/python -m tests.mutations signature  # those whose name contains "signature"
+    git archive HEAD | tar -x -C /tmp/copy && cd /tmp/copy && $OLDPWD/.venv/bin/python -m tests.mutations
 
 Exit code 1 if any mutation was missed. docs/mutations.md lists the results of the last run.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -224,6 +228,7 @@ def run(mutation: Mutation) -> tuple[bool, float, str]:
             [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
              "-m", "not slow", *mutation.tests],
             cwd=ROOT, capture_output=True, text=True, check=False,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},  # subprocesses import this tree too
         )  # fmt: skip
     finally:
         path.write_text(original)
