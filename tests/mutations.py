@@ -211,6 +211,41 @@ MUTATIONS = (
         "return float(np.sum(np.abs(a - e)))",
         ("tests/core",),
     ),
+    Mutation(
+        "batch scoring: the day's window includes the next midnight",
+        "titanic_assets/data_layer/batch_scoring.py",
+        '"WHERE event_time >= ? AND event_time < ?",',
+        '"WHERE event_time >= ? AND event_time <= ?",',
+        ("tests/data_layer", "tests/inference_pipeline"),
+    ),
+    Mutation(
+        "monitoring: accuracy judged on one label fewer than the minimum",
+        "titanic_assets/core/monitoring.py",
+        "n < t.min_labelled or math.isnan(accuracy)",
+        "n < t.min_labelled - 1 or math.isnan(accuracy)",
+        ("tests/core", "tests/inference_pipeline"),
+    ),
+    Mutation(
+        "drift: PSI at the ceiling counts as drift",
+        "titanic_assets/core/monitoring.py",
+        "max_psi <= t.psi_ceiling:",
+        "max_psi < t.psi_ceiling:",
+        ("tests/core", "tests/inference_pipeline"),
+    ),
+    Mutation(
+        "holdout mask: the seed is ignored",
+        "titanic_assets/core/model.py",
+        'prefix = f"{seed}:".encode()',
+        'prefix = b"0:"',
+        ("tests/core", "tests/training_pipeline"),
+    ),
+    Mutation(
+        "recent set: the evaluation window is a day too wide",
+        "titanic_assets/core/training_set.py",
+        'since = pd.Timestamp(frame["event_time"].max()) - timedelta(hours=hours)',
+        'since = pd.Timestamp(frame["event_time"].max()) - timedelta(hours=hours + 24)',
+        ("tests/core", "tests/training_pipeline"),
+    ),
 )
 
 

@@ -11,11 +11,12 @@ plot. Screenshots go to the test's temporary folder; with
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from tests.e2e.chromium import chromium, wait_for
 from tests.e2e.conftest import ROOT, LiveDagster
@@ -42,13 +43,19 @@ def browser(live: LiveDagster) -> Iterator[Page]:
     # Dismiss the "Join the Dagster community" dialog once, as its Skip button does.
     live.graphql("mutation { setNuxSeen }")
     with chromium() as system_chromium:
-        page = system_chromium.new_page(viewport={"width": 1500, "height": 850})
+        # The UI's Content-Security-Policy forbids eval, which waiting on a JS predicate uses.
+        page = system_chromium.new_page(viewport={"width": 1500, "height": 850}, bypass_csp=True)
         page.set_default_timeout(60_000)  # a loaded 2-core machine renders slowly
         # Collapse the navigation once (stored by the UI) so the graph gets the width.
         page.goto(f"{live.url}/asset-groups")
         wait_for(page, "the UI to render", "document.body.innerText.includes('Lineage')")
-        page.get_by_role("button", name="Hide navigation", exact=True).click()
+        _button(page, "Hide navigation").click()
         yield page
+
+
+def _button(page: Page, label: str) -> Locator:
+    """The button whose text is exactly ``label`` (Dagster's icons add their own aria names)."""
+    return page.locator("button", has_text=re.compile(f"^{re.escape(label)}$")).first
 
 
 def _save(shot: Path, name: str) -> None:
@@ -90,7 +97,7 @@ def test_monitoring_asset_page_shows_the_plots(live, scored_day, browser, tmp_pa
         "the asset page's metadata",
         "document.body.innerText.includes('Latest materialization')",
     )
-    browser.get_by_role("button", name="Plots", exact=True).click()
+    _button(browser, "Plots").click()
     wait_for(
         browser,
         "one chart per numeric monitoring figure",
