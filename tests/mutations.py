@@ -191,10 +191,10 @@ MUTATIONS = (
         ("tests/core", "tests/feature_pipeline"),
     ),
     Mutation(
-        "batch id: the partition key instead of the batch format",
+        "batch id: another format than the generator stamps",
         "titanic_assets/feature_pipeline/assets.py",
         "    return hour.strftime(names.HOUR_BATCH_FORMAT)",
-        "    return partition_key",
+        '    return hour.strftime("%Y-%m-%dT%H:00")',
         ("tests/feature_pipeline", "tests/data_layer"),
     ),
     Mutation(
