@@ -8,6 +8,8 @@ the default plus one section, the run launcher that relies on Dagster internals.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,3 +68,53 @@ def test_the_forkserver_profile_is_the_default_plus_its_run_launcher() -> None:
     launcher = profile.pop("run_launcher")
     assert profile == default
     assert launcher["module"] == "titanic_assets.launcher"
+
+
+def _started_run(instance: dg.DagsterInstance, started_at: float) -> dg.DagsterRun:
+    """A run the instance believes STARTED at ``started_at`` (its RUN_START event), whose process
+    is gone: what a stack killed whole leaves behind."""
+
+    @dg.op
+    def work() -> None: ...
+
+    @dg.job
+    def crashed() -> None:
+        work()
+
+    run = instance.create_run_for_job(crashed)
+    instance.handle_new_event(
+        dg.EventLogEntry(
+            error_info=None,
+            level="DEBUG",
+            user_message="",
+            run_id=run.run_id,
+            timestamp=started_at,
+            dagster_event=dg.DagsterEvent(
+                dg.DagsterEventType.RUN_START.value, job_name=run.job_name
+            ),
+        )
+    )
+    return run
+
+
+def test_a_run_left_started_by_a_dead_stack_is_failed_after_the_max_runtime(tmp_path) -> None:
+    """Without ``max_runtime_seconds`` a run whose process died with the whole stack stays
+    STARTED for ever on the default launcher (it has no health check for run monitoring), and
+    keeps its ``duckdb`` pool slot: the queue wedges. With it, run monitoring fails the run
+    once it is older than the limit, and leaves a younger run alone."""
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    (tmp_path / "dagster.yaml").write_text(DEFAULT.read_text())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        limit = instance.run_monitoring_max_runtime_seconds
+        assert limit > 0, "dagster.yaml: run_monitoring.max_runtime_seconds is not set"
+        assert not instance.run_launcher.supports_check_run_worker_health
+        now = time.time()
+        dead = _started_run(instance, now - limit - 60)
+        young = _started_run(instance, now - limit / 2)
+        for run in (dead, young):
+            record = instance.get_run_record_by_id(run.run_id)
+            # What the monitoring daemon does on each poll for a STARTED run.
+            monitor_started_run(instance, None, record, logging.getLogger(__name__))
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(young.run_id).status == dg.DagsterRunStatus.STARTED

@@ -31,6 +31,9 @@ BAD_VALUES = {
     "TITANIC_REQUIRE_SYSTEM_DEPS": ("required", "1 or 0"),
     "TITANIC_FEATURES_FRESH_MINUTES": ("0", ">= 1"),
     "TITANIC_MODEL_SIGNING_KEY": ("short-key", "at least 32 characters"),
+    "TITANIC_ECE_CEILING": ("1.2", "0 to 1"),
+    "TITANIC_SEGMENT_MIN_LABELLED": ("0", ">= 1"),
+    "TITANIC_SEGMENT_MARGIN": ("wide", "0 to 1"),
 }
 
 

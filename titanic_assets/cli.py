@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(subcommands)
     _add_lineage(subcommands)
     _add_models(subcommands)
+    _add_card(subcommands)
     _add_promote(subcommands)
     _add_rollback(subcommands)
     _add_app(subcommands)
@@ -210,6 +211,41 @@ def _run_models(args: argparse.Namespace) -> None:
     print(versions[columns].to_string(index=False) if len(versions) else "no model versions yet")
 
 
+def _add_card(subcommands) -> None:
+    cmd = subcommands.add_parser(
+        "card",
+        help="print the model card of one version (Markdown)",
+        description="Print VERSION's model card as Markdown, from the registry and monitoring: "
+        "intended use, training window and rows, data hash, parameters, holdout metrics with "
+        "calibration (Brier, ECE) and segments, live results as champion or in the shadow, "
+        "promotion decisions, signature status and known limitations.",
+    )
+    cmd.add_argument("version", help="registered model version (integer)")
+    cmd.set_defaults(handler=_run_card)
+
+
+def _version_arg(command: str, text: str) -> int:
+    """A VERSION argument as an integer, or the bad-input error naming it."""
+    try:
+        return int(text)
+    except ValueError:
+        raise CommandError(
+            f"titanic {command}: invalid VERSION: must be an integer (got {text!r})",
+            EXIT_BAD_INPUT,
+        ) from None
+
+
+def _run_card(args: argparse.Namespace) -> None:
+    version = _version_arg("card", args.version)
+
+    def run(conn) -> str:
+        from titanic_assets.data_layer.cards import model_card
+
+        return model_card(conn, version)
+
+    print(_with_warehouse(run), end="")
+
+
 def _add_promote(subcommands) -> None:
     cmd = subcommands.add_parser(
         "promote",
@@ -224,13 +260,7 @@ def _add_promote(subcommands) -> None:
 
 
 def _run_promote(args: argparse.Namespace) -> None:
-    try:
-        version = int(args.version)
-    except ValueError:
-        raise CommandError(
-            f"titanic promote: invalid VERSION: must be an integer (got {args.version!r})",
-            EXIT_BAD_INPUT,
-        ) from None
+    version = _version_arg("promote", args.version)
     if not args.reason.strip():
         raise CommandError("titanic promote: invalid --reason: must not be empty", EXIT_BAD_INPUT)
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from titanic_assets import names
+from titanic_assets.core.clock import utc_now
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
@@ -239,6 +240,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """The whole demo: where, starting over (or refusing to), the cycle, the summary."""
+    dagster_home, warehouse, day = demo_places(args)
+    lost = start_over(dagster_home, warehouse, reset=args.reset, keep=args.keep)
+    ensure_instance(dagster_home)
+    log_path = dagster_home / EVENT_LOG_NAME
+    print(
+        f"instance  {dagster_home}\nwarehouse {warehouse}\nday       {day:%Y-%m-%d}\n"
+        f"event log {log_path}\n",
+        flush=True,
+    )
+    started = time.perf_counter()
+    with log_path.open("w", encoding="utf-8") as log:
+        run_cycle(DemoRuns(warehouse, log, log_path), day, args.passengers_per_hour)
+    elapsed = time.perf_counter() - started
+    if lost:  # --keep on data the demo did not create: claim none of it, now or later
+        marker_path(warehouse).unlink(missing_ok=True)
+    else:
+        record_marker(warehouse)
+    print_summary(str(warehouse), day)
+    print(f"\nfull cycle in {elapsed:.1f} s")
+    print_browse_hints(dagster_home, warehouse)
+    return 0
+
+
+def demo_places(args: argparse.Namespace) -> tuple[Path, Path, datetime]:
+    """The instance and warehouse the demo works in (its own unless the shell says otherwise),
+    and the day it simulates (midnight UTC). A bad setting fails naming the variable."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from titanic_assets import settings
 
@@ -249,92 +277,95 @@ def run_demo(args: argparse.Namespace) -> int:
         config = settings.load()
     except settings.SettingsError as error:
         raise DemoError(str(error)) from error
-    warehouse = Path(config.duckdb).resolve()
     day = (
-        datetime.strptime(args.day, "%Y-%m-%d")
-        if args.day
-        else (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None)
+        datetime.strptime(args.day, "%Y-%m-%d") if args.day else utc_now() - timedelta(days=1)
     ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return dagster_home, Path(config.duckdb).resolve(), day
 
-    lost = [] if args.reset else what_would_be_lost(dagster_home, warehouse)
-    if not args.keep:
-        if lost:
-            raise Refused(
-                "refusing to start over: it would delete data the demo did not create:\n  - "
-                + "\n  - ".join(lost)
-                + "\nTo leave it alone, run the demo elsewhere: unset DAGSTER_HOME and "
-                "TITANIC_DUCKDB (`make demo` then uses data/demo/)."
-                "\nTo add the demo's runs to it, deleting nothing: `make demo DEMO_ARGS=--keep`."
-                "\nTo delete it anyway: `make demo DEMO_ARGS=--reset`."
-            )
-        fresh_state(dagster_home, warehouse)
-    ensure_instance(dagster_home)
-    log_path = dagster_home / EVENT_LOG_NAME
-    print(
-        f"instance  {dagster_home}\nwarehouse {warehouse}\nday       {day:%Y-%m-%d}\n"
-        f"event log {log_path}\n",
-        flush=True,
-    )
 
-    started = time.perf_counter()
-    with log_path.open("w", encoding="utf-8") as log:
+def start_over(dagster_home: Path, warehouse: Path, *, reset: bool, keep: bool) -> list[str]:
+    """Delete the demo's earlier runs and warehouse (unless ``keep``); refuse when that would
+    delete anything the demo did not create (unless ``reset``). Returns what is not the
+    demo's (kept with ``keep``)."""
+    lost = [] if reset else what_would_be_lost(dagster_home, warehouse)
+    if keep:
+        return lost
+    if lost:
+        raise Refused(
+            "refusing to start over: it would delete data the demo did not create:\n  - "
+            + "\n  - ".join(lost)
+            + "\nTo leave it alone, run the demo elsewhere: unset DAGSTER_HOME and "
+            "TITANIC_DUCKDB (`make demo` then uses data/demo/)."
+            "\nTo add the demo's runs to it, deleting nothing: `make demo DEMO_ARGS=--keep`."
+            "\nTo delete it anyway: `make demo DEMO_ARGS=--reset`."
+        )
+    fresh_state(dagster_home, warehouse)
+    return lost
+
+
+class DemoRuns:
+    """The project's jobs run in process on the demo's instance, Dagster's output to ``log``."""
+
+    def __init__(self, warehouse: Path, log: TextIO, log_path: Path) -> None:
+        self.log, self.log_path = log, log_path
         with captured(log):
             import dagster as dg
 
             from titanic_assets.definitions import build_definitions
 
-            defs = build_definitions(str(warehouse))
-            instance = dg.DagsterInstance.get()
+            self.defs = build_definitions(str(warehouse))
+            self.instance = dg.DagsterInstance.get()
 
-        def run(job: str, **kwargs: Any) -> tuple[str, float]:
-            t0 = time.perf_counter()
-            with captured(log):
-                tags = {DEMO_TAG: "true", **kwargs.pop("tags", {})}
-                result = defs.resolve_job_def(job).execute_in_process(
-                    instance=instance, raise_on_error=False, tags=tags, **kwargs
-                )
-            label = f"{job}{' ' + kwargs['partition_key'] if 'partition_key' in kwargs else ''}"
-            if not result.success:
-                raise DemoError(
-                    f"{label} failed: {step_failure_message(result)}\n"
-                    f"(run {result.run_id}; Dagster's event log: {log_path})"
-                )
-            return result.run_id, time.perf_counter() - t0
+    def run(self, job: str, **kwargs: Any) -> tuple[str, float]:
+        """Run ``job`` tagged as the demo's; its run id and seconds, or :class:`DemoError`."""
+        t0 = time.perf_counter()
+        with captured(self.log):
+            tags = {DEMO_TAG: "true", **kwargs.pop("tags", {})}
+            result = self.defs.resolve_job_def(job).execute_in_process(
+                instance=self.instance, raise_on_error=False, tags=tags, **kwargs
+            )
+        label = f"{job}{' ' + kwargs['partition_key'] if 'partition_key' in kwargs else ''}"
+        if not result.success:
+            raise DemoError(
+                f"{label} failed: {step_failure_message(result)}\n"
+                f"(run {result.run_id}; Dagster's event log: {self.log_path})"
+            )
+        return result.run_id, time.perf_counter() - t0
 
-        def one(job: str, **kwargs: Any) -> None:
-            run_id, seconds = run(job, **kwargs)
-            print(f"  ok  {job:<34} {seconds:5.1f} s   run {run_id[:8]}", flush=True)
+    def one(self, job: str, **kwargs: Any) -> None:
+        """Run ``job`` and print its line."""
+        run_id, seconds = self.run(job, **kwargs)
+        print(f"  ok  {job:<34} {seconds:5.1f} s   run {run_id[:8]}", flush=True)
 
-        one("historical_backfill")
-        synthetic = names.op_config(
-            names.SYNTHETIC_PASSENGERS_OP, passengers_per_hour=args.passengers_per_hour
-        )
-        # The day's 24 hours in ONE run, as a backfill runs them (the hourly assets' backfill
-        # policy); each hour stays its own partition, with its own rows and check verdicts.
-        first, last = (f"{day:%Y-%m-%d}-{h:02d}:00" for h in (0, 23))
-        hourly(
-            [f"{first}...{last}"],
-            lambda _: run(
-                "feature_pipeline",
-                run_config=synthetic,
-                tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
-            ),
-        )
-        # Train on what was known before the day, then score the day: the monitoring accuracy is
-        # then an honest out-of-sample figure, not a score on the model's own training rows.
-        one(
-            "training_pipeline",
-            run_config=names.op_config(names.TRAINING_DATA_OP, cutoff=day.isoformat()),
-        )
-        one("inference_pipeline", partition_key=day.strftime("%Y-%m-%d"))
-    elapsed = time.perf_counter() - started
-    if lost:  # --keep on data the demo did not create: claim none of it, now or later
-        marker_path(warehouse).unlink(missing_ok=True)
-    else:
-        record_marker(warehouse)
 
-    print_summary(str(warehouse), day)
-    print(f"\nfull cycle in {elapsed:.1f} s")
+def run_cycle(runs: DemoRuns, day: datetime, passengers_per_hour: int) -> None:
+    """Backfill, the day's 24 hours of passengers, training up to the day, scoring the day."""
+    runs.one(names.HISTORICAL_BACKFILL_JOB)
+    synthetic = names.op_config(
+        names.SYNTHETIC_PASSENGERS_OP, passengers_per_hour=passengers_per_hour
+    )
+    # The day's 24 hours in ONE run, as a backfill runs them (the hourly assets' backfill
+    # policy); each hour stays its own partition, with its own rows and check verdicts.
+    first, last = (f"{day:%Y-%m-%d}-{h:02d}:00" for h in (0, 23))
+    hourly(
+        [f"{first}...{last}"],
+        lambda _: runs.run(
+            names.FEATURE_JOB,
+            run_config=synthetic,
+            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        ),
+    )
+    # Train on what was known before the day, then score the day: the monitoring accuracy is
+    # then an honest out-of-sample figure, not a score on the model's own training rows.
+    runs.one(
+        names.TRAINING_JOB,
+        run_config=names.op_config(names.TRAINING_DATA_OP, cutoff=day.isoformat()),
+    )
+    runs.one(names.INFERENCE_JOB, partition_key=day.strftime(names.DAY_KEY_FORMAT))
+
+
+def print_browse_hints(dagster_home: Path, warehouse: Path) -> None:
+    """How to open what the demo made: the UI, the apps, one prediction's lineage."""
     browse = f'DAGSTER_HOME="{dagster_home}" TITANIC_DUCKDB="{warehouse}"'
     print(
         f"\nBrowse it: {browse} make dev\n"
@@ -345,7 +376,6 @@ def run_demo(args: argparse.Namespace) -> int:
         f'Trace one prediction: TITANIC_DUCKDB="{warehouse}" .venv/bin/titanic lineage '
         "<passenger_id>"
     )
-    return 0
 
 
 def hourly(keys: list[str], run: Callable[[str], tuple[str, float]]) -> None:

@@ -1,4 +1,4 @@
-"""The instance's run launcher: one process per run, forked from a server that has imported.
+"""An opt-in run launcher: one process per run, forked from a server that has imported.
 
 Why not Dagster's ``DefaultRunLauncher``: it asks the code server to *spawn* each run, a fresh
 interpreter that imports Dagster, pandas and DuckDB, sets up the instance and loads the code
@@ -8,7 +8,9 @@ about 1.7 s before the first step and seconds more inside the steps (``make benc
 ``per_run_fixed_s`` and the launched rows), for runs whose work may take a fraction of it.
 
 This launcher keeps a Python ``forkserver`` (:mod:`multiprocessing`) that has imported those
-libraries once (``preload_modules`` in ``dagster.yaml``), and starts each run as a fork of it.
+libraries once (``preload_modules`` in ``deploy/dagster.forkserver.yaml``, the opt-in profile
+that names it; the default ``dagster.yaml`` uses Dagster's own launcher), and starts each run as
+a fork of it.
 A run is still a process of its own, as under the default launcher: its memory is its own and
 given back when it ends, it can be killed alone, a crash takes only its run down. What the fork
 saves is the imports, not the isolation.
@@ -207,7 +209,7 @@ def checked_preload(modules: Sequence[str]) -> list[str]:
             missing.append(name)
     if missing:
         raise ValueError(
-            f"run_launcher config preload_modules (dagster.yaml): no module named "
+            f"run_launcher config preload_modules (the instance's dagster.yaml): no module named "
             f"{', '.join(map(repr, missing))}"
         )
     return list(modules)

@@ -49,7 +49,13 @@ PROMOTIONS_TABLE = "models.promotions"
 #: The registry's compare-and-set champion record (no asset of its own).
 CHAMPION_STATE_TABLE = "models.champion_state"
 PREDICTIONS_TABLE = "inference.predictions"
+#: Challengers scored beside the champion, never served (written by the predictions step).
+SHADOW_PREDICTIONS_TABLE = "inference.shadow_predictions"
 PERFORMANCE_TABLE = "monitoring.model_performance"
+#: Per day, model version and segment (sex x ticket class), written by the monitoring step.
+SEGMENT_PERFORMANCE_TABLE = "monitoring.segment_performance"
+#: Per day: the champion and each shadow on the same labelled passengers (monitoring step).
+SHADOW_COMPARISON_TABLE = "monitoring.shadow_comparison"
 
 # --- asset keys ---------------------------------------------------------------------------------
 
@@ -82,6 +88,8 @@ HISTORICAL_BATCH = "historical"
 
 ACCURACY_CHECK = "accuracy_above_floor"
 DRIFT_CHECK = "drift_below_ceiling"
+CALIBRATION_CHECK = "calibration_within_ceiling"
+SEGMENT_CHECK = "segments_near_overall"
 #: Asset check on models/model_versions: one champion, a verifying artifact, no leaked input.
 CHAMPION_CHECK = "champion_is_sound"
 
@@ -96,6 +104,9 @@ FEATURE_JOB = "feature_pipeline"
 TRAINING_JOB = "training_pipeline"
 PROMOTE_JOB = "promote_model"
 INFERENCE_JOB = "inference_pipeline"
+
+#: The resource key of the I/O manager that hands a scored day from scoring to monitoring.
+SCORED_DAY_IO_MANAGER = "scored_day_io_manager"
 
 #: The Dagster concurrency pool of every step that opens the warehouse (limit 1 in dagster.yaml).
 WAREHOUSE_POOL = "duckdb"

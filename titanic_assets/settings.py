@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from titanic_assets import names
 
 if TYPE_CHECKING:  # the import is lazy at run time: core.monitoring pulls in pandas
-    from titanic_assets.core.monitoring import Thresholds
+    from titanic_assets.core.monitoring import ModelThresholds, Thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: Not named after a schema: DuckDB would report an ambiguous catalog/schema reference.
@@ -266,6 +266,31 @@ VARIABLES: dict[str, Variable] = {
             "scored passengers needed before drift is judged (PSI of a tiny day is noise)",
         ),
         Variable(
+            "TITANIC_ECE_CEILING",
+            "0.10",
+            "a number from 0 to 1",
+            _fraction,
+            "each monitoring run",
+            "expected calibration error (10 equal-width bins) above this warns, once "
+            "TITANIC_MIN_LABELLED predictions have labels",
+        ),
+        Variable(
+            "TITANIC_SEGMENT_MIN_LABELLED",
+            "30",
+            "a whole number >= 1",
+            _integer(1),
+            "each monitoring run",
+            "labelled passengers a segment (sex x class) needs before its accuracy is judged",
+        ),
+        Variable(
+            "TITANIC_SEGMENT_MARGIN",
+            "0.15",
+            "a number from 0 to 1",
+            _fraction,
+            "each monitoring run",
+            "a segment whose accuracy is more than this below the day's overall accuracy warns",
+        ),
+        Variable(
             "TITANIC_RELIABILITY_HOURS",
             "48",
             "a whole number >= 1",
@@ -330,6 +355,20 @@ class Settings:
     min_labelled: int
     psi_ceiling: float
     min_scored_for_drift: int
+    ece_ceiling: float
+    segment_min_labelled: int
+    segment_margin: float
+
+    def model_thresholds(self) -> ModelThresholds:
+        """The calibration and segment thresholds of the monitoring checks."""
+        from titanic_assets.core.monitoring import ModelThresholds
+
+        return ModelThresholds(
+            ece_ceiling=self.ece_ceiling,
+            min_labelled=self.min_labelled,
+            segment_min_labelled=self.segment_min_labelled,
+            segment_margin=self.segment_margin,
+        )
 
     def thresholds(self) -> Thresholds:
         """The monitoring thresholds, for :func:`titanic_assets.core.monitoring.verdict`."""
@@ -366,4 +405,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         min_labelled=value("TITANIC_MIN_LABELLED", environ),
         psi_ceiling=value("TITANIC_PSI_CEILING", environ),
         min_scored_for_drift=value("TITANIC_MIN_SCORED_FOR_DRIFT", environ),
+        ece_ceiling=value("TITANIC_ECE_CEILING", environ),
+        segment_min_labelled=value("TITANIC_SEGMENT_MIN_LABELLED", environ),
+        segment_margin=value("TITANIC_SEGMENT_MARGIN", environ),
     )

@@ -9,6 +9,9 @@
 * Batch scoring: passengers/s of the ``predictions`` step (read the day's features, score,
   write predictions) against XGBoost's bare ``predict_proba`` on the same rows; beside it,
   DuckDB inserting the day's prediction rows alone (the write the step cannot avoid).
+* Shadow scoring: batch scoring of the day with one challenger in the shadow against the same
+  call with none (``shadow_scoring_ratio``), alternating, on a copy of the warehouse; the
+  champion-only figure above is unchanged by it.
 
 The pipeline timings come from the 1M-passenger repetitions of the overhead scenario (same
 runs, so no extra minutes); the limits are measured here, each the median of ``reps`` runs.
@@ -16,6 +19,8 @@ runs, so no extra minutes); the limits are measured here, each the median of ``r
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +34,7 @@ from titanic_assets.core.predict import score_features
 from titanic_assets.core.quality import INTEGRITY
 from titanic_assets.core.schema import PASSENGER_COLUMNS, validate_passengers
 from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.batch_scoring import score_day
 from titanic_assets.data_layer.feature_store import SYNTHETIC_FEATURES, batch_rows_sql
 from titanic_assets.data_layer.validation import validate_batch_in_warehouse
 from titanic_assets.data_layer.warehouse import connect
@@ -65,6 +71,40 @@ def bare_predict_seconds(warehouse: str, reps: int) -> tuple[float, int]:
         score_features(model, features, version.features)
         times.append(time.perf_counter() - started)
     return median(times), len(features)
+
+
+def shadow_scoring_seconds(scratch: Path, warehouse: str, reps: int) -> dict[str, float]:
+    """Batch scoring of the benchmark day (:func:`score_day`) without and with one shadow
+    challenger, alternating, each the median of ``reps`` runs, on a copy of the warehouse (the
+    runs replace the day's predictions and write shadow rows).
+
+    The shadow is the champion's own model under the next version number: the same inputs and
+    trees, so the figure is the cost of scoring and writing a second set of rows, not of a
+    bigger or smaller model.
+    """
+    copy = scratch / "shadow_scoring.duckdb"
+    for suffix in ("", ".wal"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(warehouse, copy)
+    alone, shadowed = [], []
+    try:
+        with connect(str(copy)) as conn:
+            version, model = registry.load_champion(conn)
+            shadow = [(dataclasses.replace(version, version=version.version + 1), model)]
+            for rep in range(reps):
+                for shadows, times in (((), alone), (shadow, shadowed)):
+                    started = time.perf_counter()
+                    day = score_day(
+                        conn, DAY, DAY + timedelta(days=1), model=model, version=version,
+                        run_id=f"bench-shadow-{rep}", shadows=shadows,
+                    )  # fmt: skip
+                    times.append(time.perf_counter() - started)
+                    if shadows and len(day.shadows) != 1:
+                        raise RuntimeError(f"the shadow did not score: {day.shadow_skipped}")
+    finally:
+        for suffix in ("", ".wal"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    return {"champion_only_s": median(alone), "with_one_shadow_s": median(shadowed)}
 
 
 def _median_seconds(work, reps: int) -> float:
@@ -114,7 +154,10 @@ def run(scratch: Path, template: Path, dagster_warehouse: str, n: int, overhead:
             [DAY, DAY + timedelta(days=1)],
         ).df()
     predictions_insert_s = bare_insert_seconds(scratch, [predictions], reps)
+    shadow = shadow_scoring_seconds(scratch, dagster_warehouse, reps)
     return {
+        "shadow_scoring_ratio": shadow["with_one_shadow_s"] / shadow["champion_only_s"],
+        "shadow_scoring_s": shadow,
         "feature_throughput_vs_limit": insert_s / feature_s,
         "scoring_throughput_vs_limit": predict_s / predictions_s,
         "feature_pipeline_passengers_per_s": n / feature_s,

@@ -293,3 +293,40 @@ def test_monitoring_metadata_has_the_cumulative_matrix_and_history(app_cycle, sn
     newest = view.daily.iloc[-1]
     assert table[2].startswith(f"| {newest['day']} | v{newest['model_version']} | ")
     assert f"{newest['accuracy']:.3f}" in table[2]
+
+
+def test_calibration_and_segments_equal_the_monitoring_tables(app_warehouse, snapshot) -> None:
+    view = data.monitoring(snapshot)
+    latest = sql(
+        app_warehouse,
+        "SELECT * FROM monitoring.model_performance ORDER BY day DESC, n_predictions DESC LIMIT 1",
+    ).iloc[0]
+    assert view.calibration["day"] == DAYS[1]
+    assert view.calibration["brier"] == pytest.approx(latest["brier"])
+    assert view.calibration["ece"] == pytest.approx(latest["ece"])
+    assert sum(b["n"] for b in view.calibration["reliability"]) == latest["n_labelled"]
+    cells = sql(
+        app_warehouse,
+        "SELECT s.segment, strftime(s.day, '%Y-%m-%d') AS day, s.accuracy, s.n_labelled "
+        "FROM monitoring.segment_performance s JOIN monitoring.model_performance p "
+        "USING (day, model_version)",
+    )
+    assert len(cells) == 6 * len(DAYS)
+    for r in cells.itertuples():
+        assert view.segment_counts.loc[r.segment, r.day] == r.n_labelled
+        shown = view.segment_accuracy.loc[r.segment, r.day]
+        assert (math.isnan(shown) and math.isnan(r.accuracy)) or shown == pytest.approx(r.accuracy)
+    page = render.segments_html(view)
+    assert page.count('data-testid="segment-cell"') == 6 * len(DAYS)
+    assert 'data-segment="female/3"' in page
+
+
+def test_models_view_shows_every_versions_card(reader, snapshot) -> None:
+    choices = data.version_choices(snapshot)
+    assert len(choices) == len(snapshot.versions) and "champion" in choices[0]
+    for choice in choices:
+        card = data.card(reader, choice)
+        number = choice.split(" ")[0][1:]
+        assert f"# Model card: version {number}" in card and "## Calibration" in card
+    with pytest.raises(data.AppDataError, match="99"):
+        data.card(reader, "v99")

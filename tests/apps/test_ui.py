@@ -22,13 +22,13 @@ def test_serve_launches_offline_on_loopback(monkeypatch, tmp_path) -> None:
     assert not any("Google" in f for f in fonts)  # no web-font download
 
 
-def test_build_app_has_the_three_tabs_and_analytics_off(tmp_path) -> None:
+def test_build_app_has_the_four_tabs_and_analytics_off(tmp_path) -> None:
     from titanic_assets.apps import ui
 
     app = ui.build_app(data.WarehouseReader(str(tmp_path / "absent.duckdb")))
     assert app.analytics_enabled is False
     labels = {getattr(block, "label", None) for block in app.blocks.values()}
-    assert {"Will they survive?", "Latest passengers", "Model monitoring"} <= labels
+    assert {"Will they survive?", "Latest passengers", "Model monitoring", "Models"} <= labels
 
 
 @pytest.mark.parametrize(

@@ -9,22 +9,21 @@ no particular order.
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
 
+from titanic_assets import names
 from titanic_assets.core.features import FEATURE_COLUMNS, MissingFeatureInputError
 from titanic_assets.core.model import TrainingParams, train_model
 from titanic_assets.core.monitoring import monitor_scored
 from titanic_assets.core.predict import score_features
 from titanic_assets.data_layer import batch_scoring
-from titanic_assets.data_layer.batch_scoring import (
-    keep_for_monitoring,
-    read_scored_day,
-    score_day,
-    scored_for_monitoring,
-)
+from titanic_assets.data_layer.batch_scoring import read_scored_day, score_day
+from titanic_assets.data_layer.io_manager import ScoredDayIOManager
 from titanic_assets.data_layer.warehouse import connect, ensure_schemas
+from titanic_assets.partitions import DAILY_PARTITIONS
 
 DAY = datetime(2026, 11, 2)
 NEXT = DAY + timedelta(days=1)
@@ -113,16 +112,29 @@ def test_each_passenger_gets_its_own_score_and_the_day_is_replaced(warehouse, mo
 
 
 def test_monitoring_gets_the_scored_numbers_once_else_reads_them_back(warehouse, model):
+    """The predictions' I/O manager hands the scored day to the same run's monitoring step
+    once; another run, or a second load, reads the stored day back."""
     path, _ = warehouse
     with connect(path) as conn:
         day = _score(conn, model)
-        keep_for_monitoring("run-a", DAY, NEXT, day)
-        assert scored_for_monitoring(conn, "run-a", DAY, NEXT) is day  # handed over
-        again = scored_for_monitoring(conn, "run-a", DAY, NEXT)  # only once: read back
-        assert again is not day
-        keep_for_monitoring("run-a", DAY, NEXT, day)
-        assert scored_for_monitoring(conn, "run-b", DAY, NEXT) is not day  # another run
-        assert scored_for_monitoring(conn, "run-a", DAY, NEXT) is not day  # nothing outlives
+    where = {
+        "asset_key": dg.AssetKey(names.PREDICTIONS),
+        "partition_key": DAY.strftime(names.DAY_KEY_FORMAT),
+        "asset_partitions_def": DAILY_PARTITIONS,
+    }
+
+    def load(manager, run_id: str):
+        written = dg.build_output_context(run_id=run_id, **where)
+        return manager.load_input(dg.build_input_context(upstream_output=written, **where))
+
+    manager = ScoredDayIOManager(database=path).create_io_manager(None)
+    manager.handle_output(dg.build_output_context(run_id="run-a", **where), day)
+    assert load(manager, "run-a") is day  # handed over
+    again = load(manager, "run-a")  # only once: read back
+    assert again is not day
+    manager.handle_output(dg.build_output_context(run_id="run-a", **where), day)
+    assert load(manager, "run-b") is not day  # another run
+    assert load(manager, "run-a") is not day  # nothing outlives its first load
     handed, read = monitor_scored(day.scored, {}), monitor_scored(again.scored, {})
     pd.testing.assert_frame_equal(handed, read)
     assert handed["n_predictions"].iloc[0] == day.rows

@@ -338,7 +338,7 @@ def _stop(proc: subprocess.Popen, grace_s: float = 20) -> None:
     proc.wait(timeout=10)
 
 
-def _stragglers(marker: str) -> list[int]:
+def instance_processes(marker: str) -> list[int]:
     """Our own descendants that left their process group: they carry our DAGSTER_HOME."""
     pids = []
     needle = f"DAGSTER_HOME={marker}".encode()
@@ -351,6 +351,77 @@ def _stragglers(marker: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def serve(
+    base: Path,
+    home: Path,
+    warehouse: Path,
+    env: dict[str, str],
+    procs: dict[str, subprocess.Popen],
+) -> LiveDagster:
+    """Start ``dagster-webserver`` and ``dagster-daemon run`` on ``home`` (whose storage
+    exists already) and ``warehouse``, logging under ``base``; return once the code location
+    has loaded. Both go into ``procs`` as they start, so the caller can stop them
+    (:func:`stop_stack`) even when this fails."""
+    port = free_port()
+    env = {**env, "DAGSTER_HOME": str(home), "TITANIC_DUCKDB": str(warehouse)}
+    workspace = str(ROOT / "workspace.yaml")
+    server = LiveDagster(
+        url=f"http://127.0.0.1:{port}",
+        home=home,
+        warehouse=warehouse,
+        logs={"webserver": base / "webserver.log", "daemon": base / "daemon.log"},
+        procs=procs,
+    )
+    server.procs["webserver"] = _spawn(
+        "webserver",
+        [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
+        env,
+        server.logs["webserver"],
+    )
+    server.procs["daemon"] = _spawn(
+        "daemon",
+        [str(BIN / "dagster-daemon"), "run", "-w", workspace],
+        env,
+        server.logs["daemon"],
+    )
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{server.url}/server_info", timeout=5) as response:
+            return response.status == 200
+
+    server.wait_for("the webserver's /server_info", ready, STARTUP_S)
+
+    def location_loaded() -> bool:
+        data = server.graphql(LOCATION_STATUS)["workspaceOrError"]
+        entries = data.get("locationEntries") or []
+        return any(e["name"] == LOCATION and e["loadStatus"] == "LOADED" for e in entries)
+
+    server.wait_for("the code location to load", location_loaded, STARTUP_S)
+    return server
+
+
+def migrate(home: Path, env: dict[str, str]) -> None:
+    """Create the instance's storage first: the webserver and the daemon (and their code
+    servers) would otherwise race to create the same fresh SQLite schemas."""
+    subprocess.run(
+        [str(BIN / "dagster"), "instance", "migrate"],
+        env={**env, "DAGSTER_HOME": str(home)},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=STARTUP_S,
+    )
+
+
+def stop_stack(procs: dict[str, subprocess.Popen], home: Path) -> None:
+    """Stop the servers, then every process still carrying ``home`` as its DAGSTER_HOME."""
+    for proc in procs.values():
+        _stop(proc)
+    for pid in instance_processes(str(home)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -371,64 +442,13 @@ def start_live(
     (home / "dagster.yaml").write_text(config)
     warehouse = base / "warehouse" / "titanic_e2e.duckdb"
     warehouse.parent.mkdir()
-    port = free_port()
-    env = {
-        **os.environ,
-        **TEST_ENV,
-        **(extra_env or {}),
-        "DAGSTER_HOME": str(home),
-        "TITANIC_DUCKDB": str(warehouse),
-    }
-    workspace = str(ROOT / "workspace.yaml")
-    server = LiveDagster(
-        url=f"http://127.0.0.1:{port}",
-        home=home,
-        warehouse=warehouse,
-        logs={"webserver": base / "webserver.log", "daemon": base / "daemon.log"},
-    )
-    # Create the instance's storage first: the webserver and the daemon (and their code
-    # servers) would otherwise race to create the same fresh SQLite schemas.
-    subprocess.run(
-        [str(BIN / "dagster"), "instance", "migrate"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=STARTUP_S,
-    )
+    env = {**os.environ, **TEST_ENV, **(extra_env or {})}
+    migrate(home, env)
+    procs: dict[str, subprocess.Popen] = {}
     try:
-        server.procs["webserver"] = _spawn(
-            "webserver",
-            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
-            env,
-            server.logs["webserver"],
-        )
-        server.procs["daemon"] = _spawn(
-            "daemon",
-            [str(BIN / "dagster-daemon"), "run", "-w", workspace],
-            env,
-            server.logs["daemon"],
-        )
-
-        def ready() -> bool:
-            with urllib.request.urlopen(f"{server.url}/server_info", timeout=5) as response:
-                return response.status == 200
-
-        server.wait_for("the webserver's /server_info", ready, STARTUP_S)
-
-        def location_loaded() -> bool:
-            data = server.graphql(LOCATION_STATUS)["workspaceOrError"]
-            entries = data.get("locationEntries") or []
-            return any(e["name"] == LOCATION and e["loadStatus"] == "LOADED" for e in entries)
-
-        server.wait_for("the code location to load", location_loaded, STARTUP_S)
-        yield server
+        yield serve(base, home, warehouse, env, procs)
     finally:
-        for proc in server.procs.values():
-            _stop(proc)
-        for pid in _stragglers(str(home)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        stop_stack(procs, home)
 
 
 @pytest.fixture(scope="session")

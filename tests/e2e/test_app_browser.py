@@ -346,6 +346,58 @@ def test_monitoring_tab_numbers_equal_the_warehouse(page, demo_env, tmp_path) ->
     screenshot(page, tmp_path / "app_monitoring.png")
 
 
+def test_monitoring_tab_shows_calibration_and_segments(page, demo_env) -> None:
+    warehouse = demo_env["TITANIC_DUCKDB"]
+    open_tab(page, "monitoring")
+    page.click("#monitoring-refresh")
+    latest = sql(
+        warehouse,
+        "SELECT strftime(day, '%Y-%m-%d') AS day, brier, ece, n_labelled "
+        "FROM monitoring.model_performance ORDER BY day DESC, n_predictions DESC LIMIT 1",
+    ).iloc[0]
+    shown = dataset(page, "calibration", "the calibration figures", f"d.day === '{latest['day']}'")
+    assert float(shown["brier"]) == pytest.approx(latest["brier"])
+    assert float(shown["ece"]) == pytest.approx(latest["ece"])
+    assert int(shown["n"]) == latest["n_labelled"]
+    cells = sql(
+        warehouse,
+        "SELECT s.segment, strftime(s.day, '%Y-%m-%d') AS day, s.n_labelled "
+        "FROM monitoring.segment_performance s JOIN monitoring.model_performance p "
+        "USING (day, model_version)",
+    )
+    drawn = wait_for(
+        page,
+        "the segment heatmap",
+        f"""(() => {{
+          const cells = [...document.querySelectorAll('[data-testid=segment-cell]')];
+          return cells.length >= {len(cells)} && cells.map(c => ({{...c.dataset}}));
+        }})()""",
+    )
+    by_cell = {(c["segment"], c["day"]): int(c["n"]) for c in drawn}
+    for r in cells.itertuples():
+        assert by_cell[(r.segment, r.day)] == r.n_labelled
+
+
+def test_models_tab_shows_the_champions_card(page, demo_env, tmp_path) -> None:
+    warehouse = demo_env["TITANIC_DUCKDB"]
+    champion = int(
+        sql(warehouse, "SELECT version FROM models.model_versions WHERE is_champion")["version"][0]
+    )
+    open_tab(page, "models")
+    page.click("#models-refresh")
+    card = wait_for(
+        page,
+        "the model card",
+        f"""(() => {{
+          const t = document.querySelector('#models-card').innerText;
+          return t.includes('Model card: version {champion}') && t;
+        }})()""",
+    )
+    for words in ("Intended use", "Calibration", "Segments", "Known limitations", "female/1"):
+        assert words in card, words
+    screenshot(page, tmp_path / "app_models.png")
+
+
 def test_the_page_loads_nothing_from_outside(page, app_url, requested) -> None:
     """Offline by construction: no CDN, no font service, no analytics. Every request the page
     made since it opened (Playwright saw each one) went to the app itself."""

@@ -1,6 +1,6 @@
 """Many hours in one run (the hourly assets' backfill policy): per-hour results, exact rows.
 
-A backfill runs up to 24 hours per run. Each hour must still be its own partition in Dagster
+A backfill runs up to a week of hours per run. Each hour must still be its own partition in Dagster
 (materialization, row count, check verdicts) and its own batch in the quality ledger, and the
 run's write replaces exactly its hours, atomically.
 """
@@ -29,8 +29,10 @@ def _range(first: str, last: str, seed: int = 0) -> dict:
     }
 
 
-def test_backfill_policy_batches_a_day_per_run():
-    assert HOURLY_BACKFILL_POLICY.max_partitions_per_run == 24
+def test_backfill_policy_batches_a_week_of_hours_per_run():
+    # A month's backfill (720 hours) is then 5 runs, not 720 (or 30 of a day each).
+    assert HOURLY_BACKFILL_POLICY.policy_type.value == "MULTI_RUN"
+    assert HOURLY_BACKFILL_POLICY.max_partitions_per_run == 7 * 24
 
 
 def test_a_range_run_reports_every_hour_on_its_own(backfilled, warehouse, instance):  # noqa: F811

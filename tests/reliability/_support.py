@@ -11,14 +11,28 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
+
+import pandas as pd
+
+from titanic_assets.core.generator import PassengerGenerator
+from titanic_assets.core.schema import PASSENGER_COLUMNS
+from titanic_assets.data_layer.warehouse import connect
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 WORKSPACE = PROJECT / "workspace.yaml"
 
 T = TypeVar("T")
+
+#: The asset's default passengers_per_hour: backfill runs take no config.
+PER_HOUR = 20
+#: Rows of the packaged titanic3 list.
+HISTORICAL_ROWS = 1309
+#: A quick training run (60 trees, 2-fold CV): the tests are about runs, not accuracy.
+FAST_TRAINING = {"ops": {"models__model_versions": {"config": {"n_estimators": 60, "cv_folds": 2}}}}
 
 
 def instance_home(root: Path, config: Path = PROJECT / "dagster.yaml") -> Path:
@@ -93,3 +107,18 @@ def stop_group(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
 def _signal_group(pgid: int, sig: int) -> None:
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def query(warehouse: str, sql: str, params=None) -> list[tuple]:
+    with connect(warehouse, read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+def expected_synthetic(historical: pd.DataFrame, hours) -> pd.DataFrame:
+    """The passengers the generator makes for ``hours`` (seed 0, :data:`PER_HOUR` each), as the
+    hourly runs without config make them."""
+    generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
+    frames = [
+        generator.generate(datetime.strptime(h, "%Y-%m-%d-%H:%M"), PER_HOUR, seed=0) for h in hours
+    ]
+    return pd.concat(frames, ignore_index=True)

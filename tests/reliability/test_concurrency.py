@@ -19,19 +19,20 @@ import pytest
 
 from tests.reliability._support import (
     BIN,
+    FAST_TRAINING,
+    HISTORICAL_ROWS,
+    PER_HOUR,
     WORKSPACE,
+    expected_synthetic,
     instance_home,
     process_group,
     project_env,
+    query,
     wait_for,
 )
 from titanic_assets import settings
-from titanic_assets.core.generator import PassengerGenerator
-from titanic_assets.core.schema import PASSENGER_COLUMNS
-from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 
-PER_HOUR = 20  # the asset's default passengers_per_hour: the backfill runs take no config
 SETUP_DAY = "2026-11-01"
 SETUP_HOURS = ("2026-11-01-10:00", "2026-11-01-11:00")
 BACKFILL_START = datetime(2026, 11, 2)
@@ -54,22 +55,7 @@ PER_DAY = {
     for day in sorted({h[:10] for h in BACKFILL_HOURS})
 }
 BACKFILL_DAYS = tuple(PER_DAY)
-FAST_TRAINING = {"ops": {"models__model_versions": {"config": {"n_estimators": 60, "cv_folds": 2}}}}
 TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-HISTORICAL_ROWS = 1309
-
-
-def _query(warehouse: str, sql: str, params=None) -> list[tuple]:
-    with connect(warehouse, read_only=True) as conn:
-        return conn.execute(sql, params or []).fetchall()
-
-
-def _expected_synthetic(historical: pd.DataFrame, hours) -> pd.DataFrame:
-    generator = PassengerGenerator.fit(historical[list(PASSENGER_COLUMNS)])
-    frames = [
-        generator.generate(datetime.strptime(h, "%Y-%m-%d-%H:%M"), PER_HOUR, seed=0) for h in hours
-    ]
-    return pd.concat(frames, ignore_index=True)
 
 
 def _cli(env: dict, *args: str) -> subprocess.Popen:
@@ -172,9 +158,9 @@ def test_backfill_training_and_inference_at_once_lose_nothing(
         }
 
         # --- passengers: exactly the generator's, once each -----------------------------------
-        expected = _expected_synthetic(historical_passengers, [*SETUP_HOURS, *BACKFILL_HOURS])
+        expected = expected_synthetic(historical_passengers, [*SETUP_HOURS, *BACKFILL_HOURS])
         stored = pd.DataFrame(
-            _query(
+            query(
                 warehouse,
                 "SELECT passenger_id, batch_id, pclass, sex, survived "
                 "FROM features.synthetic_passengers ORDER BY passenger_id",
@@ -190,7 +176,7 @@ def test_backfill_training_and_inference_at_once_lose_nothing(
         pd.testing.assert_frame_equal(stored, want, check_dtype=False)
 
         # --- feature rows: one per passenger, all certified -----------------------------------
-        feature_ids = _query(
+        feature_ids = query(
             warehouse,
             "SELECT source, count(*), count(DISTINCT passenger_id) "
             "FROM features.passenger_features GROUP BY 1 ORDER BY 1",
@@ -199,7 +185,7 @@ def test_backfill_training_and_inference_at_once_lose_nothing(
             ("historical", HISTORICAL_ROWS, HISTORICAL_ROWS),
             ("synthetic", (N_HOURS + 2) * PER_HOUR, (N_HOURS + 2) * PER_HOUR),
         ]
-        missing = _query(
+        missing = query(
             warehouse,
             "SELECT count(*) FROM features.synthetic_passengers p "
             "ANTI JOIN features.passenger_features f USING (passenger_id)",
@@ -225,7 +211,7 @@ def test_backfill_training_and_inference_at_once_lose_nothing(
             SETUP_DAY: (len(SETUP_HOURS) * PER_HOUR,) * 2,
             **{day: (n, n) for day, n in PER_DAY.items()},
         }
-        orphans = _query(
+        orphans = query(
             warehouse,
             "SELECT count(*) FROM inference.predictions ANTI JOIN features.passenger_features "
             "USING (passenger_id)",
@@ -233,7 +219,7 @@ def test_backfill_training_and_inference_at_once_lose_nothing(
         assert orphans == 0
 
         # --- the registry: two versions, one champion ----------------------------------------
-        versions = _query(
+        versions = query(
             warehouse, "SELECT count(*), sum(is_champion::INT) FROM models.model_versions"
         )[0]
         assert versions == (2, 1)
@@ -268,7 +254,7 @@ def _racing_bounds(instance: dg.DagsterInstance, runs, day: str) -> tuple[int, i
 
 
 def _prediction_counts(warehouse: str) -> dict[str, tuple[int, int]]:
-    rows = _query(
+    rows = query(
         warehouse,
         "SELECT strftime(event_time, '%Y-%m-%d') AS day, count(*), count(DISTINCT passenger_id) "
         "FROM inference.predictions GROUP BY 1",

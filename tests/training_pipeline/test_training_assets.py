@@ -123,11 +123,11 @@ def test_champion_check_fails_on_a_leaked_input_or_no_champion(tmp_path, real):
     write_store(path, real)
     train(path, **FAST)
     with connect(path) as conn:
-        assert assets.champion_problems(conn) == []
+        assert registry.champion_problems(conn) == []
         conn.execute("""UPDATE models.model_versions SET features = '["pclass", "boat"]'""")
-        assert any("forbidden inputs ['boat']" in p for p in assets.champion_problems(conn))
+        assert any("forbidden inputs ['boat']" in p for p in registry.champion_problems(conn))
         conn.execute("UPDATE models.model_versions SET is_champion = false")
-        assert "0 champions (expected exactly 1)" in assets.champion_problems(conn)
+        assert "0 champions (expected exactly 1)" in registry.champion_problems(conn)
     result = assets.champion_check_result(["0 champions (expected exactly 1)"])
     assert not result.passed and result.check_name == "champion_is_sound"
 

@@ -46,7 +46,9 @@ from titanic_assets.core.predict import (
     outcome_word,
     score_features,
 )
+from titanic_assets.core.segments import SEGMENTS
 from titanic_assets.data_layer import monitoring_store, registry
+from titanic_assets.data_layer.cards import model_card
 from titanic_assets.data_layer.feature_store import certified_rows
 from titanic_assets.data_layer.lineage import PassengerNotFoundError, passenger_lineage
 from titanic_assets.data_layer.warehouse import connect, is_lock_error, warehouse_path
@@ -75,9 +77,11 @@ NEED_MONITORING = (
 )
 
 _PERFORMANCE_COLUMNS = (
-    "day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1", "tn", "fp", "fn",
-    "tp", "max_psi", "max_psi_feature", "psi_by_feature",
+    "day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1", "brier", "ece",
+    "tn", "fp", "fn", "tp", "max_psi", "max_psi_feature", "psi_by_feature", "reliability",
 )  # fmt: skip
+#: Monitored days the segment heatmap and the shadow table show.
+RECENT_DAYS = 14
 _PASSENGER_COLUMNS = (
     "pclass", "is_female", "age", "fare", "sibsp", "parch", "embarked_c", "embarked_q",
     "embarked_s", "survived",
@@ -113,6 +117,10 @@ class Snapshot:
     performance: pd.DataFrame
     versions: pd.DataFrame
     promotions: pd.DataFrame
+    #: ``monitoring.segment_performance`` of the latest :data:`RECENT_DAYS` days.
+    segments: pd.DataFrame
+    #: ``monitoring.shadow_comparison`` of the latest :data:`RECENT_DAYS` days.
+    shadow: pd.DataFrame
     champion: registry.ModelVersion | None
     #: The champion's verified model (None without a champion or when it failed to verify).
     model: Any
@@ -223,6 +231,8 @@ class WarehouseReader:
         performance = monitoring_store.performance(conn, _PERFORMANCE_COLUMNS)
         versions = registry.list_versions(conn)
         promotions = registry.promotions(conn)
+        segments = monitoring_store.read_segments(conn, RECENT_DAYS)
+        shadow = monitoring_store.read_shadow_comparison(conn, days=RECENT_DAYS)
         champion = registry.champion(conn)
         model, problem = None, None
         if champion is not None:
@@ -243,6 +253,8 @@ class WarehouseReader:
             performance=performance,
             versions=versions,
             promotions=promotions,
+            segments=segments,
+            shadow=shadow,
             champion=champion,
             model=model,
             champion_problem=problem,
@@ -377,8 +389,17 @@ class Monitoring:
     psi_trend: pd.DataFrame
     #: Every model version, the champion marked.
     versions: pd.DataFrame
-    #: The registry's decisions (register / promote / rollback) with their reasons, newest first.
+    #: The registry's decisions (register / promote / decline / rollback) with their reasons and
+    #: the evidence that decided, newest first.
     promotions: pd.DataFrame
+    #: The latest day's calibration: brier, ece and the reliability table (list of bins).
+    calibration: dict[str, Any]
+    #: Served (champion) accuracy per segment (rows) and day (columns), recent days.
+    segment_accuracy: pd.DataFrame
+    #: Labelled passengers behind each cell of :attr:`segment_accuracy`.
+    segment_counts: pd.DataFrame
+    #: Champion vs shadow per day (same labelled passengers), newest first.
+    shadow: pd.DataFrame
 
 
 def monitoring(snapshot: Snapshot) -> Monitoring:
@@ -389,7 +410,9 @@ def monitoring(snapshot: Snapshot) -> Monitoring:
             raise AppDataError(NEED_FEATURES if not snapshot.n_features else NEED_CHAMPION)
         raise AppDataError(NEED_MONITORING)
     perf = perf.assign(day=pd.to_datetime(perf["day"]).dt.strftime("%Y-%m-%d"))
-    daily = perf[["day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1"]]
+    daily = perf[
+        ["day", "model_version", "n_predictions", "n_labelled", "accuracy", "f1", "brier", "ece"]
+    ]
     confusion = monitoring_lib.confusion_totals(perf)
     # One row per day for drift: the version that scored most of that day (as the asset does).
     main = monitoring_lib.main_rows(perf)
@@ -413,7 +436,70 @@ def monitoring(snapshot: Snapshot) -> Monitoring:
         psi_trend=psi_trend,
         versions=_versions_table(snapshot.versions),
         promotions=_promotions_table(snapshot.promotions),
+        calibration=_calibration(main.iloc[-1]),
+        segment_accuracy=_segment_grid(snapshot.segments, main, "accuracy"),
+        segment_counts=_segment_grid(snapshot.segments, main, "n_labelled"),
+        shadow=_shadow_table(snapshot.shadow),
     )
+
+
+def _calibration(row: pd.Series) -> dict[str, Any]:
+    raw = row.get("reliability")
+    table = json.loads(raw) if isinstance(raw, str) and raw else []
+    return {
+        "day": str(row["day"]),
+        "version": int(row["model_version"]),
+        "brier": _exact_or_none(row.get("brier")),
+        "ece": _exact_or_none(row.get("ece")),
+        "reliability": table,
+    }
+
+
+def _segment_grid(cells: pd.DataFrame, main: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` of the served version per segment (rows, :data:`SEGMENTS` order) and day."""
+    if cells.empty:
+        return pd.DataFrame(index=list(SEGMENTS))
+    cells = cells.assign(day=pd.to_datetime(cells["day"]).dt.strftime("%Y-%m-%d"))
+    served = cells.merge(main[["day", "model_version"]], on=["day", "model_version"])
+    grid = served.pivot_table(index="segment", columns="day", values=column, aggfunc="first")
+    return grid.reindex(list(SEGMENTS))
+
+
+def _shadow_table(rows: pd.DataFrame) -> pd.DataFrame:
+    columns = ["day", "champion_version", "shadow_version", "n_labelled", "champion_accuracy",
+               "shadow_accuracy", "accuracy_difference", "accuracy_ci_low", "accuracy_ci_high",
+               "champion_brier", "shadow_brier"]  # fmt: skip
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    out = rows.assign(day=pd.to_datetime(rows["day"]).dt.strftime("%Y-%m-%d"))
+    return out.sort_values(["day", "shadow_version"], ascending=False)[columns].reset_index(
+        drop=True
+    )
+
+
+# --- Models ----------------------------------------------------------------------------------
+
+
+def version_choices(snapshot: Snapshot) -> list[str]:
+    """The versions a card can be shown for, newest first (labels such as ``v3 ★``)."""
+    versions = snapshot.versions.sort_values("version", ascending=False)
+    return [
+        f"v{int(v)}{' ★ champion' if c else ''}"
+        for v, c in zip(versions["version"], versions["is_champion"], strict=True)
+    ]
+
+
+def card(reader: WarehouseReader, choice: str) -> str:
+    """The model card (Markdown) of the version a :func:`version_choices` label names."""
+    text = (choice or "").strip().lstrip("v").split(" ")[0]
+    try:
+        version = int(text)
+    except ValueError:
+        raise AppDataError(f"Pick a model version (got {choice!r}).") from None
+    try:
+        return reader.read(lambda conn: model_card(conn, version))
+    except registry.ModelNotFoundError as error:
+        raise AppDataError(str(error)) from error
 
 
 def _versions_table(versions: pd.DataFrame) -> pd.DataFrame:
@@ -426,7 +512,8 @@ def _versions_table(versions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _promotions_table(log: pd.DataFrame) -> pd.DataFrame:
-    columns = ["decided_at", "action", "version", "previous_champion", "reason", "run_id"]
+    columns = ["decided_at", "action", "version", "previous_champion", "evidence", "reason",
+               "run_id"]  # fmt: skip
     if log.empty:
         return pd.DataFrame(columns=columns)
     return log.sort_values("event_id", ascending=False)[columns].reset_index(drop=True)
@@ -443,6 +530,10 @@ def _psi(raw: Any) -> dict[str, float]:
 
 def _int_or_none(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
+
+
+def _exact_or_none(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _float_or_none(value: Any) -> float | None:

@@ -246,5 +246,74 @@ def psi_figure(view: Monitoring):
     return fig
 
 
+def reliability_figure(view: Monitoring):
+    """The latest day's reliability diagram (predicted vs observed survival per bin)."""
+    from titanic_assets.core.plots import draw_reliability
+
+    c = view.calibration
+    fig = _figure(4.6, 4.2)
+    draw_reliability(
+        fig.add_subplot(), c["reliability"], f"Reliability, v{c['version']}, {c['day']}"
+    )
+    return fig
+
+
+def calibration_html(view: Monitoring) -> str:
+    """The latest day's Brier score and ECE in words, raw values as data-* attributes."""
+    c = view.calibration
+    brier = "n/a" if c["brier"] is None else f"{c['brier']:.3f}"
+    ece = "n/a" if c["ece"] is None else f"{c['ece']:.3f}"
+    labelled = sum(int(row["n"]) for row in c["reliability"])
+    return (
+        f'<div data-testid="calibration" data-day="{c["day"]}" data-brier="{c["brier"]}" '
+        f'data-ece="{c["ece"]}" data-n="{labelled}">'
+        f"<p>On <b>{c['day']}</b>, model v{c['version']}: Brier score <b>{brier}</b> "
+        f"(0 is perfect, 0.25 is always saying 50%) and expected calibration error <b>{ece}</b> "
+        f"(10 equal-width bins) on {labelled} labelled passengers. A calibrated model's points "
+        "lie on the diagonal: of the passengers given about 30%, about 30% survived.</p></div>"
+    )
+
+
+def segments_html(view: Monitoring) -> str:
+    """Served accuracy per segment (rows) and day (columns), coloured from red (low) to green
+    (high); each cell carries its accuracy and labelled count as data-* attributes."""
+    grid, counts = view.segment_accuracy, view.segment_counts
+    if grid.empty or not len(grid.columns):
+        return '<p data-testid="segments-empty">No segment figures yet.</p>'
+    days = list(grid.columns)
+    head = "".join(f"<th>{html.escape(str(d)[5:])}</th>" for d in days)
+    rows = []
+    for segment in grid.index:
+        cells = []
+        for day in days:
+            value, n = grid.loc[segment, day], counts.loc[segment, day]
+            labelled = 0 if pd.isna(n) else int(n)
+            if pd.isna(value):
+                colour, shown = "#f6f8fa", "-"
+            else:
+                colour, shown = _heat(float(value)), f"{float(value):.2f}"
+            cells.append(
+                f'<td data-testid="segment-cell" data-segment="{segment}" data-day="{day}" '
+                f'data-accuracy="{"" if pd.isna(value) else float(value)}" data-n="{labelled}" '
+                f'style="background:{colour};text-align:center;padding:4px 6px" '
+                f'title="{labelled} labelled">{shown}<br><small>n={labelled}</small></td>'
+            )
+        rows.append(f"<tr><th style='text-align:left'>{segment}</th>{''.join(cells)}</tr>")
+    return (
+        '<table data-testid="segments" style="border-collapse:collapse;font-size:13px">'
+        f"<tr><th>segment</th>{head}</tr>{''.join(rows)}</table>"
+        "<p><small>Accuracy of the served model per sex / ticket class and day (n = labelled "
+        "passengers); red is low, green is high.</small></p>"
+    )
+
+
+def _heat(accuracy: float) -> str:
+    """Red at 0.5 and below, through yellow, to green at 1.0."""
+    t = min(1.0, max(0.0, (accuracy - 0.5) / 0.5))
+    red = int(230 - 120 * t)
+    green = int(120 + 100 * t)
+    return f"rgb({red},{green},120)"
+
+
 def status_md(text: str) -> str:
     return f"<small>{html.escape(text)}</small>"

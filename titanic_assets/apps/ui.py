@@ -53,6 +53,9 @@ def build_app(reader: data.WarehouseReader | None = None) -> gr.Blocks:
             latest_outputs, refresh_latest = _latest_tab(reader)
         with gr.Tab("Model monitoring", id="monitoring"):
             monitoring_outputs, refresh_monitoring = _monitoring_tab(reader)
+        with gr.Tab("Models", id="models"):
+            models_outputs, refresh_models = _models_tab(reader)
+        app.load(refresh_models, outputs=models_outputs)
         timer = gr.Timer(REFRESH_S)
         for fn, outputs in (
             (refresh_latest, latest_outputs),
@@ -171,6 +174,14 @@ def _monitoring_tab(reader: data.WarehouseReader):
     gr.Markdown("### Drift: PSI per feature (latest day) and its trend")
     psi = gr.Plot(show_label=False, format="png")
     psi_table = gr.Dataframe(interactive=False, elem_id="monitoring-psi")
+    gr.Markdown("### Calibration: does 30% mean 30%? (latest day)")
+    with gr.Row():
+        reliability = gr.Plot(show_label=False, format="png")
+        calibration = gr.HTML(elem_id="monitoring-calibration")
+    gr.Markdown("### Segments: accuracy per sex and ticket class, recent days")
+    segments = gr.HTML(elem_id="monitoring-segments")
+    gr.Markdown("### Champion vs shadow challengers (same labelled passengers)")
+    shadow = gr.Dataframe(interactive=False, elem_id="monitoring-shadow")
     gr.Markdown("### Model versions (★ = champion) and the promotion log")
     versions = gr.Dataframe(interactive=False, elem_id="monitoring-versions")
     promotions = gr.Dataframe(interactive=False, elem_id="monitoring-promotions")
@@ -180,7 +191,8 @@ def _monitoring_tab(reader: data.WarehouseReader):
             view = reader.view()
             found = data.monitoring(view.snapshot)
         except Exception as error:
-            return ("", _message(error), None, None, None, "", None, None, None, None)
+            return ("", _message(error), None, None, None, "", None, None, None, None,
+                    None, "", "", None)  # fmt: skip
         return (
             render.status_md(view.status()),
             "",
@@ -192,10 +204,47 @@ def _monitoring_tab(reader: data.WarehouseReader):
             found.psi_latest.round(4),
             found.versions.round(4),
             found.promotions,
+            render.reliability_figure(found),
+            render.calibration_html(found),
+            render.segments_html(found),
+            found.shadow.round(4),
         )
 
     outputs = [status, message, performance, daily, confusion, confusion_text, psi, psi_table,
-               versions, promotions]  # fmt: skip
+               versions, promotions, reliability, calibration, segments, shadow]  # fmt: skip
+    refresh.click(refresh_fn, outputs=outputs)
+    return outputs, refresh_fn
+
+
+def _models_tab(reader: data.WarehouseReader):
+    """Every version's model card: pick a version, read its card (registry + monitoring)."""
+    with gr.Row():
+        choice = gr.Dropdown(label="Model version", choices=[], elem_id="models-version", scale=3)
+        refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="models-refresh")
+    message = gr.Markdown(elem_id="models-message")
+    card = gr.Markdown(elem_id="models-card")
+
+    def show(picked: str | None) -> tuple:
+        if not picked:
+            return "", ""
+        try:
+            return "", data.card(reader, picked)
+        except Exception as error:
+            return _message(error), ""
+
+    def refresh_fn() -> tuple:
+        try:
+            choices = data.version_choices(reader.view().snapshot)
+        except Exception as error:
+            return gr.update(choices=[], value=None), _message(error), ""
+        if not choices:
+            return gr.update(choices=[], value=None), data.NEED_CHAMPION, ""
+        first = next((c for c in choices if "champion" in c), choices[0])
+        shown_message, shown_card = show(first)
+        return gr.update(choices=choices, value=first), shown_message, shown_card
+
+    choice.input(show, inputs=choice, outputs=[message, card])
+    outputs = [choice, message, card]
     refresh.click(refresh_fn, outputs=outputs)
     return outputs, refresh_fn
 

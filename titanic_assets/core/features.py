@@ -133,6 +133,11 @@ def model_matrix(
     return features[list(columns)].to_numpy(dtype=np.float32)
 
 
+def forbidden_inputs(columns: Iterable[str]) -> list[str]:
+    """The ids and label leaks among ``columns``, sorted (empty: all may feed a model)."""
+    return sorted(set(columns) & FORBIDDEN_INPUTS)
+
+
 def check_model_inputs(available: Iterable[str], columns: Iterable[str]) -> None:
     """Refuse model inputs that are absent (naming them) or that are ids or label leaks.
 
@@ -143,6 +148,6 @@ def check_model_inputs(available: Iterable[str], columns: Iterable[str]) -> None
     missing = [c for c in columns if c not in present]
     if missing:
         raise MissingFeatureInputError(f"features are missing model input columns: {missing}")
-    leaked = sorted(set(columns) & FORBIDDEN_INPUTS)
+    leaked = forbidden_inputs(columns)
     if leaked:
         raise ValueError(f"refusing forbidden model inputs (ids/leakage): {leaked}")

@@ -160,7 +160,7 @@ class PassengerGenerator:
             "passenger_id": _numbered_ids(f"{id_prefix}-{stamp}-", n),
             "event_time": start + offsets.astype("timedelta64[us]"),
             "source": _constant(SOURCE_SYNTHETIC, n),
-            "batch_id": _constant(hour_start.strftime(names.HOUR_BATCH_FORMAT), n),
+            "batch_id": _constant(batch_id_for(hour_start), n),
             "age": age,
             "survived": survived,
         }
@@ -210,6 +210,17 @@ class PassengerGenerator:
         if weights.sum() == 0:
             raise ValueError("drift pclass_weights leave no passenger class to draw from")
         return weights / weights.sum()
+
+
+def batch_id_for(hour: datetime | str) -> str:
+    """The batch id of an hour's synthetic passengers: the quality ledger's key for the hour.
+
+    ``hour`` is its start or its hourly partition key; the generator stamps the rows with it
+    and the feature pipeline certifies and withdraws the same batch by it.
+    """
+    if isinstance(hour, str):
+        hour = datetime.strptime(hour, names.HOUR_KEY_FORMAT)
+    return hour.strftime(names.HOUR_BATCH_FORMAT)
 
 
 def training_split(passengers: pd.DataFrame) -> pd.DataFrame:

@@ -4,7 +4,8 @@ Plain pandas, no Dagster import, so the same verdict drives the asset checks (a 
 UI) and the retraining sensor (a run request): one definition of "the model needs attention".
 
 * :func:`performance_by_day` — per (day, model_version): counts, accuracy, precision, recall,
-  F1, the confusion counts and predicted vs actual survival rate. Unlabelled predictions count
+  F1, Brier score, ECE and the reliability table as JSON (:mod:`titanic_assets.core.calibration`,
+  when the survival probability is given), the confusion counts and predicted vs actual survival rate. Unlabelled predictions count
   in ``n_predictions`` but not in the metrics, so a partially labelled day is still honest. The
   metrics are :func:`titanic_assets.core.metrics.classification_counts`, the same as training's.
 * :func:`drift_summary` — PSI per feature of the scored passengers against the model version's
@@ -24,6 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from titanic_assets.core.calibration import (
+    brier_score,
+    calibration,
+    expected_calibration_error,
+)
 from titanic_assets.core.drift import drift_report
 from titanic_assets.core.metrics import classification_counts
 
@@ -37,6 +43,8 @@ PERFORMANCE_COLUMNS: tuple[str, ...] = (
     "precision",
     "recall",
     "f1",
+    "brier",
+    "ece",
     "tn",
     "fp",
     "fn",
@@ -48,6 +56,7 @@ PERFORMANCE_COLUMNS: tuple[str, ...] = (
     "max_psi",
     "max_psi_feature",
     "psi_by_feature",
+    "reliability",
 )
 
 _FLOAT_COLUMNS = (
@@ -55,6 +64,8 @@ _FLOAT_COLUMNS = (
     "precision",
     "recall",
     "f1",
+    "brier",
+    "ece",
     "predicted_survival_rate",
     "actual_survival_rate",
     "training_survival_rate",
@@ -83,6 +94,34 @@ class Thresholds:
     min_scored_for_drift: int
 
 
+@dataclass(frozen=True)
+class ModelThresholds:
+    """When calibration or a segment calls for attention (WARN checks; no retraining).
+
+    ``ece_ceiling`` applies once ``min_labelled`` predictions have labels (ECE over ten bins
+    of a handful of passengers is mostly noise); a segment is judged once it has
+    ``segment_min_labelled`` labelled passengers and warns when its accuracy is more than
+    ``segment_margin`` below the day's overall accuracy. Values from :mod:`titanic_assets.settings`.
+    """
+
+    ece_ceiling: float
+    min_labelled: int
+    segment_min_labelled: int
+    segment_margin: float
+
+
+def calibration_reasons(row: Mapping[str, Any], t: ModelThresholds) -> list[str]:
+    """An ECE above the ceiling, judged only with at least ``t.min_labelled`` labels."""
+    n = _number(row.get("n_labelled"))
+    ece = _number(row.get("ece"))
+    if math.isnan(n) or n < t.min_labelled or math.isnan(ece) or ece <= t.ece_ceiling:
+        return []
+    return [
+        f"v{int(row['model_version'])}: ECE {ece:.3f} above ceiling {t.ece_ceiling:.2f} "
+        f"on {int(n)} labelled predictions"
+    ]
+
+
 def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Per (day of ``event_time``, model_version) performance of predictions against labels.
 
@@ -95,6 +134,7 @@ def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.Da
     # A label carried on the predictions themselves is ignored: ``labels`` is the one source.
     # Only the columns used below go into the join (not the text keys a prediction row carries).
     used = ["passenger_id", "event_time", "model_version", "predicted_survived"]
+    used += [c for c in ("survival_probability",) if c in predictions.columns]
     if same_passengers(predictions, labels):  # the rows just scored: no join needed
         frame = predictions[used].assign(survived=labels["survived"].to_numpy())
     else:
@@ -105,8 +145,10 @@ def performance_by_day(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.Da
 
 def _performance(frame: pd.DataFrame) -> pd.DataFrame:
     """Per (day, model_version) figures of aligned rows: event_time, model_version,
-    predicted_survived and survived (NaN = not known yet)."""
+    predicted_survived and survived (NaN = not known yet); with survival_probability, the
+    Brier score and ECE of the labelled rows too (else NaN)."""
     used = ["event_time", "model_version", "predicted_survived", "survived"]
+    used += [c for c in ("survival_probability",) if c in frame.columns]
     frame = frame[used].assign(day=pd.to_datetime(frame["event_time"]).dt.floor("D"))
     rows = []
     for (day, version), group in frame.groupby(["day", "model_version"], sort=True):
@@ -116,6 +158,11 @@ def _performance(frame: pd.DataFrame) -> pd.DataFrame:
         counts = classification_counts(labelled["survived"], labelled["predicted_survived"])
         row["n_labelled"] = counts.pop("n")
         row.update(counts)
+        if "survival_probability" in labelled.columns:
+            y, p = labelled["survived"], labelled["survival_probability"]
+            row["brier"] = brier_score(y, p)
+            row["ece"] = expected_calibration_error(y, p)
+            row["reliability"] = json.dumps(calibration(y, p)["reliability"])
         row["predicted_survival_rate"] = float(group["predicted_survived"].mean())
         row["actual_survival_rate"] = (
             float(labelled["survived"].mean()) if len(labelled) else math.nan
@@ -265,7 +312,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         out[column] = pd.to_numeric(out[column]).astype("int64")
     for column in _FLOAT_COLUMNS:
         out[column] = pd.to_numeric(out[column]).astype("float64")
-    for column in ("max_psi_feature", "psi_by_feature"):
+    for column in ("max_psi_feature", "psi_by_feature", "reliability"):
         # "string", not object: an empty object column becomes DuckDB type NULL on first write.
         out[column] = out[column].astype("string")
     return out[list(PERFORMANCE_COLUMNS)].reset_index(drop=True)

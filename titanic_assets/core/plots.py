@@ -87,3 +87,36 @@ def line_chart_md(
     if series:
         ax.legend()
     return _to_markdown(fig, title)
+
+
+def draw_reliability(ax: Any, table: Sequence[dict[str, Any]], title: str) -> None:
+    """The reliability diagram of a :func:`titanic_assets.core.calibration.reliability_table`
+    on ``ax``: observed survival rate against mean predicted probability per bin, the diagonal
+    of a calibrated model, and each bin's count beside its point (Dagster metadata and the
+    monitoring app draw the same picture)."""
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="calibrated")
+    filled = [
+        row
+        for row in table
+        if row["n"] and row["mean_predicted"] is not None and row["observed_rate"] is not None
+    ]
+    xs = [float(row["mean_predicted"]) for row in filled]
+    ys = [float(row["observed_rate"]) for row in filled]
+    ax.plot(xs, ys, marker="o", color="#4c72b0", label="model")
+    for x, y, row in zip(xs, ys, filled, strict=True):
+        ax.annotate(f"n={int(row['n'])}", (x, y), textcoords="offset points", xytext=(4, -10),
+                    fontsize=7)  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted survival probability (bin mean)")
+    ax.set_ylabel("observed survival rate")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+
+
+def reliability_diagram_md(table: Sequence[dict[str, Any]], title: str) -> str:
+    """:func:`draw_reliability` as Markdown with an embedded PNG (Dagster metadata)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    draw_reliability(ax, table, title)
+    return _to_markdown(fig, title)

@@ -38,6 +38,18 @@ PREDICTION_TYPES: dict[str, str] = {
 }
 PREDICTION_COLUMNS: tuple[str, ...] = tuple(PREDICTION_TYPES)
 
+#: Columns of ``inference.shadow_predictions`` (challengers scored beside the champion on the
+#: same passengers, never served) and their DuckDB types, in order.
+SHADOW_PREDICTION_TYPES: dict[str, str] = {
+    "passenger_id": "VARCHAR",
+    "event_time": "TIMESTAMP",
+    "model_version": "BIGINT",
+    "survival_probability": "DOUBLE",
+    "predicted_survived": "BIGINT",
+    "scored_at": "TIMESTAMP",
+    "run_id": "VARCHAR",
+}
+
 
 class PassengerInputError(ValueError):
     """A passenger value out of its domain; ``field`` names the offending input."""

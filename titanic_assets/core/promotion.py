@@ -34,6 +34,22 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+#: At most this many challengers are scored in the shadow of the champion each day.
+MAX_SHADOWS = 2
+
+
+def shadow_candidates(versions: list[int], champion: int | None) -> list[int]:
+    """The versions scored in the shadow: the newest non-champions trained after the champion
+    (higher version numbers), at most :data:`MAX_SHADOWS`, newest first.
+
+    Older versions are not shadows: they lost (or were replaced) already, and scoring them
+    every day would only cost time.
+    """
+    if champion is None:
+        return []
+    newer = sorted((int(v) for v in versions if int(v) > int(champion)), reverse=True)
+    return newer[:MAX_SHADOWS]
+
 
 @dataclass(frozen=True)
 class PromotionPolicy:
@@ -70,6 +86,9 @@ class Comparison:
 class Decision:
     promote: bool
     reason: str
+    #: What decided, logged in ``models.promotions.evidence``: ``first_model``,
+    #: ``champion_unloadable``, ``recent``, ``holdout`` (training time) or ``live_shadow``.
+    evidence: str = "holdout"
 
 
 def compare(
@@ -101,34 +120,94 @@ def decide(
     """Apply the module's rule; the reason names the versions and the figures behind it."""
     p = policy or PromotionPolicy()
     if champion is None:
-        return Decision(True, f"v{challenger} promoted: first model, no champion yet")
+        return Decision(
+            True, f"v{challenger} promoted: first model, no champion yet", "first_model"
+        )
     keep = f"v{champion} stays champion"
     if champion_error is not None or holdout is None:
         return Decision(
             False,
             f"v{challenger} registered but NOT promoted: champion v{champion} could not be "
             f"evaluated ({champion_error}); compare and promote by hand (promote_model job)",
+            "champion_unloadable",
         )
     figures = _figures(challenger, champion, recent, holdout)
     if recent is not None and recent.n >= p.min_recent_rows and recent.z >= p.z:
         if holdout.challenger_accuracy >= holdout.champion_accuracy - p.holdout_tolerance:
             return Decision(True, f"v{challenger} promoted: better on recent passengers, "
-                                  f"holdout guard held; {figures}")  # fmt: skip
+                                  f"holdout guard held; {figures}", "recent")  # fmt: skip
         if recent.champion_accuracy < holdout.champion_accuracy - p.degradation_margin:
             return Decision(True, f"v{challenger} promoted: regime change, champion degraded "
                                   f"on recent passengers and the challenger is significantly "
-                                  f"better there; {figures}")  # fmt: skip
+                                  f"better there; {figures}", "recent")  # fmt: skip
         return Decision(False, f"v{challenger} not promoted: better on recent passengers but "
                                f"worse on the holdout while the champion has not degraded; "
-                               f"{figures}; {keep}")  # fmt: skip
+                               f"{figures}; {keep}", "holdout")  # fmt: skip
     if recent is not None and recent.n >= p.min_recent_rows and recent.z <= -p.z:
         return Decision(False, f"v{challenger} not promoted: worse on recent passengers; "
-                               f"{figures}; {keep}")  # fmt: skip
+                               f"{figures}; {keep}", "recent")  # fmt: skip
     if holdout.z >= p.z:
         return Decision(True, f"v{challenger} promoted: significantly better on the holdout; "
-                              f"{figures}")  # fmt: skip
+                              f"{figures}", "holdout")  # fmt: skip
     return Decision(False, f"v{challenger} not promoted: no significant gain (a tie keeps the "
                            f"champion); {figures}; {keep}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    """Thresholds of :func:`decide_live` (documented in docs/model-monitoring.md)."""
+
+    z: float = 1.645
+    min_days: int = 3
+    min_labelled: int = 200
+
+
+def decide_live(
+    shadow: int, champion: int, days: list[dict], policy: LivePolicy | None = None
+) -> Decision:
+    """Promote a shadow on live evidence: the same labelled passengers, pooled over days.
+
+    ``days``: the ``monitoring.shadow_comparison`` rows of this shadow against this champion
+    (one per day; keys ``n_labelled``, ``wins``, ``losses``, ``champion_brier``,
+    ``shadow_brier``). Promote only when ALL hold:
+
+    1. at least ``min_days`` days and ``min_labelled`` labelled passengers in all;
+    2. pooled McNemar ``z = (wins - losses) / sqrt(wins + losses) >= z``;
+    3. the shadow is better (more right than wrong against the champion) on a majority of
+       those days, so one lucky day cannot carry the pool;
+    4. its pooled Brier score is not worse than the champion's (better decisions must not
+       come with worse probabilities).
+
+    Why it does not flap: one day can never decide (rule 1 and 3); a demoted champion has a
+    lower version than the new one and is never a shadow again
+    (:func:`shadow_candidates`), so live evidence only moves forward.
+    """
+    p = policy or LivePolicy()
+    used = [d for d in days if int(d.get("n_labelled") or 0) > 0]
+    n = sum(int(d["n_labelled"]) for d in used)
+    wins = sum(int(d["wins"]) for d in used)
+    losses = sum(int(d["losses"]) for d in used)
+    discordant = wins + losses
+    z = (wins - losses) / math.sqrt(discordant) if discordant else 0.0
+    better_days = sum(1 for d in used if int(d["wins"]) > int(d["losses"]))
+    brier = {
+        side: sum(float(d[f"{side}_brier"]) * int(d["n_labelled"]) for d in used) / n
+        for side in ("champion", "shadow")
+    } if n else {"champion": math.nan, "shadow": math.nan}  # fmt: skip
+    figures = (
+        f"live shadow v{shadow} vs champion v{champion} over {len(used)} day(s), {n} labelled: "
+        f"{wins} only-shadow right, {losses} only-champion right (z={z:+.2f}), better on "
+        f"{better_days} day(s), Brier {brier['shadow']:.4f} vs {brier['champion']:.4f}"
+    )
+    keep = f"v{champion} stays champion"
+    if len(used) < p.min_days or n < p.min_labelled:
+        return Decision(False, f"v{shadow} not promoted: too little live evidence yet "
+                               f"(needs {p.min_days} days, {p.min_labelled} labelled); "
+                               f"{figures}; {keep}", "live_shadow")  # fmt: skip
+    if z < p.z or better_days * 2 <= len(used) or brier["shadow"] > brier["champion"]:
+        return Decision(False, f"v{shadow} not promoted: live evidence not conclusive; "
+                               f"{figures}; {keep}", "live_shadow")  # fmt: skip
+    return Decision(True, f"v{shadow} promoted on live evidence: {figures}", "live_shadow")
 
 
 def _figures(challenger: int, champion: int, *sets: Comparison | None) -> str:

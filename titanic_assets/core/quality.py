@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -109,7 +109,9 @@ ROW_ID_COLUMN = "passenger_id"
 _INTEGRITY_FORMAT = {"result_format": "BOOLEAN_ONLY"}
 _DISTRIBUTION_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": MAX_EXAMPLES}
 _FAILURE_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
-_NON_EXPECTED_KWARGS = frozenset({"column", "batch_id", "result_format", "catch_exceptions"})
+_NON_EXPECTED_KWARGS = frozenset(
+    {"column", "batch_id", "result_format", "catch_exceptions", "row_condition", "condition_parser"}
+)
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,161 @@ def validate_batch(conn: Any, relation: str, target: SqlTarget) -> dict[str, Sui
         }
 
 
+def validate_batches(
+    conn: Any,
+    relation: str,
+    batch_column: str,
+    batch_relation: Callable[[str], str],
+    batches: Sequence[str],
+    target: SqlTarget,
+) -> dict[str, dict[str, SuiteResult]]:
+    """Both suites on each of ``batches`` (values of ``batch_column`` in the rows ``relation``
+    selects), by batch: the verdicts :func:`validate_batch` gives each batch alone, in two GX
+    validations for all of them instead of two per batch (a backfill judges hundreds of hours).
+
+    * integrity: every rule is about rows, or about the column set or unique ids, so the rows of
+      all batches pass exactly when each batch's rows do, given each batch has rows (counted
+      here). Judged once on all rows; when that fails, or a batch has no rows, the batches are
+      judged one by one with :func:`validate_batch` on ``batch_relation(batch)``, whose
+      verdicts name the failing rows of each.
+    * distribution: one suite holding the distribution expectations once per batch, each
+      restricted to its batch's rows (GX's ``row_condition``) with the band for that batch's
+      sample sizes: the same expectations and bands as the batch alone.
+    """
+    batches = list(batches)
+    quotable = all('"' not in b and "\\" not in b for b in batches)
+    present = set(_columns(conn, relation))
+    if len(batches) < 2 or not quotable or batch_column not in present:
+        return {b: validate_batch(conn, batch_relation(b), target) for b in batches}
+    counts = dict(
+        conn.execute(
+            f"SELECT {batch_column}, count(*) FROM ({relation}) AS r GROUP BY {batch_column}"
+        ).fetchall()
+    )
+    with _data_source(target) as source:
+        whole = _integrity(conn, relation, source)
+        by_batch = _distribution_by_batch(conn, relation, batch_column, batches, counts, source)
+    out = {}
+    for batch in batches:
+        rows = int(counts.get(batch, 0))
+        if whole.success and rows > 0 and by_batch is not None:
+            integrity = SuiteResult(INTEGRITY, True, rows, whole.outcomes)
+            out[batch] = {INTEGRITY: integrity, DISTRIBUTION: by_batch[batch]}
+        else:
+            out[batch] = validate_batch(conn, batch_relation(batch), target)
+    return out
+
+
+def _distribution_by_batch(
+    conn: Any,
+    relation: str,
+    batch_column: str,
+    batches: list[str],
+    counts: dict[str, int],
+    source: Any,
+) -> dict[str, SuiteResult] | None:
+    """The distribution suite per batch, in one validation (see :func:`validate_batches`);
+    None when a figure's input column is missing (each batch alone then says which).
+
+    GX judges a table of one row per batch: the batch's rows, each figure's mean over the
+    batch, and the band :func:`band` gives that batch's sample size (``<figure>_min`` /
+    ``<figure>_max``). Each figure's mean must be present and within its row's band, which is
+    what the batch alone is held to (``ExpectColumnMeanToBeBetween``); the failing rows are the
+    failing batches. The outcomes are reported as the batch alone reports them.
+    """
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    query = _distribution_query(conn, relation, keep=(batch_column,))
+    if not {f.column for f in FIGURES} <= set(_columns(conn, query)):
+        return None
+    by_batch = _bands(conn, query, batch_column)
+    bands = {batch: by_batch.get(batch) or by_batch[None] for batch in batches}
+    names_ = [f"{f.column}_{side}" for f in FIGURES for side in ("min", "max")]
+    literal = {b: "'" + b.replace("'", "''") + "'" for b in batches}
+    values = ", ".join(
+        f"({literal[b]}, {', '.join(repr(float(bands[b][n])) for n in names_)})" for b in batches
+    )
+    means = ", ".join(f"avg({f.column}) AS {f.column}" for f in FIGURES)
+    figures = (
+        f"SELECT b.{batch_column}, coalesce(m.n_rows, 0) AS n_rows, "
+        f"{', '.join(f'm.{f.column}' for f in FIGURES)}, {', '.join(f'b.{n}' for n in names_)} "
+        f"FROM (VALUES {values}) AS b({batch_column}, {', '.join(names_)}) "
+        f"LEFT JOIN (SELECT {batch_column}, count(*) AS n_rows, {means} FROM ({query}) AS q "
+        f"GROUP BY {batch_column}) AS m USING ({batch_column})"
+    )
+    observed = {row[0]: row[1:] for row in conn.execute(figures).fetchall()}
+    pair = {"or_equal": True, "ignore_row_if": "either_value_is_missing"}
+    suite = gx.ExpectationSuite(
+        name=f"{DISTRIBUTION}_by_batch",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(column="n_rows", min_value=1),
+            *(
+                check
+                for f in FIGURES
+                for check in (
+                    gxe.ExpectColumnValuesToNotBeNull(column=f.column),
+                    gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A=f.column, column_B=f"{f.column}_min", **pair
+                    ),
+                    gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A=f"{f.column}_max", column_B=f.column, **pair
+                    ),
+                )
+            ),
+        ],
+    )
+    asset = source.add_query_asset(name=f"{DISTRIBUTION}_by_batch", query=figures)
+    result = (
+        asset.add_batch_definition_whole_table(name="all_rows")
+        .get_batch()
+        .validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [batch_column],
+            },
+        )
+    )
+    failing: dict[str, set[str]] = {"n_rows": set(), **{f.column: set() for f in FIGURES}}
+    for evr in result.results:
+        if _exception_message(evr.exception_info):
+            return None
+        kwargs = evr.expectation_config.kwargs
+        figure = kwargs.get("column") or next(
+            c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c in failing
+        )
+        failing[figure] |= {row[batch_column] for row in evr.result["unexpected_index_list"]}
+    out = {}
+    for batch in batches:
+        rows, *means = observed[batch][: 1 + len(FIGURES)]
+        outcomes = []
+        for expectation, value in zip(
+            _distribution_expectations(bands[batch]), [rows, *means], strict=True
+        ):
+            column = getattr(expectation, "column", None)
+            kwargs = expectation.configuration.kwargs
+            outcomes.append(
+                ExpectationOutcome(
+                    expectation=_label(expectation.expectation_type, column),
+                    success=batch not in failing[column or "n_rows"],
+                    unexpected_count=0,
+                    unexpected_examples=[],
+                    observed=_plain(value),
+                    expected={
+                        k: _plain(v) for k, v in kwargs.items() if k not in _NON_EXPECTED_KWARGS
+                    },
+                )
+            )
+        out[batch] = SuiteResult(
+            suite=DISTRIBUTION,
+            success=all(o.success for o in outcomes),
+            evaluated_rows=int(counts.get(batch, 0)),
+            outcomes=outcomes,
+        )
+    return out
+
+
 def _integrity(conn: Any, relation: str, source: Any) -> SuiteResult:
     gx = _gx()
     return _run(
@@ -289,7 +446,7 @@ FIGURES: tuple[_Figure, ...] = (
 )
 
 
-def _distribution_query(conn: Any, relation: str) -> str:
+def _distribution_query(conn: Any, relation: str, keep: Sequence[str] = ()) -> str:
     """The narrow relation the distribution suite averages; absent inputs stay absent.
 
     Values that are not numbers become null (``TRY_CAST``), as a frame's ``to_numeric(errors=
@@ -308,7 +465,7 @@ def _distribution_query(conn: Any, relation: str) -> str:
             " AS female_survived"
         )
     # Keep a column so that a relation with none of the inputs is still a valid SELECT.
-    select = ", ".join(derived) or "NULL AS no_inputs"
+    select = ", ".join([*keep, *derived]) or "NULL AS no_inputs"
     return f"SELECT {select} FROM ({relation}) AS batch_rows"
 
 
@@ -316,24 +473,28 @@ def _columns(conn: Any, relation: str) -> list[str]:
     return [d[0] for d in conn.execute(f"SELECT * FROM ({relation}) AS r LIMIT 0").description]
 
 
-def _bands(conn: Any, query: str) -> dict[str, float]:
-    """Suite parameters ``<column>_min`` / ``<column>_max`` for this batch's sample sizes."""
+def _bands(conn: Any, query: str, by: str | None = None) -> Any:
+    """Suite parameters ``<column>_min`` / ``<column>_max`` for this batch's sample sizes; with
+    ``by``, for each value of that column (``None``: the parameters of a batch with no rows)."""
     present = set(_columns(conn, query))
     counted = [f.column for f in FIGURES if f.column in present]
-    counts = dict.fromkeys(f.column for f in FIGURES)
-    if counted:
-        row = conn.execute(
-            f"SELECT {', '.join(f'count({c})' for c in counted)} FROM ({query}) AS q"
-        ).fetchone()
-        counts.update(zip(counted, row, strict=True))
-    total = conn.execute(f"SELECT count(*) FROM ({query}) AS q").fetchone()[0]
-    params: dict[str, float] = {}
-    for fig in FIGURES:
-        n = int(counts[fig.column]) if counts[fig.column] is not None else int(total)
-        lo, hi = band(fig.centre, fig.spread, n, fig.floor)
-        params[f"{fig.column}_min"] = round(max(lo, fig.bounds[0]), 6)
-        params[f"{fig.column}_max"] = round(min(hi, fig.bounds[1]), 6)
-    return params
+    aggregates = ", ".join(["count(*)", *(f"count({c})" for c in counted)])
+    if by is None:
+        rows = [(None, *conn.execute(f"SELECT {aggregates} FROM ({query}) AS q").fetchone())]
+    else:
+        rows = conn.execute(f"SELECT {by}, {aggregates} FROM ({query}) AS q GROUP BY {by}")
+        rows = [*rows.fetchall(), (None, 0, *(0 for _ in counted))]
+    out: dict[Any, dict[str, float]] = {}
+    for key, total, *found in rows:
+        counts = dict(zip(counted, found, strict=True))
+        params: dict[str, float] = {}
+        for fig in FIGURES:
+            n = int(counts.get(fig.column, total))
+            lo, hi = band(fig.centre, fig.spread, n, fig.floor)
+            params[f"{fig.column}_min"] = round(max(lo, fig.bounds[0]), 6)
+            params[f"{fig.column}_max"] = round(min(hi, fig.bounds[1]), 6)
+        out[key] = params
+    return out[None] if by is None else out
 
 
 # --- GX plumbing --------------------------------------------------------------------------------
@@ -498,16 +659,22 @@ def _integrity_rules(unique_ids: Any) -> list:
     return expectations
 
 
-def _distribution_expectations() -> list:
+def _distribution_expectations(bands: dict[str, float] | None = None, **extra: Any) -> list:
+    """The distribution suite's expectations: each band a suite parameter, or with ``bands``
+    the given values; ``extra`` goes to every expectation (e.g. a ``row_condition``)."""
     import great_expectations.expectations as gxe
 
+    def bound(name: str) -> Any:
+        return {"$PARAMETER": name} if bands is None else bands[name]
+
     return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, **extra),
         *(
             gxe.ExpectColumnMeanToBeBetween(
                 column=fig.column,
-                min_value={"$PARAMETER": f"{fig.column}_min"},
-                max_value={"$PARAMETER": f"{fig.column}_max"},
+                min_value=bound(f"{fig.column}_min"),
+                max_value=bound(f"{fig.column}_max"),
+                **extra,
             )
             for fig in FIGURES
         ),

@@ -9,12 +9,15 @@ call these, so the rule exists once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from titanic_assets.core import promotion
+from titanic_assets.core.calibration import calibration
 from titanic_assets.core.drift import feature_profile
 from titanic_assets.core.features import LABEL_COLUMN
 from titanic_assets.core.metrics import classification_metrics
@@ -25,6 +28,8 @@ from titanic_assets.core.model import (
     predict_proba,
     train_model,
 )
+from titanic_assets.core.predict import predicted_outcomes
+from titanic_assets.core.segments import segment_table
 from titanic_assets.core.training_set import (
     EVAL_WINDOW_HOURS,
     HOLDOUT,
@@ -77,22 +82,44 @@ class TrainedModel:
                 decision = promotion.decide(
                     version, None if current is None else current.version, None, None, error
                 )
-                return decision.promote, decision.reason
+                return decision.promote, decision.reason, decision.evidence
             for name, rows in (("recent", self.recent), ("holdout", self.holdout)):
                 try:
                     theirs = predict_proba(champion_model, rows, current.features)
                 except (KeyError, ValueError) as failure:  # inputs the feature store lacks
                     decision = promotion.decide(version, current.version, None, None, str(failure))
-                    return decision.promote, decision.reason
+                    return decision.promote, decision.reason, decision.evidence
                 ours = predict_proba(self.model, rows, self.params.feature_columns)
                 self.comparisons.append(promotion.compare(name, rows[LABEL_COLUMN], ours, theirs))
             recent, holdout = self.comparisons
             decision = promotion.decide(
                 version, current.version, recent, holdout, None, self.policy
             )
-            return decision.promote, decision.reason
+            return decision.promote, decision.reason, decision.evidence
 
         return judge
+
+
+def holdout_calibration_and_segments(holdout: pd.DataFrame, probabilities: Any) -> dict[str, Any]:
+    """The holdout's ``brier``, ``ece``, reliability table (``calibration``) and ``segments``
+    (one dict per sex x class cell), JSON-safe: stored with the version's metrics and shown on
+    its model card."""
+    figures = calibration(holdout[LABEL_COLUMN], probabilities)
+    cells = segment_table(
+        holdout["is_female"],
+        holdout["pclass"],
+        predicted_outcomes(np.asarray(probabilities)),
+        holdout[LABEL_COLUMN],
+    )
+    return {
+        "brier": figures["brier"],
+        "ece": figures["ece"],
+        "calibration": figures,
+        "segments": [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in c.items()}
+            for c in cells
+        ],
+    }
 
 
 def fit_and_evaluate(
@@ -109,7 +136,9 @@ def fit_and_evaluate(
     recent = training_data[recent_mask(training_data, eval_window_hours)]
     features = list(params.feature_columns)
     model = train_model(train, params)
-    metrics = classification_metrics(holdout[LABEL_COLUMN], predict_proba(model, holdout, features))
+    holdout_prob = predict_proba(model, holdout, features)
+    metrics = classification_metrics(holdout[LABEL_COLUMN], holdout_prob)
+    metrics.update(holdout_calibration_and_segments(holdout, holdout_prob))
     folds = min(cv_folds, int(train[LABEL_COLUMN].value_counts().min()))
     metrics["cv_accuracy"] = cross_val_accuracy(train, params, folds) if folds >= 2 else None
     metrics["cv_folds"] = folds

@@ -15,8 +15,10 @@ Steps 2 and 3 go block by block: XGBoost scores a block in a worker thread while
 the next and writes the one before, so both cores work.
 
 The numbers just scored, and the day's latest rows with their ids (for the dashboards), are
-returned as a :class:`ScoredDay`, which the monitoring step of the same run takes over
-(:func:`keep_for_monitoring`), so a run reads the day once. The rules themselves (threshold,
+returned as a :class:`ScoredDay`: the predictions asset's output, which its I/O manager
+(:class:`titanic_assets.data_layer.io_manager.ScoredDayIOManager`) hands to the monitoring step
+of the same run, so a run reads the day once; another run reads it back
+(:func:`read_scored_day`). The rules themselves (threshold,
 model call, input checks) are :mod:`titanic_assets.core`'s; the plain benchmark calls
 :func:`score_day` too.
 """
@@ -38,8 +40,9 @@ import pandas as pd
 from titanic_assets.core.clock import naive_utc, utc_now
 from titanic_assets.core.features import FEATURE_COLUMNS, LABEL_COLUMN, check_model_inputs
 from titanic_assets.core.predict import PREDICTION_TYPES, predicted_outcomes, score_matrix
+from titanic_assets.data_layer import shadow_scoring
 from titanic_assets.data_layer.registry import ModelVersion
-from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
+from titanic_assets.data_layer.warehouse import ensure_scoring_table, table_exists, transaction
 from titanic_assets.names import FEATURE_VIEW, PREDICTIONS_TABLE
 
 #: The day's snapshot and the scores frame, names local to the scoring connection.
@@ -80,9 +83,20 @@ class ScoredDay:
     ``latest``: the day's latest predictions with passenger ids and inputs, for dashboards.
     """
 
-    def __init__(self, scored: pd.DataFrame | dict[str, np.ndarray], latest: pd.DataFrame):
+    def __init__(
+        self,
+        scored: pd.DataFrame | dict[str, np.ndarray],
+        latest: pd.DataFrame,
+        shadows: dict[int, np.ndarray] | None = None,
+        shadow_skipped: dict[int, str] | None = None,
+    ):
         self._scored = scored
         self.latest = latest
+        #: ``{version: survival probabilities}`` of each shadow, aligned with :attr:`scored`
+        #: (NaN where a stored day has no shadow row for a passenger).
+        self.shadows: dict[int, np.ndarray] = dict(shadows or {})
+        #: ``{version: reason}`` of shadows that did not score the day.
+        self.shadow_skipped: dict[int, str] = dict(shadow_skipped or {})
 
     @cached_property
     def scored(self) -> pd.DataFrame:
@@ -100,21 +114,10 @@ class ScoredDay:
         return float(outcomes.mean()) if len(outcomes) else float("nan")
 
 
-#: Storage hints of ``inference.predictions`` (DuckDB's ``USING COMPRESSION``). Passenger ids
-#: are unique: compressing them (DuckDB analyses dictionary and FSST encodings for every
-#: column segment) cost about as much as scoring the rows, for a column a third the size. The
-#: hint applies to tables created from now on; an existing table keeps its storage.
-_STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
-
-
 def ensure_predictions_table(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create ``inference.predictions`` (typed, empty) unless it exists."""
-    ensure_schemas(conn)
-    columns = ", ".join(
-        f"{name} {kind} {_STORAGE.get(name, '')}".rstrip()
-        for name, kind in PREDICTION_TYPES.items()
-    )
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} ({columns})")
+    """Create ``inference.predictions`` (typed, empty; storage hints in
+    :data:`~titanic_assets.data_layer.warehouse.SCORING_STORAGE`) unless it exists."""
+    ensure_scoring_table(conn, PREDICTIONS_TABLE, PREDICTION_TYPES)
 
 
 def score_day(
@@ -125,8 +128,13 @@ def score_day(
     model: Any,
     version: ModelVersion,
     run_id: str,
+    shadows: Sequence[tuple[ModelVersion, Any]] = (),
 ) -> ScoredDay:
     """Score the certified rows with ``start <= event_time < end`` and replace their predictions.
+
+    ``shadows`` (version, verified model) also score the same rows into
+    ``inference.shadow_predictions`` (:mod:`.shadow_scoring`), in the same transaction; the
+    champion's step figure is unchanged when there are none.
 
     ``model`` is ``version``'s verified model, as :func:`registry.load_champion
     <titanic_assets.data_layer.registry.load_champion>` returns them; the version gives the
@@ -144,6 +152,7 @@ def score_day(
             conn.execute(
                 f"DELETE FROM {PREDICTIONS_TABLE} WHERE event_time >= ? AND event_time < ?", window
             )
+            shadow_scoring.delete_shadow_day(conn, window)
             available = _view_columns(conn)
             if not available:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
@@ -152,18 +161,7 @@ def score_day(
                 c for c in dict.fromkeys([*feature_columns, *FEATURE_COLUMNS]) if c in available
             ]
             label = LABEL_COLUMN if LABEL_COLUMN in available else f"NULL AS {LABEL_COLUMN}"
-            # The snapshot holds what the day's predictions and monitoring need, nothing more.
-            kept = ", ".join(f'"{c}"' for c in (*_KEYS, *inputs, LABEL_COLUMN) if c in available)
-            conn.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT {kept} FROM {FEATURE_VIEW} "
-                "WHERE event_time >= ? AND event_time < ?",
-                window,
-            )
-            # Blocks are row-id ranges (a table created inside a transaction numbers its rows
-            # from a transaction-local base, not from 0).
-            first, last, n = conn.execute(
-                f"SELECT min(rowid), max(rowid), count(*) FROM {_DAY}"
-            ).fetchall()[0]
+            first, last, n = _snapshot_day(conn, window, inputs, available)
             if n == 0:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
             block = (
@@ -189,9 +187,35 @@ def score_day(
                 **numbers,  # the label, then the model inputs
             }
             latest = _latest_rows(conn, scored, rows)
+            shadow, skipped = shadow_scoring.score_shadows(
+                conn, _DAY, rows, numbers, shadows, _matrix, _BLOCK_ROWS, predicted_at, run_id
+            )
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
-    return ScoredDay(scored, latest)
+    return ScoredDay(scored, latest, shadow, skipped)
+
+
+def _snapshot_day(
+    conn: duckdb.DuckDBPyConnection,
+    window: list[datetime],
+    inputs: Sequence[str],
+    available: Sequence[str],
+) -> tuple[int, int, int]:
+    """Step 1: copy the day's certified rows, inside DuckDB, into the temporary snapshot
+    (keys, ``inputs`` and the label: what the predictions and monitoring need, nothing more).
+    Returns its first and last ``rowid`` and its row count: blocks are row-id ranges (a table
+    created inside a transaction numbers its rows from a transaction-local base, not from 0).
+    """
+    kept = ", ".join(f'"{c}"' for c in (*_KEYS, *inputs, LABEL_COLUMN) if c in available)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_DAY} AS SELECT {kept} FROM {FEATURE_VIEW} "
+        "WHERE event_time >= ? AND event_time < ?",
+        window,
+    )
+    first, last, n = conn.execute(
+        f"SELECT min(rowid), max(rowid), count(*) FROM {_DAY}"
+    ).fetchall()[0]
+    return first, last, int(n)
 
 
 def _view_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -370,32 +394,6 @@ def _empty_latest() -> pd.DataFrame:
 
 # --- the hand-over to monitoring -----------------------------------------------------------
 
-#: The day a scoring step has just scored, for the monitoring step of the same run (one slot:
-#: a run scores one day). Key: (run id, start, end).
-_KEPT: dict[tuple[str, datetime, datetime], ScoredDay] = {}
-
-
-def keep_for_monitoring(run_id: str, start: datetime, end: datetime, day: ScoredDay) -> None:
-    """Keep the scored day, so the run's monitoring step does not read it back.
-
-    Handing over the very numbers that were scored is also what keeps monitoring consistent
-    with the predictions if an hour of the day is re-published between the two steps.
-    """
-    _KEPT.clear()
-    _KEPT[(run_id, naive_utc(start), naive_utc(end))] = day
-
-
-def scored_for_monitoring(
-    conn: duckdb.DuckDBPyConnection, run_id: str, start: datetime, end: datetime
-) -> ScoredDay:
-    """The day's predictions with their labels and inputs: those the same run scored, else the
-    stored predictions joined (inside DuckDB) with the feature rows they scored."""
-    kept = _KEPT.pop((run_id, naive_utc(start), naive_utc(end)), None)
-    _KEPT.clear()
-    if kept is not None:
-        return kept
-    return read_scored_day(conn, start, end)
-
 
 def read_scored_day(conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> ScoredDay:
     """A stored day of predictions as :class:`ScoredDay` (numbers out, ids joined in DuckDB)."""
@@ -411,6 +409,7 @@ def read_scored_day(conn: duckdb.DuckDBPyConnection, start: datetime, end: datet
     inputs = [c for c in FEATURE_COLUMNS if c in available]
     label = f"f.{LABEL_COLUMN}" if LABEL_COLUMN in available else "NULL"
     joined = f"LEFT JOIN {FEATURE_VIEW} AS f ON f.passenger_id = p.passenger_id" if features else ""
+    shadow_joins, shadow_versions = shadow_scoring.shadow_joins(conn, window)
     select = ", ".join(
         [
             "p.passenger_id",
@@ -420,16 +419,19 @@ def read_scored_day(conn: duckdb.DuckDBPyConnection, start: datetime, end: datet
             "p.survival_probability",
             f"{label}::DOUBLE AS {LABEL_COLUMN}",
             *(f'f."{c}"' for c in inputs),
+            *(f"s{v}.survival_probability AS _shadow_{v}" for v in shadow_versions),
         ]
     )
     source = (
-        f"SELECT {select} FROM {PREDICTIONS_TABLE} AS p {joined} "
+        f"SELECT {select} FROM {PREDICTIONS_TABLE} AS p {joined} {shadow_joins} "
         "WHERE p.event_time >= ? AND p.event_time < ?"
     )
     scored = conn.execute(f"SELECT * EXCLUDE (passenger_id) FROM ({source})", window).df()
     scored["event_time"] = scored["event_time"].astype("datetime64[us]")
+    shadows = {v: scored.pop(f"_shadow_{v}").to_numpy(dtype=np.float64) for v in shadow_versions}
     latest = conn.execute(
         f"SELECT * FROM ({source}) ORDER BY event_time DESC, passenger_id DESC LIMIT ?",
         [*window, LATEST_ROWS],
     ).df()
-    return ScoredDay(scored, latest)
+    latest = latest.drop(columns=[f"_shadow_{v}" for v in shadow_versions])
+    return ScoredDay(scored, latest, shadows)

@@ -12,6 +12,7 @@ certificate, so changed data is never served under an old "passed".
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -122,6 +123,12 @@ def batch_rows_sql(table: str, batch_id: str) -> str:
     """
     literal = batch_id.replace("'", "''")
     return f"SELECT * FROM {table} WHERE batch_id = '{literal}'"
+
+
+def batches_rows_sql(table: str, batch_ids: Sequence[str]) -> str:
+    """A ``SELECT`` of several batches' rows of a feature table (see :func:`batch_rows_sql`)."""
+    literals = ", ".join("'" + batch_id.replace("'", "''") + "'" for batch_id in batch_ids)
+    return f"SELECT * FROM {table} WHERE batch_id IN ({literals})"
 
 
 def record_suite_results(

@@ -19,11 +19,12 @@ loudly if an upgrade changes what this module relies on there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
 from dagster import (
+    ConfigurableIOManagerFactory,
     InputContext,
     IOManager,
     MetadataValue,
@@ -37,17 +38,25 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb.io_manager import DuckDbClient
 
+from titanic_assets.core.columns import describe
+from titanic_assets.data_layer.batch_scoring import ScoredDay, read_scored_day
 from titanic_assets.data_layer.locks import connect_for_step
 from titanic_assets.data_layer.warehouse import table_exists, transaction
 
 
-def column_schema(frame: pd.DataFrame) -> TableSchema:
-    """Dagster's table schema for a frame, shown on the asset page."""
+def table_schema(columns: Iterable[tuple[str, str]]) -> TableSchema:
+    """Dagster's table schema for ``(name, type)`` pairs, each column described from
+    :mod:`titanic_assets.core.columns` (the asset page's Columns table)."""
     return TableSchema(
         columns=[
-            TableColumn(name=str(name), type=str(dtype)) for name, dtype in frame.dtypes.items()
+            TableColumn(name=name, type=kind, description=describe(name)) for name, kind in columns
         ]
     )
+
+
+def column_schema(frame: pd.DataFrame) -> TableSchema:
+    """Dagster's table schema for a frame, shown on the asset page."""
+    return table_schema((str(name), str(dtype)) for name, dtype in frame.dtypes.items())
 
 
 def _text_typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -120,6 +129,12 @@ class _PandasHandler(DbTypeHandler[pd.DataFrame]):
     ) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pd.DataFrame()
+        if table_slice.partition_dimensions and not table_exists(
+            connection, f"{table_slice.schema}.{table_slice.table}"
+        ):
+            # No partition was ever written: no rows, and the step says which ones it lacks
+            # (``partitions.require_upstream_partitions``) instead of DuckDB's catalog error.
+            return pd.DataFrame()
         return connection.execute(DuckDbClient.get_select_statement(table_slice)).fetchdf()
 
     @property
@@ -175,6 +190,40 @@ def _wanted(context: InputContext) -> tuple | None:
     if (context.definition_metadata or {}).get("columns"):  # a column subset: read the table
         return None
     return (upstream.run_id, context.asset_key, _partitions(context))
+
+
+class _ScoredDayHandOver(IOManager):
+    """The predictions' output (a :class:`ScoredDay`): batch scoring has already written the
+    rows, so an output is only kept, and handed to the next step of the same run that loads
+    that day (monitoring); any other load reads the stored day back from the warehouse.
+
+    Dagster builds one per run (its resources are initialised once for an in-process run), so
+    nothing outlives the run; a step in another process reads the day back.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._kept: tuple[tuple, ScoredDay] | None = None
+
+    def handle_output(self, context: OutputContext, obj: ScoredDay) -> None:
+        self._kept = (_written(context), obj)
+
+    def load_input(self, context: InputContext) -> ScoredDay:
+        kept, self._kept = self._kept, None
+        if kept is not None and _wanted(context) == kept[0]:
+            return kept[1]
+        start, end = context.asset_partitions_time_window
+        with connect_for_step(self._database) as conn:
+            return read_scored_day(conn, start, end)
+
+
+class ScoredDayIOManager(ConfigurableIOManagerFactory):
+    """I/O manager of ``inference/predictions``: the scored day, handed over or read back."""
+
+    database: str
+
+    def create_io_manager(self, context) -> IOManager:
+        return _ScoredDayHandOver(self.database)
 
 
 class WarehouseIOManager(DuckDBIOManager):

@@ -151,28 +151,7 @@ def lineage_facts(
     The one wording of the lineage, shared by ``titanic lineage`` (plain text) and the app
     (Markdown, ``code`` wrapping identifiers in backticks); each only lays the facts out.
     """
-    facts: list[tuple[str, str]] = []
-    source = record.get("source") or {}
-    if source.get("kind") == "historical":
-        facts.append(
-            (
-                "source",
-                f"historical: {code(source['file'])} row {source['row']} "
-                f"({source['shape']} shape, loaded {source['loaded_at']})",
-            )
-        )
-    elif source.get("kind") == "synthetic":
-        facts.append(("source", f"synthetic partition {code(source['partition'])}"))
-    else:
-        facts.append(("source", "unknown (no source row kept)"))
-    quality = record["quality"]
-    verdicts = ", ".join(
-        f"{q['suite']} {'passed' if q['passed'] else 'FAILED'}" for q in quality["suites"]
-    )
-    status = "in the feature store" if quality["certified"] else "WITHHELD from the feature store"
-    facts.append(
-        ("checks", f"batch {code(quality['batch_id'])}: {verdicts or 'not run'} -> {status}")
-    )
+    facts = [_source_fact(record.get("source") or {}, code), _checks_fact(record["quality"], code)]
     features = record.get("features")
     if features:
         shown = {k: v for k, v in features.items() if k not in ("passenger_id", "batch_id")}
@@ -188,23 +167,51 @@ def lineage_facts(
             )
         )
     for m in record["models"]:
-        champion = " (champion)" if m["is_champion"] else ""
+        facts.extend(_model_facts(m, code))
+    return facts
+
+
+def _source_fact(source: dict[str, Any], code: Callable[[Any], str]) -> tuple[str, str]:
+    """Where the passenger came from: a row of a historical file, or a synthetic hour."""
+    if source.get("kind") == "historical":
+        return (
+            "source",
+            f"historical: {code(source['file'])} row {source['row']} "
+            f"({source['shape']} shape, loaded {source['loaded_at']})",
+        )
+    if source.get("kind") == "synthetic":
+        return ("source", f"synthetic partition {code(source['partition'])}")
+    return ("source", "unknown (no source row kept)")
+
+
+def _checks_fact(quality: dict[str, Any], code: Callable[[Any], str]) -> tuple[str, str]:
+    """The batch's data-quality verdicts, and whether they let it into the feature store."""
+    verdicts = ", ".join(
+        f"{q['suite']} {'passed' if q['passed'] else 'FAILED'}" for q in quality["suites"]
+    )
+    status = "in the feature store" if quality["certified"] else "WITHHELD from the feature store"
+    return ("checks", f"batch {code(quality['batch_id'])}: {verdicts or 'not run'} -> {status}")
+
+
+def _model_facts(m: dict[str, Any], code: Callable[[Any], str]) -> list[tuple[str, str]]:
+    """A model version that scored the passenger: its training data, metrics and window."""
+    champion = " (champion)" if m["is_champion"] else ""
+    facts = [
+        (
+            f"model v{m['version']}{champion}",
+            f"trained on {m['training_rows']} rows up to {m['training_cutoff']} "
+            f"(data hash {code(str(m['training_data_hash'])[:12])}), holdout accuracy "
+            f"{m['accuracy']:.3f}, F1 {m['f1']:.3f}, run {code(m['run_id'])}",
+        )
+    ]
+    window = m.get("training_window")
+    if window:
         facts.append(
             (
-                f"model v{m['version']}{champion}",
-                f"trained on {m['training_rows']} rows up to {m['training_cutoff']} "
-                f"(data hash {code(str(m['training_data_hash'])[:12])}), holdout accuracy "
-                f"{m['accuracy']:.3f}, F1 {m['f1']:.3f}, run {code(m['run_id'])}",
+                "",
+                f"window {window.get('window_start') or 'all history'} "
+                f"({window.get('reason')}), weights {window.get('weights')}, "
+                f"{window.get('excluded_rows', 0)} older rows excluded",
             )
         )
-        window = m.get("training_window")
-        if window:
-            facts.append(
-                (
-                    "",
-                    f"window {window.get('window_start') or 'all history'} "
-                    f"({window.get('reason')}), weights {window.get('weights')}, "
-                    f"{window.get('excluded_rows', 0)} older rows excluded",
-                )
-            )
     return facts

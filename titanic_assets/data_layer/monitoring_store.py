@@ -1,4 +1,5 @@
-"""Reads of what batch scoring and monitoring wrote: daily performance rows and recent predictions.
+"""Reads of what batch scoring and monitoring wrote: daily performance rows and recent predictions;
+the segment and champion-vs-shadow tables the monitoring step writes, and their reads.
 
 One home for these queries: the monitoring asset (rolling chart, cross-day history), the
 retraining sensor (the monitored day's rows), the apps (the monitoring tab, the latest
@@ -18,15 +19,29 @@ import pandas as pd
 from titanic_assets import names
 from titanic_assets.core.clock import naive_utc
 from titanic_assets.core.monitoring import PERFORMANCE_COLUMNS
-from titanic_assets.data_layer.warehouse import table_exists
+from titanic_assets.core.segments import SEGMENT_COLUMNS
+from titanic_assets.core.shadow import COMPARISON_COLUMNS
+from titanic_assets.data_layer.warehouse import ensure_schemas, table_exists, transaction
 
 PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
 PREDICTIONS_TABLE = names.PREDICTIONS_TABLE
 FEATURE_VIEW = names.FEATURE_VIEW
+SEGMENT_PERFORMANCE_TABLE = names.SEGMENT_PERFORMANCE_TABLE
+SHADOW_COMPARISON_TABLE = names.SHADOW_COMPARISON_TABLE
 
 
-def _select(columns: Sequence[str] | None) -> str:
-    return ", ".join(f'"{c}"' for c in columns) if columns else "*"  # constants only
+def _select(columns: Sequence[str] | None, present: set[str] | None = None) -> str:
+    """The select list; a column the table lacks (a warehouse from before it was added,
+    not monitored since) reads as NULL."""
+    if not columns:
+        return "*"
+    return ", ".join(  # constants only
+        f'"{c}"' if present is None or c in present else f'NULL AS "{c}"' for c in columns
+    )
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in conn.execute(f"DESCRIBE {table}").fetchall()}
 
 
 def _empty(columns: Sequence[str] | None) -> pd.DataFrame:
@@ -39,8 +54,9 @@ def performance(
     """Every row of ``monitoring.model_performance``, oldest day first (then by version)."""
     if not table_exists(conn, PERFORMANCE_TABLE):
         return _empty(columns)
+    present = _columns(conn, PERFORMANCE_TABLE)
     return conn.execute(
-        f"SELECT {_select(columns)} FROM {PERFORMANCE_TABLE} ORDER BY day, model_version"
+        f"SELECT {_select(columns, present)} FROM {PERFORMANCE_TABLE} ORDER BY day, model_version"
     ).df()
 
 
@@ -117,4 +133,122 @@ def latest_predictions(
         LIMIT ?
         """,
         [limit * 5, limit],
+    ).df()
+
+
+# --- calibration columns, segments and the shadow comparison ---------------------------------
+#
+# ``monitoring.segment_performance`` (core.segments.SEGMENT_COLUMNS) and
+# ``monitoring.shadow_comparison`` (core.shadow.COMPARISON_COLUMNS) are written by the
+# monitoring step for its day, in one transaction with a delete of that day: a re-run
+# replaces the day, a failure leaves it as it was.
+
+#: Columns added to ``monitoring.model_performance`` after its first release.
+_ADDED_PERFORMANCE_COLUMNS = (("brier", "DOUBLE"), ("ece", "DOUBLE"), ("reliability", "VARCHAR"))
+
+
+def ensure_performance_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    """Add the calibration columns to an existing performance table that lacks them."""
+    if not table_exists(conn, PERFORMANCE_TABLE):
+        return
+    present = {row[0] for row in conn.execute(f"DESCRIBE {PERFORMANCE_TABLE}").fetchall()}
+    for column, kind in _ADDED_PERFORMANCE_COLUMNS:
+        if column not in present:
+            conn.execute(f"ALTER TABLE {PERFORMANCE_TABLE} ADD COLUMN {column} {kind}")
+
+
+def _replace_day(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    frame: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+) -> None:
+    ensure_schemas(conn)
+    with transaction(conn):
+        conn.register("_monitoring_frame", frame[list(columns)])
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _monitoring_frame LIMIT 0"
+            )
+            conn.execute(
+                f"DELETE FROM {table} WHERE day >= ? AND day < ?",
+                [naive_utc(start), naive_utc(end)],
+            )
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _monitoring_frame")
+        finally:
+            conn.unregister("_monitoring_frame")
+
+
+def write_segments(
+    conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame, start: datetime, end: datetime
+) -> None:
+    """Replace the segment rows of days ``[start, end)`` with ``frame``."""
+    _replace_day(conn, SEGMENT_PERFORMANCE_TABLE, SEGMENT_COLUMNS, frame, start, end)
+
+
+def write_shadow_comparison(
+    conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame, start: datetime, end: datetime
+) -> None:
+    """Replace the champion-vs-shadow rows of days ``[start, end)`` with ``frame``."""
+    _replace_day(conn, SHADOW_COMPARISON_TABLE, COMPARISON_COLUMNS, frame, start, end)
+
+
+def read_segments(conn: duckdb.DuckDBPyConnection, days: int) -> pd.DataFrame:
+    """The segment rows of the latest ``days`` monitored days (all versions)."""
+    if not table_exists(conn, SEGMENT_PERFORMANCE_TABLE):
+        return pd.DataFrame(columns=list(SEGMENT_COLUMNS))
+    return conn.execute(
+        f"SELECT * FROM {SEGMENT_PERFORMANCE_TABLE} WHERE day IN (SELECT DISTINCT day FROM "
+        f"{SEGMENT_PERFORMANCE_TABLE} ORDER BY day DESC LIMIT ?) "
+        "ORDER BY day, model_version, segment",
+        [int(days)],
+    ).df()
+
+
+def read_version_segments(conn: duckdb.DuckDBPyConnection, version: int) -> pd.DataFrame:
+    """One version's live segments, pooled over every monitored day (for its model card)."""
+    if not table_exists(conn, SEGMENT_PERFORMANCE_TABLE):
+        return pd.DataFrame(columns=["segment", "n_labelled", "accuracy"])
+    return conn.execute(
+        f"""SELECT segment, sum(n_labelled)::BIGINT AS n_labelled,
+                   sum(accuracy * n_labelled) / nullif(sum(n_labelled), 0) AS accuracy,
+                   sum(actual_survival_rate * n_labelled) / nullif(sum(n_labelled), 0)
+                       AS actual_survival_rate
+            FROM {SEGMENT_PERFORMANCE_TABLE} WHERE model_version = ?
+            GROUP BY segment ORDER BY segment""",
+        [int(version)],
+    ).df()
+
+
+def read_shadow_comparison(
+    conn: duckdb.DuckDBPyConnection, *, shadow_version: int | None = None, days: int | None = None
+) -> pd.DataFrame:
+    """Champion-vs-shadow rows, oldest first: of one shadow version, or of the latest days."""
+    if not table_exists(conn, SHADOW_COMPARISON_TABLE):
+        return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
+    if shadow_version is not None:
+        return conn.execute(
+            f"SELECT * FROM {SHADOW_COMPARISON_TABLE} WHERE shadow_version = ? ORDER BY day",
+            [int(shadow_version)],
+        ).df()
+    limit = 10_000 if days is None else int(days)
+    return conn.execute(
+        f"SELECT * FROM {SHADOW_COMPARISON_TABLE} WHERE day IN (SELECT DISTINCT day FROM "
+        f"{SHADOW_COMPARISON_TABLE} ORDER BY day DESC LIMIT ?) ORDER BY day, shadow_version",
+        [limit],
+    ).df()
+
+
+def read_version_performance(conn: duckdb.DuckDBPyConnection, version: int) -> pd.DataFrame:
+    """The days a version served as champion (``monitoring.model_performance``), oldest first."""
+    if not table_exists(conn, PERFORMANCE_TABLE):
+        return pd.DataFrame()
+    ensure_columns = {row[0] for row in conn.execute(f"DESCRIBE {PERFORMANCE_TABLE}").fetchall()}
+    calibration = [c for c in ("brier", "ece") if c in ensure_columns]
+    columns = ", ".join(["day", "n_predictions", "n_labelled", "accuracy", "f1", *calibration])
+    return conn.execute(
+        f"SELECT {columns} FROM {PERFORMANCE_TABLE} WHERE model_version = ? ORDER BY day",
+        [int(version)],
     ).df()

@@ -8,8 +8,9 @@ Two tables in the ``models`` schema:
   HMAC-SHA256 ``signature`` made with a key kept outside the warehouse (:mod:`.signing`).
   Both are verified on every load: a corrupted artifact fails the hash, an artifact swapped
   together with its hash fails the signature, and either is refused instead of served.
-* ``models.promotions`` — an append-only log of register/promote/rollback decisions, with the
-  reason and run id. Rollback replays this log, so "the previous champion" is well defined
+* ``models.promotions`` — an append-only log of register/promote/decline/rollback decisions,
+  with the reason, run id and the ``evidence`` that decided (``first_model``, ``holdout``,
+  ``recent``, ``live_shadow``, ``champion_unloadable``, ``manual``). Rollback replays this log, so "the previous champion" is well defined
   even after several promotions and rollbacks.
 * ``models.champion_state`` — one row: the champion and a ``generation`` that every champion
   change increments. :func:`decide_champion` promotes with a compare-and-set on it, so a
@@ -38,7 +39,7 @@ import pandas as pd
 
 from titanic_assets import names
 from titanic_assets.core.clock import utc_now
-from titanic_assets.core.features import FORBIDDEN_INPUTS
+from titanic_assets.core.features import forbidden_inputs
 from titanic_assets.core.model import model_from_bytes
 from titanic_assets.data_layer import signing
 from titanic_assets.data_layer.warehouse import table_exists, transaction
@@ -86,7 +87,8 @@ _DDL = (
         reason VARCHAR,
         decided_at TIMESTAMP NOT NULL,
         run_id VARCHAR,
-        previous_champion INTEGER
+        previous_champion INTEGER,
+        evidence VARCHAR
     )
     """,
 )
@@ -178,6 +180,15 @@ def _ensure_registry(conn: duckdb.DuckDBPyConnection) -> None:
     for column, kind in _ADDED_COLUMNS:
         if column not in present:
             conn.execute(f"ALTER TABLE models.model_versions ADD COLUMN {column} {kind}")
+    logged = {
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'models' AND table_name = 'promotions'"
+        ).fetchall()
+    }
+    if "evidence" not in logged:  # which evidence decided (added with shadow scoring)
+        conn.execute("ALTER TABLE models.promotions ADD COLUMN evidence VARCHAR")
     if not table_exists(conn, STATE_TABLE):
         conn.execute(next(ddl for ddl in _DDL if "champion_state" in ddl))
     if _scalar(conn, "SELECT count(*) FROM models.champion_state") == 0:
@@ -210,14 +221,7 @@ def register_version(
     Two writers registering at once (possible on an engine without DuckDB's file lock) race
     for the next number; the loser's transaction fails on the primary key and is retried.
     """
-    if not model_bytes:
-        raise RegistryError("refusing to register an empty model artifact")
-    leaked = sorted(set(features) & FORBIDDEN_INPUTS)
-    if leaked:
-        raise RegistryError(f"refusing to register a model with forbidden inputs: {leaked}")
-    for key in ("accuracy", "f1"):
-        if metrics.get(key) is None:
-            raise RegistryError(f"metrics must include {key!r}")
+    _refuse_unsound(model_bytes, features, metrics)
     ensure_registry(conn)
     try:  # before the transaction: a key problem writes nothing
         key = signing.signing_key()
@@ -256,6 +260,19 @@ def register_version(
         except _CONFLICTS:
             _backoff(attempt)
     raise RegistryError(f"could not register: {DECISION_ATTEMPTS} write conflicts in a row")
+
+
+def _refuse_unsound(model_bytes: bytes, features: list[str], metrics: dict) -> None:
+    """What no version may be registered with: no artifact, an id or leak among its inputs,
+    or no accuracy/F1 to judge it by."""
+    if not model_bytes:
+        raise RegistryError("refusing to register an empty model artifact")
+    leaked = forbidden_inputs(features)
+    if leaked:
+        raise RegistryError(f"refusing to register a model with forbidden inputs: {leaked}")
+    for key in ("accuracy", "f1"):
+        if metrics.get(key) is None:
+            raise RegistryError(f"metrics must include {key!r}")
 
 
 def list_versions(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -336,15 +353,42 @@ def load_champion(conn: duckdb.DuckDBPyConnection) -> tuple[ModelVersion, Any]:
     return load_model(conn, current.version)
 
 
+def champion_problems(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """What is wrong with the registry's champion: not exactly one, an artifact that does not
+    verify, or an id/leakage column among any version's inputs (empty: sound).
+
+    The champion asset check's rules; here, beside the registry they judge, so any caller (a
+    check, a command, a notebook) applies the same ones."""
+    versions = list_versions(conn)
+    champions = int(versions["is_champion"].sum()) if not versions.empty else 0
+    problems = []
+    if champions != 1:
+        problems.append(f"{champions} champions (expected exactly 1)")
+    else:
+        try:
+            load_champion(conn)
+        except RegistryError as error:
+            problems.append(str(error))
+    for row in versions.itertuples():
+        leaked = forbidden_inputs(json.loads(row.features))
+        if leaked:
+            problems.append(f"v{row.version} uses forbidden inputs {leaked}")
+    return problems
+
+
 def decide_champion(
     conn: duckdb.DuckDBPyConnection,
     version: int,
-    judge: Callable[[ModelVersion | None, Any, str | None], tuple[bool, str]],
+    judge: Callable[[ModelVersion | None, Any, str | None], tuple],
     run_id: str | None = None,
+    log_decline: bool = True,
 ) -> tuple[bool, str, ModelVersion | None]:
     """Read the champion, judge ``version`` against it, and promote it or not: atomically.
 
-    ``judge(champion, champion_model, load_error)`` returns ``(promote, reason)``; the champion
+    ``judge(champion, champion_model, load_error)`` returns ``(promote, reason)`` or
+    ``(promote, reason, evidence)``; the decision is logged in ``models.promotions`` with
+    the evidence that decided (a ``decline`` row when not promoted, unless ``log_decline`` is
+    False: the live rule judges every day and logs only what changes something); the champion
     is ``None`` when there is none, and ``load_error`` says why its model could not be loaded
     (then ``champion_model`` is None). The decision is a compare-and-set on
     ``models.champion_state.generation``, which every champion change increments: if another
@@ -365,18 +409,21 @@ def decide_champion(
                 _, model = load_model(conn, current.version)
             except RegistryError as failure:
                 error = str(failure)
-        promoted, reason = judge(current, model, error)
+        promoted, reason, *rest = judge(current, model, error)
+        evidence = rest[0] if rest else None
+        previous = None if current is None else current.version
         try:
             with transaction(conn):
                 if promoted:
                     changed = _set_champion(conn, version, expected_generation=generation)
                     if changed:
-                        _log(conn, version, "promote", reason, run_id,
-                             None if current is None else current.version)  # fmt: skip
+                        _log(conn, version, "promote", reason, run_id, previous, evidence)
                 else:
                     changed = generation == _scalar(
                         conn, "SELECT generation FROM models.champion_state WHERE id = 1"
                     )
+                    if changed and log_decline:
+                        _log(conn, version, "decline", reason, run_id, previous, evidence)
         except _CONFLICTS:
             changed = False
         if changed:
@@ -389,7 +436,11 @@ def decide_champion(
 
 
 def promote(
-    conn: duckdb.DuckDBPyConnection, version: int, reason: str, run_id: str | None = None
+    conn: duckdb.DuckDBPyConnection,
+    version: int,
+    reason: str,
+    run_id: str | None = None,
+    evidence: str = "manual",
 ) -> None:
     """Make ``version`` the one champion, and log why, in one transaction."""
     version = _as_version(version)
@@ -401,7 +452,7 @@ def promote(
             )
         previous = _champion_number(conn)
         _set_champion(conn, version)
-        _log(conn, version, "promote", reason, run_id, previous)
+        _log(conn, version, "promote", reason, run_id, previous, evidence)
 
 
 def rollback(conn: duckdb.DuckDBPyConnection, reason: str, run_id: str | None = None) -> int:
@@ -422,7 +473,7 @@ def rollback(conn: duckdb.DuckDBPyConnection, reason: str, run_id: str | None = 
         if not _exists(conn, target):
             raise ModelNotFoundError(f"previous champion version {target} no longer exists")
         _set_champion(conn, target)
-        _log(conn, target, "rollback", reason, run_id, current)
+        _log(conn, target, "rollback", reason, run_id, current, "manual")
     return target
 
 
@@ -431,7 +482,7 @@ def promotions(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if not table_exists(conn, PROMOTIONS_TABLE):
         return pd.DataFrame(
             columns=["event_id", "version", "action", "reason", "decided_at", "run_id",
-                     "previous_champion"]
+                     "previous_champion", "evidence"]
         )  # fmt: skip
     return conn.execute("SELECT * FROM models.promotions ORDER BY event_id").df()
 
@@ -496,11 +547,14 @@ def _log(
     reason: str,
     run_id: str | None,
     previous: int | None,
+    evidence: str | None = None,
 ) -> None:
+    """Append a decision; ``evidence`` says what decided it (:data:`EVIDENCE`)."""
     event_id = _scalar(conn, "SELECT coalesce(max(event_id), 0) + 1 FROM models.promotions")
     conn.execute(
-        "INSERT INTO models.promotions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [event_id, version, action, reason, utc_now(), run_id, previous],
+        "INSERT INTO models.promotions (event_id, version, action, reason, decided_at, run_id, "
+        "previous_champion, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [event_id, version, action, reason, utc_now(), run_id, previous, evidence],
     )
 
 

@@ -9,16 +9,19 @@ from typing import Any
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from titanic_assets.data_layer.io_manager import WarehouseIOManager
+from titanic_assets import names
+from titanic_assets.data_layer.io_manager import ScoredDayIOManager, WarehouseIOManager
 from titanic_assets.data_layer.locks import connect_for_step
 from titanic_assets.data_layer.warehouse import warehouse_path
 
 
 def warehouse_resources(database: str | None = None) -> dict[str, Any]:
-    """``io_manager`` for DataFrame assets and ``duckdb`` for SQL-shaped work, on one file."""
+    """``io_manager`` for DataFrame assets, the scored day's hand-over from scoring to
+    monitoring, and ``duckdb`` for SQL-shaped work, on one file."""
     path = database or warehouse_path()
     return {
         "io_manager": WarehouseIOManager(database=path),
+        names.SCORED_DAY_IO_MANAGER: ScoredDayIOManager(database=path),
         "duckdb": DuckDBResource(database=path),
     }
 

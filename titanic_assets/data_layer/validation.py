@@ -12,7 +12,7 @@ GX's SQL execution engine reaches DuckDB through SQLAlchemy and ``duckdb-engine`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from titanic_assets.core import quality
 from titanic_assets.core.quality import SqlTarget, SuiteResult
+from titanic_assets.data_layer.feature_store import batch_rows_sql, batches_rows_sql
 
 #: The SQLAlchemy URL that names duckdb-engine's dialect; connections come from ``creator``.
 DIALECT_URL = "duckdb:///:memory:"
@@ -31,6 +32,22 @@ def validate_batch_in_warehouse(
 ) -> dict[str, SuiteResult]:
     """Both suites, by name, on the rows ``relation`` (a ``SELECT``) reads through ``conn``."""
     return quality.validate_batch(conn, relation, _target(conn))
+
+
+def validate_batches_in_warehouse(
+    conn: duckdb.DuckDBPyConnection, table: str, batch_ids: Sequence[str]
+) -> dict[str, dict[str, SuiteResult]]:
+    """Both suites on each batch of ``table`` (by batch id, then suite name), judged together:
+    the verdicts of :func:`validate_batch_in_warehouse` on each, in two GX validations for all
+    (:func:`titanic_assets.core.quality.validate_batches`)."""
+    return quality.validate_batches(
+        conn,
+        batches_rows_sql(table, batch_ids),
+        "batch_id",
+        lambda batch_id: batch_rows_sql(table, batch_id),
+        batch_ids,
+        _target(conn),
+    )
 
 
 def validate_frame(features: pd.DataFrame, suite: str | None = None) -> Any:

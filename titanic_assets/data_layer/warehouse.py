@@ -115,6 +115,24 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 
+#: Storage hints of the scoring tables (DuckDB's ``USING COMPRESSION``). Passenger ids are
+#: unique: compressing them (DuckDB analyses dictionary and FSST encodings for every column
+#: segment) cost about as much as scoring the rows, for a column a third the size. A hint
+#: applies to tables created from then on; an existing table keeps its storage.
+SCORING_STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
+
+
+def ensure_scoring_table(
+    conn: duckdb.DuckDBPyConnection, table: str, types: dict[str, str]
+) -> None:
+    """Create a typed, empty scoring table (``{column: DuckDB type}``) unless it exists."""
+    ensure_schemas(conn)
+    columns = ", ".join(
+        f"{name} {kind} {SCORING_STORAGE.get(name, '')}".rstrip() for name, kind in types.items()
+    )
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+
+
 def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
     schema, name = qualified_name.split(".", 1)
     # fetchall, not fetchone: DuckDB 2 keeps a half-read result open and refuses further work.
@@ -140,6 +158,19 @@ def table_row_counts(
         quoted = ".".join(f'"{part}"' for part in table.split(".", 1))
         counts[table] = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchall()[0][0])
     return counts
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> list[tuple[str, str]]:
+    """``(column, DuckDB type)`` of a table or view, in order (empty while it does not exist)."""
+    schema, name = qualified_name.split(".", 1)
+    return [
+        (str(column), str(kind))
+        for column, kind in conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, name],
+        ).fetchall()
+    ]
 
 
 def is_lock_error(error: BaseException) -> bool:

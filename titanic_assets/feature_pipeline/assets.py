@@ -21,7 +21,7 @@ from pydantic import Field
 from titanic_assets import names, settings
 from titanic_assets.core.backfill import BackfillError, load_historical, synthetic_hours
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS, build_features
-from titanic_assets.core.generator import DriftSpec
+from titanic_assets.core.generator import DriftSpec, batch_id_for
 from titanic_assets.core.sources import resolve_source
 from titanic_assets.data_layer.feature_store import (
     ensure_feature_store,
@@ -35,7 +35,7 @@ from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.warehouse import table_exists
 from titanic_assets.feature_pipeline import checks
 from titanic_assets.names import WAREHOUSE_POOL
-from titanic_assets.partitions import HOURLY_PARTITIONS
+from titanic_assets.partitions import HOURLY_PARTITIONS, require_upstream_partitions
 
 GROUP = names.FEATURE_GROUP
 OWNERS = ["team:data-platform"]
@@ -200,13 +200,15 @@ def historical_features(
         )
 
 
-#: A backfill of many hours runs as runs of up to a day each, not one run per hour: a launched
-#: run costs seconds before its first step works (a process, Dagster, the code location, GX),
-#: while generating an hour costs milliseconds. Each run writes its hours in ONE warehouse
+#: A backfill of many hours runs as runs of up to a week each (a month: 5 runs), not one run per
+#: hour: a launched run costs seconds before its first step works (a process, Dagster, the code
+#: location, GX), while generating an hour at the default rate costs milliseconds, and the
+#: checks judge all of a run's hours in two GX validations. A week bounds what one run holds
+#: (at 10,000 passengers an hour, 1.7 million). Each run writes its hours in ONE warehouse
 #: transaction (the I/O manager's delete-and-insert of the run's time window), so every hour
 #: is either its old or its new version, never half; metadata and check verdicts are still
 #: recorded per hour (per partition) below.
-HOURLY_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=24)
+HOURLY_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=7 * 24)
 
 
 def _hourly_freshness() -> dg.FreshnessPolicy:
@@ -331,6 +333,11 @@ def synthetic_features(
     context: dg.AssetExecutionContext, passengers: pd.DataFrame, duckdb: DuckDBResource
 ):
     hours = context.partition_keys
+    rows = _rows_per_hour(hours, passengers)
+    # Hours never generated fail here, naming them, before anything is withdrawn or judged.
+    require_upstream_partitions(
+        context, SYNTHETIC_PASSENGERS, [h for h in hours if rows[h]], job=names.FEATURE_JOB
+    )
     # One warehouse connection for the whole step: it withdraws the certificates, stays open
     # while the I/O manager writes (whose connection then joins this open database rather than
     # opening the file again), and the checks judge the committed rows through it.
@@ -338,11 +345,9 @@ def synthetic_features(
         for hour in hours:
             withdraw_certificate(conn, batch_id_for(hour))
         features = build_features(passengers)
-        counts = features["batch_id"].value_counts() if len(hours) > 1 else {}
         for hour in hours if len(hours) > 1 else ():
             context.add_asset_metadata(
-                {"dagster/partition_row_count": int(counts.get(batch_id_for(hour), 0))},
-                partition_key=hour,
+                {"dagster/partition_row_count": rows[hour]}, partition_key=hour
             )
         yield dg.Output(features)  # written (committed) by the I/O manager before the checks run
         yield from checks.judge_batches(
@@ -353,6 +358,14 @@ def synthetic_features(
             table=names.SYNTHETIC_FEATURES_TABLE,
             partitioned=True,
         )
+
+
+def _rows_per_hour(hours: Sequence[str], passengers: pd.DataFrame) -> dict[str, int]:
+    """Passengers per hour of the run (one count over the batch ids for a range of hours)."""
+    if len(hours) == 1:
+        return {hours[0]: len(passengers)}
+    counts = passengers["batch_id"].value_counts() if "batch_id" in passengers else {}
+    return {hour: int(counts.get(batch_id_for(hour), 0)) for hour in hours}
 
 
 @dg.asset(
@@ -418,12 +431,6 @@ def _generation_version(
     learned_from = int(pd.util.hash_pandas_object(historical, index=False).sum())
     text = f"{json.dumps(config.model_dump(), sort_keys=True)}|{','.join(hours)}|{learned_from}"
     return dg.DataVersion(hashlib.sha256(text.encode()).hexdigest()[:16])
-
-
-def batch_id_for(partition_key: str) -> str:
-    """The batch id of an hourly partition (the generator stamps the same string)."""
-    hour = datetime.strptime(partition_key, names.HOUR_KEY_FORMAT)
-    return hour.strftime(names.HOUR_BATCH_FORMAT)
 
 
 def _examples_md(rejected: pd.DataFrame, limit: int = 10) -> str:

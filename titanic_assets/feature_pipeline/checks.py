@@ -8,9 +8,11 @@ Per feature asset, two checks:
 * ``distribution`` — survival rate, female share, mean age, class mix within sample-size-aware
   bands. WARN: odd but possible batches are flagged, not withheld.
 
-The synthetic checks are partitioned like their asset: each hour is judged on its own rows. Both
-suites run where the rows are: GX's SQL engine queries the batch in the warehouse the asset has
-just written (``data_layer.validation.validate_batch_in_warehouse``), so no rows are loaded into Python.
+The synthetic checks are partitioned like their asset: each hour is judged on its own rows (a run
+of many hours judges them all in two GX validations, with the verdicts each hour gets alone).
+Both suites run where the rows are: GX's SQL engine queries the batches in the warehouse the
+asset has just written (``data_layer.validation.validate_batches_in_warehouse``), so no rows
+are loaded into Python.
 
 The checks are the feature asset's own (``check_specs``), evaluated by its step right after the
 I/O manager has committed the rows: a separate check step would cost each feature run a step
@@ -23,8 +25,9 @@ import json
 import dagster as dg
 import duckdb
 
-from titanic_assets.data_layer.feature_store import batch_rows_sql, record_suite_results
-from titanic_assets.data_layer.validation import validate_batch_in_warehouse
+from titanic_assets.core.quality import SuiteResult
+from titanic_assets.data_layer.feature_store import record_suite_results
+from titanic_assets.data_layer.validation import validate_batches_in_warehouse
 from titanic_assets.names import BLOCKING_SUITE, DISTRIBUTION_SUITE
 
 
@@ -46,10 +49,10 @@ def judge_batches(
     evaluation; a single-hour run reports as a plain ``AssetCheckResult``. ``conn`` is the
     step's open warehouse connection, which sees the rows the I/O manager has committed.
     """
-    verdicts = [
-        (partition, batch_id, validate_batch_in_warehouse(conn, batch_rows_sql(table, batch_id)))
-        for partition, batch_id in batches.items()
-    ]
+    # All batches in two GX validations, with the verdicts each would get alone: a backfill's
+    # run of hundreds of hours does not pay two validations an hour.
+    judged = validate_batches_in_warehouse(conn, table, list(batches.values()))
+    verdicts = [(partition, batch_id, judged[batch_id]) for partition, batch_id in batches.items()]
     for _, batch_id, results in verdicts:
         record_suite_results(
             conn,
@@ -61,47 +64,50 @@ def judge_batches(
     per_partition = partitioned and len(verdicts) > 1
     for partition, batch_id, results in verdicts:
         for suite_name, result in results.items():
-            summary = result.as_metadata()
-            severity = (
-                dg.AssetCheckSeverity.ERROR
-                if suite_name == BLOCKING_SUITE
-                else dg.AssetCheckSeverity.WARN
+            yield _check_event(
+                asset_key, suite_name, result, batch_id, partition if per_partition else None
             )
-            metadata = {
-                "batch_id": batch_id,
-                "rows_evaluated": result.evaluated_rows,
-                "expectations": summary["n_expectations"],
-                "expectations_failed": summary["n_failed"],
-                "failed_expectations": dg.MetadataValue.json(summary["failed"]),
-                "failed_summary": dg.MetadataValue.md(_failed_md(summary["failed"])),
-            }
-            if per_partition:
-                # One evaluation per hour, on that hour's partition (an AssetCheckResult can
-                # only speak for the run's whole partition range). A failed blocking one still
-                # fails the step after all are reported, so downstream steps do not run.
-                yield dg.AssetCheckEvaluation(
-                    asset_key=asset_key,
-                    check_name=suite_name,
-                    passed=result.success,
-                    metadata=metadata,
-                    severity=severity,
-                    blocking=suite_name == BLOCKING_SUITE,
-                    partition=partition,
-                )
-            else:
-                yield dg.AssetCheckResult(
-                    asset_key=asset_key,
-                    check_name=suite_name,
-                    passed=result.success,
-                    severity=severity,
-                    metadata=metadata,
-                )
     if per_partition:
         # The step's check outputs must still be emitted (they order the blocking check before
         # downstream steps); the verdicts themselves are the per-hour evaluations above.
         for suite_name in (BLOCKING_SUITE, DISTRIBUTION_SUITE):
             key = dg.AssetCheckKey(asset_key, suite_name)
             yield dg.Output(None, output_name=_output_name(key))
+
+
+def _check_event(
+    asset_key: dg.AssetKey,
+    suite_name: str,
+    result: SuiteResult,
+    batch_id: str,
+    partition: str | None,
+) -> dg.AssetCheckResult | dg.AssetCheckEvaluation:
+    """One suite's verdict on one batch as Dagster reports it: the step's check result, or,
+    for one hour of a run of many (``partition``), that hour's own evaluation (an
+    ``AssetCheckResult`` can only speak for the run's whole partition range). A failed
+    blocking evaluation still fails the step after all are reported, so downstream steps do
+    not run."""
+    blocking = suite_name == BLOCKING_SUITE
+    severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+    summary = result.as_metadata()
+    metadata = {
+        "batch_id": batch_id,
+        "rows_evaluated": result.evaluated_rows,
+        "expectations": summary["n_expectations"],
+        "expectations_failed": summary["n_failed"],
+        "failed_expectations": dg.MetadataValue.json(summary["failed"]),
+        "failed_summary": dg.MetadataValue.md(_failed_md(summary["failed"])),
+    }
+    verdict = {
+        "asset_key": asset_key,
+        "check_name": suite_name,
+        "passed": result.success,
+        "severity": severity,
+        "metadata": metadata,
+    }
+    if partition is None:
+        return dg.AssetCheckResult(**verdict)
+    return dg.AssetCheckEvaluation(**verdict, blocking=blocking, partition=partition)
 
 
 def _output_name(key: dg.AssetCheckKey) -> str:

@@ -20,28 +20,35 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets import names, settings
-from titanic_assets.core import monitoring, plots
+from titanic_assets.core import calibration, monitoring, plots, promotion, segments, shadow
+from titanic_assets.core.columns import describe
 from titanic_assets.core.features import (
     FEATURE_COLUMNS,
     LABEL_COLUMN,
     MissingFeatureInputError,
 )
 from titanic_assets.core.predict import PREDICTION_TYPES, UNKNOWN_OUTCOME, outcome_word
-from titanic_assets.data_layer import monitoring_store
+from titanic_assets.data_layer import monitoring_store, registry
 from titanic_assets.data_layer.batch_scoring import (
     ScoredDay,
     ScoringError,
-    keep_for_monitoring,
     score_day,
-    scored_for_monitoring,
+)
+from titanic_assets.data_layer.monitoring_store import (
+    ensure_performance_columns,
+    read_shadow_comparison,
+    write_segments,
+    write_shadow_comparison,
 )
 from titanic_assets.data_layer.registry import NoChampionError, RegistryError, load_champion
 from titanic_assets.data_layer.resources import open_warehouse
 from titanic_assets.data_layer.serving import training_profiles
+from titanic_assets.data_layer.shadow_scoring import load_shadows
 from titanic_assets.inference_pipeline import automation, checks
 from titanic_assets.inference_pipeline import history as history_lib
 from titanic_assets.names import WAREHOUSE_POOL
 from titanic_assets.partitions import DAILY_PARTITIONS
+from titanic_assets.training_pipeline.champion import champion_changed
 
 GROUP = names.INFERENCE_GROUP
 OWNERS = ["team:ml-platform"]
@@ -96,7 +103,7 @@ def _prediction_schema() -> dg.TableSchema:
     }
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name=c, type=f"{kind}{notes.get(c, '')}")
+            dg.TableColumn(name=c, type=f"{kind}{notes.get(c, '')}", description=describe(c))
             for c, kind in PREDICTION_TYPES.items()
         ]
     )
@@ -108,7 +115,9 @@ def _prediction_schema() -> dg.TableSchema:
     description=(
         "One row per passenger of the day and scoring: the champion model at run time scores "
         "the day's certified feature-store rows (features computed by the same build_features "
-        "as training). Every row names its model_version. Re-running a day replaces it."
+        "as training). Every row names its model_version. Re-running a day replaces it. The "
+        "newest challengers trained after the champion (at most two) score the same rows into "
+        "inference.shadow_predictions, never served."
     ),
     partitions_def=DAILY_PARTITIONS,
     # What a day really reads: its 24 hours of features (through the certified view, which
@@ -129,16 +138,20 @@ def _prediction_schema() -> dg.TableSchema:
         "dagster/column_lineage": _prediction_lineage(),
     },
     kinds={"duckdb", "xgboost", "pandas"},
+    io_manager_key=names.SCORED_DAY_IO_MANAGER,
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
     code_version="1",
 )
-def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Output[ScoredDay]:
     # Written by batch scoring itself, not through the I/O manager: only numbers go to XGBoost
     # and back, and the ids are joined to the scores inside DuckDB (data_layer.batch_scoring).
     start, end = context.partition_time_window
     with open_warehouse(duckdb) as conn:
         version, model = _load_champion_or_fail(conn)
+        shadows, refused = load_shadows(conn, version.version)
+        for number, why in refused.items():
+            context.log.warning(f"shadow v{number} not scored: {why}")
         try:
             day = score_day(
                 conn,
@@ -147,6 +160,7 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
                 model=model,
                 version=version,
                 run_id=context.run_id,
+                shadows=shadows,
             )
         except MissingFeatureInputError as error:
             raise dg.Failure(
@@ -159,7 +173,6 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
             ) from error
         except ScoringError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from error
-    keep_for_monitoring(context.run_id, start, end, day)  # the run reads the day once
     metadata: dict[str, Any] = {
         "model_version": dg.MetadataValue.int(int(version.version)),
         "model_accuracy_holdout": dg.MetadataValue.float(float(version.accuracy)),
@@ -167,7 +180,11 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
         "dagster/column_schema": _prediction_schema(),
         "dagster/partition_row_count": dg.MetadataValue.int(day.rows),
         "rows": dg.MetadataValue.int(day.rows),
+        "shadow_versions": dg.MetadataValue.json(sorted(day.shadows)),
     }
+    skipped = {**refused, **day.shadow_skipped}
+    if skipped:
+        metadata["shadow_skipped"] = dg.MetadataValue.json({str(k): v for k, v in skipped.items()})
     if day.rows == 0:
         context.log.info(f"no certified passengers between {start} and {end}: empty partition")
         metadata["reason"] = dg.MetadataValue.text(
@@ -176,7 +193,8 @@ def predictions(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
         )
     else:
         metadata.update(_prediction_metadata(day))
-    return dg.MaterializeResult(metadata=metadata)
+    # The scored numbers go to monitoring through the I/O manager (the rows are written).
+    return dg.Output(day, metadata=metadata)
 
 
 def _prediction_metadata(day: ScoredDay) -> dict[str, Any]:
@@ -251,13 +269,17 @@ def _load_champion_or_fail(conn):
     group_name=GROUP,
     description=(
         "Per day and model version: predictions, labelled count, accuracy, precision, recall, "
-        "F1, confusion counts, predicted vs actual survival rate, and feature drift (PSI per "
-        "feature) of the scored passengers against that model version's training profile."
+        "F1, Brier score and ECE (10 equal-width bins) with the reliability table, confusion "
+        "counts, predicted vs actual survival rate, and feature drift (PSI per feature) of the "
+        "scored passengers against that model version's training profile. The same step "
+        "writes monitoring.segment_performance (sex x class) and monitoring.shadow_comparison "
+        "(champion vs shadows on the same labelled passengers), and may promote a shadow on "
+        "live evidence (docs/model-monitoring.md)."
     ),
-    # The day's predictions come from the scoring step of the same run (numbers handed over),
-    # else from the warehouse: a dependency, not an I/O-manager input.
+    # The day's predictions: an input whose I/O manager hands over the numbers the scoring
+    # step of the same run scored, else reads the stored day back (data_layer.io_manager).
+    ins={"day": dg.AssetIn(PREDICTIONS_KEY)},
     deps=[
-        PREDICTIONS_KEY,
         dg.AssetDep(HOURLY_FEATURES_KEY, partition_mapping=dg.TimeWindowPartitionMapping()),
         MODEL_VERSIONS_KEY,
     ],
@@ -285,14 +307,13 @@ def _load_champion_or_fail(conn):
     pool=WAREHOUSE_POOL,
     code_version="1",
 )
-def model_performance(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+def model_performance(context: dg.AssetExecutionContext, day: ScoredDay, duckdb: DuckDBResource):
     start, end = context.partition_time_window
     thresholds = settings.load().thresholds()
     # One warehouse connection for the step: it stays open while the I/O manager writes the
     # day, whose connection then joins this open database instead of opening the file again
     # (as in the feature and training assets; DuckDB takes ~15 ms to open a file).
     with open_warehouse(duckdb) as conn:
-        day = scored_for_monitoring(conn, context.run_id, start, end)
         profiles = training_profiles(conn, day.scored["model_version"].unique())
         # Earlier days for the rolling chart; every other day for the all-history matrix.
         history = monitoring_store.performance_before(conn, start, ROLLING_DAYS * 3)
@@ -300,7 +321,11 @@ def model_performance(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
             conn, start, end, history_lib.CROSS_DAY_COLUMNS
         )
         performance = monitoring.monitor_scored(day.scored, profiles)
-        metadata: dict[str, Any] = {}
+        cells, comparison = _segments_and_shadows(day)
+        ensure_performance_columns(conn)
+        write_segments(conn, cells, start, end)
+        write_shadow_comparison(conn, comparison, start, end)
+        metadata: dict[str, Any] = _promote_on_live_evidence(context, conn, comparison)
         if performance.empty:
             metadata["reason"] = dg.MetadataValue.text(
                 f"no predictions for {context.partition_key}: nothing to monitor"
@@ -308,8 +333,103 @@ def model_performance(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
         else:
             metadata.update(_performance_metadata(performance, history, day.latest))
             metadata.update(history_lib.cross_day_metadata(other_days, performance))
+            metadata.update(_model_metadata(day, cells, comparison))
         yield dg.Output(performance, metadata=metadata)
     yield from checks.evaluate(performance, thresholds)
+    yield from checks.evaluate_model(performance, cells, settings.load().model_thresholds())
+
+
+def _promote_on_live_evidence(
+    context: dg.AssetExecutionContext, conn, comparison: pd.DataFrame
+) -> dict[str, Any]:
+    """Apply :func:`titanic_assets.core.promotion.decide_live` to the day's shadows, newest
+    first; a promotion goes through the registry's compare-and-set and is logged with
+    evidence ``live_shadow``, and the champion's event re-scores downstream."""
+    metadata: dict[str, Any] = {}
+    for number in sorted(comparison["shadow_version"].unique(), reverse=True):
+        history = read_shadow_comparison(conn, shadow_version=int(number))
+
+        def judge(current, _model, _error, number=int(number), history=history):
+            if current is None or current.version >= number:
+                return False, f"v{number} is no longer a shadow", "live_shadow"
+            days = history[history["champion_version"] == current.version]
+            decision = promotion.decide_live(number, current.version, days.to_dict("records"))
+            return decision.promote, decision.reason, decision.evidence
+
+        promoted, reason, _ = registry.decide_champion(
+            conn, int(number), judge, run_id=context.run_id, log_decline=False
+        )
+        metadata[f"live_decision_v{int(number)}"] = dg.MetadataValue.text(reason)
+        if promoted:
+            context.log.info(reason)
+            context.log_event(
+                champion_changed(int(number), reason, f"monitoring run {context.run_id}")
+            )
+            break
+    return metadata
+
+
+def _segments_and_shadows(day: ScoredDay) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's segment rows (champion and shadows) and its champion-vs-shadow comparison."""
+    scored = day.scored
+    if scored.empty:
+        return segments.empty_segments(), shadow.empty_comparison()
+    frames = [scored] + [
+        shadow.shadow_scored(scored, version, p) for version, p in sorted(day.shadows.items())
+    ]
+    cells = pd.concat([segments.segment_performance(f) for f in frames], ignore_index=True)
+    return cells, shadow.shadow_comparison(scored, day.shadows)
+
+
+def _model_metadata(
+    day: ScoredDay, cells: pd.DataFrame, comparison: pd.DataFrame
+) -> dict[str, Any]:
+    """Calibration (figures and reliability diagram), segments and the shadow comparison."""
+    scored = day.scored
+    labelled = scored[scored[LABEL_COLUMN].notna()]
+    figures = calibration.calibration(labelled[LABEL_COLUMN], labelled["survival_probability"])
+    metadata: dict[str, Any] = {
+        "ece_bins": dg.MetadataValue.int(calibration.ECE_BINS),
+        "segments": dg.MetadataValue.md(segments_md(cells)),
+        "shadow_comparison": dg.MetadataValue.md(shadow.comparison_md(comparison)),
+    }
+    for name in ("brier", "ece"):
+        if figures[name] is not None:
+            metadata[name] = dg.MetadataValue.float(figures[name])
+    if len(labelled):
+        versions = ", ".join(f"v{v}" for v in sorted(labelled["model_version"].unique()))
+        metadata["reliability_diagram"] = dg.MetadataValue.md(
+            plots.reliability_diagram_md(
+                figures["reliability"], f"Reliability, {versions} (n={len(labelled)})"
+            )
+        )
+    for row in comparison.itertuples(index=False):
+        prefix = f"shadow_v{row.shadow_version}"
+        for name in ("accuracy_difference", "accuracy_se"):
+            value = float(getattr(row, name))
+            if math.isfinite(value):
+                metadata[f"{prefix}_{name}"] = dg.MetadataValue.float(value)
+    return metadata
+
+
+def segments_md(cells: pd.DataFrame) -> str:
+    """The day's segments per version as a Markdown table."""
+    if cells.empty:
+        return "_no scored passengers_"
+    lines = [
+        "| version | segment | labelled | accuracy | predicted survival | actual survival |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def rate(value: float) -> str:
+        return "-" if pd.isna(value) else f"{value:.3f}"
+
+    for r in cells.itertuples(index=False):
+        lines.append(
+            f"| v{r.model_version} | {r.segment} | {r.n_labelled} | {rate(r.accuracy)} "
+            f"| {rate(r.predicted_survival_rate)} | {rate(r.actual_survival_rate)} |"
+        )
+    return "\n".join(lines)
 
 
 def _performance_metadata(

@@ -11,6 +11,11 @@ which validates them and holds their defaults):
 * ``TITANIC_ACCURACY_FLOOR`` (default 0.70) — accuracy below this warns ...
 * ``TITANIC_MIN_LABELLED`` (default 30) — ... once at least this many predictions have labels.
 * ``TITANIC_PSI_CEILING`` (default 0.25) — the largest per-feature PSI above this warns.
+* ``TITANIC_ECE_CEILING`` (default 0.10) — the champion's expected calibration error above
+  this warns (with ``TITANIC_MIN_LABELLED`` labels).
+* ``TITANIC_SEGMENT_MIN_LABELLED`` (default 30) and ``TITANIC_SEGMENT_MARGIN`` (default 0.15)
+  — a sex x class segment with that many labels whose accuracy is more than the margin below
+  the day's overall accuracy warns.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import dagster as dg
 import pandas as pd
 
 from titanic_assets import names
-from titanic_assets.core import monitoring
-from titanic_assets.names import ACCURACY_CHECK, DRIFT_CHECK
+from titanic_assets.core import monitoring, segments
+from titanic_assets.names import ACCURACY_CHECK, CALIBRATION_CHECK, DRIFT_CHECK, SEGMENT_CHECK
 
 PERFORMANCE_KEY = dg.AssetKey(names.MODEL_PERFORMANCE)
 
@@ -44,6 +49,26 @@ PERFORMANCE_CHECK_SPECS = [
         description=(
             "The largest per-feature PSI of the day's scored passengers against the model's "
             "training profile is at most TITANIC_PSI_CEILING (default 0.25)."
+        ),
+    ),
+    dg.AssetCheckSpec(
+        CALIBRATION_CHECK,
+        asset=PERFORMANCE_KEY,
+        blocking=False,
+        description=(
+            "The expected calibration error (10 equal-width bins) of the day's labelled "
+            "predictions is at most TITANIC_ECE_CEILING (default 0.10); judged only with "
+            "TITANIC_MIN_LABELLED labels."
+        ),
+    ),
+    dg.AssetCheckSpec(
+        SEGMENT_CHECK,
+        asset=PERFORMANCE_KEY,
+        blocking=False,
+        description=(
+            "No sex x class segment with TITANIC_SEGMENT_MIN_LABELLED (default 30) labelled "
+            "passengers is more than TITANIC_SEGMENT_MARGIN (default 0.15) below the day's "
+            "overall accuracy (champion rows)."
         ),
     ),
 ]
@@ -76,6 +101,50 @@ def evaluate(
         description="; ".join(drift_reasons)
         or ("no scored passengers" if not rows else "no feature above the PSI ceiling"),
         metadata={"psi_ceiling": thresholds.psi_ceiling, **_worst(rows, "max_psi", max)},
+    )
+
+
+def evaluate_model(
+    performance: pd.DataFrame, segment_rows: pd.DataFrame, thresholds: monitoring.ModelThresholds
+) -> Iterator[dg.AssetCheckResult]:
+    """The calibration and segment checks of the day (champion rows: those served)."""
+    rows = performance.to_dict("records")
+    ece_reasons = [r for row in rows for r in monitoring.calibration_reasons(row, thresholds)]
+    labelled = sum(int(r["n_labelled"]) for r in rows)
+    yield dg.AssetCheckResult(
+        asset_key=PERFORMANCE_KEY,
+        check_name=CALIBRATION_CHECK,
+        passed=not ece_reasons,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(ece_reasons)
+        or (
+            f"only {labelled} labelled predictions (< {thresholds.min_labelled}): not judged"
+            if labelled < thresholds.min_labelled
+            else "ECE at or below the ceiling"
+        ),
+        metadata={"ece_ceiling": thresholds.ece_ceiling, **_worst(rows, "ece", max)},
+    )
+    overall = {
+        (pd.Timestamp(r["day"]), int(r["model_version"])): float(r["accuracy"]) for r in rows
+    }
+    served = segment_rows[segment_rows["model_version"].isin([v for _, v in overall])]
+    reasons = segments.segment_reasons(
+        served, overall, thresholds.segment_min_labelled, thresholds.segment_margin
+    )
+    judged = served[served["n_labelled"] >= thresholds.segment_min_labelled]
+    yield dg.AssetCheckResult(
+        asset_key=PERFORMANCE_KEY,
+        check_name=SEGMENT_CHECK,
+        passed=not reasons,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(reasons)
+        or f"{len(judged)} segment(s) judged, none more than "
+        f"{thresholds.segment_margin:.2f} below the day's accuracy",
+        metadata={
+            "segment_min_labelled": thresholds.segment_min_labelled,
+            "segment_margin": thresholds.segment_margin,
+            "segments_judged": len(judged),
+        },
     )
 
 

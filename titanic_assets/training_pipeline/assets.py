@@ -11,7 +11,6 @@ the reads in :mod:`titanic_assets.data_layer.training_store` and the atomic regi
 :mod:`titanic_assets.data_layer.registry`. Here: config, error translation, metadata.
 """
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -21,9 +20,9 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from titanic_assets import names, settings
-from titanic_assets.core.features import FORBIDDEN_INPUTS, LABEL_COLUMN
+from titanic_assets.core.features import LABEL_COLUMN
 from titanic_assets.core.model import TrainingParams, feature_importance
-from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md
+from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md, reliability_diagram_md
 from titanic_assets.core.training import TrainedModel, fit_and_evaluate
 from titanic_assets.core.training_set import (
     EVAL_WINDOW_HOURS,
@@ -36,7 +35,10 @@ from titanic_assets.core.training_set import (
     widen_window,
 )
 from titanic_assets.data_layer import registry, training_store
+from titanic_assets.data_layer.cards import model_card
+from titanic_assets.data_layer.io_manager import table_schema
 from titanic_assets.data_layer.resources import open_warehouse
+from titanic_assets.data_layer.warehouse import table_columns
 from titanic_assets.names import CHAMPION_CHECK, WAREHOUSE_POOL
 from titanic_assets.training_pipeline.champion import champion_changed
 
@@ -49,7 +51,9 @@ MODEL_VERSIONS = dg.AssetKey(names.MODEL_VERSIONS)
 
 #: Below this, a holdout of ~20% is too small to compare models on.
 MIN_TRAINING_ROWS = 50
-METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "cv_accuracy")
+METRIC_KEYS = (
+    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "cv_accuracy", "brier", "ece",
+)  # fmt: skip
 
 _DEFAULTS = TrainingParams()
 
@@ -214,13 +218,18 @@ def model_version(
         promoted, decision, current = registry.decide_champion(
             conn, version, trained.judge(version), run_id=run_id
         )
-        problems = champion_problems(conn)
+        problems = registry.champion_problems(conn)
+        card = model_card(conn, version)
+        columns = table_columns(conn, names.MODEL_VERSIONS_TABLE)
     context.log.info(decision)
     if promoted:  # batch predictions re-score on this event (training_pipeline/champion.py)
         context.log_event(champion_changed(version, decision, f"training run {run_id}"))
     champion = version if promoted else (current.version if current else 0)
+    metadata = model_metadata(trained, version, run_id, promoted, decision, champion)
+    metadata["model_card"] = dg.MetadataValue.md(card)
+    metadata["dagster/column_schema"] = dg.MetadataValue.table_schema(table_schema(columns))
     return dg.MaterializeResult(
-        metadata=model_metadata(trained, version, run_id, promoted, decision, champion),
+        metadata=metadata,
         check_results=[champion_check_result(problems)],
     )
 
@@ -257,6 +266,12 @@ def model_metadata(
                 list(importance), list(importance.values()), "Feature importance", "gain share"
             )
         ),
+        "reliability_diagram": dg.MetadataValue.md(
+            reliability_diagram_md(
+                metrics["calibration"]["reliability"],
+                f"v{version} holdout reliability (ECE {_maybe(metrics.get('ece'))})",
+            )
+        ),
         "training_rows": dg.MetadataValue.int(len(trained.train)),
         "holdout_rows": dg.MetadataValue.int(len(trained.holdout)),
         "recent_rows": dg.MetadataValue.int(len(trained.recent)),
@@ -266,6 +281,10 @@ def model_metadata(
         "params": dg.MetadataValue.json(trained.params.to_dict()),
         "run_id": dg.MetadataValue.text(run_id),
     }
+
+
+def _maybe(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _comparison_md(trained: TrainedModel, version: int) -> str:
@@ -292,26 +311,6 @@ def _comparison_md(trained: TrainedModel, version: int) -> str:
         lines.append(f"| {c.name} | {c.n} | {mine} | {theirs} | {c.wins} | {c.losses} | "
                      f"{c.z:+.2f} |")  # fmt: skip
     return "\n".join(lines)
-
-
-def champion_problems(conn) -> list[str]:
-    """What is wrong with the registry's champion: not exactly one, an artifact that does not
-    verify, or an id/leakage column among any version's inputs (empty: sound)."""
-    versions = registry.list_versions(conn)
-    champions = int(versions["is_champion"].sum()) if not versions.empty else 0
-    problems = []
-    if champions != 1:
-        problems.append(f"{champions} champions (expected exactly 1)")
-    else:
-        try:
-            registry.load_champion(conn)
-        except registry.RegistryError as error:
-            problems.append(str(error))
-    for row in versions.itertuples():
-        leaked = sorted(set(json.loads(row.features)) & FORBIDDEN_INPUTS)
-        if leaked:
-            problems.append(f"v{row.version} uses forbidden inputs {leaked}")
-    return problems
 
 
 def champion_check_result(problems: list[str]) -> dg.AssetCheckResult:
