@@ -361,7 +361,8 @@ def run(
     # The fresh warehouse: the historical list and the same champion, trained the same way.
     fresh_built = child("build", template=template, warehouse=fresh, per_hour=per_hour,
                          days=0)  # fmt: skip
-    end = _history_end(year)  # END, unless the copies were cut short
+    # END, unless the copies were cut short (a measured day after END is not history)
+    end = min(_history_end(year), END)
     passenger = f"syn-{end - timedelta(hours=1):%Y%m%d%H}-000001"
     view = child("views", warehouse=year, passenger=passenger)
     lineage_cli = _lineage_cli(year, home, passenger)
