@@ -8,8 +8,10 @@ from titanic_assets import names
 from titanic_assets.core.columns import COLUMN_DESCRIPTIONS, describe
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS
 from titanic_assets.core.monitoring import PERFORMANCE_COLUMNS
-from titanic_assets.core.predict import PREDICTION_TYPES
+from titanic_assets.core.predict import PREDICTION_TYPES, SHADOW_PREDICTION_TYPES
 from titanic_assets.core.schema import PASSENGER_COLUMNS
+from titanic_assets.core.segments import SEGMENT_COLUMNS
+from titanic_assets.core.shadow import COMPARISON_COLUMNS
 from titanic_assets.data_layer.io_manager import table_schema
 from titanic_assets.data_layer.registry import ensure_registry
 from titanic_assets.data_layer.resources import warehouse_resources
@@ -24,8 +26,24 @@ def undescribed(schema: dg.TableSchema) -> list[str]:
 
 @pytest.mark.parametrize(
     "columns",
-    [PASSENGER_COLUMNS, FEATURE_STORE_COLUMNS, tuple(PREDICTION_TYPES), PERFORMANCE_COLUMNS],
-    ids=["passengers", "feature_store", "predictions", "model_performance"],
+    [
+        PASSENGER_COLUMNS,
+        FEATURE_STORE_COLUMNS,
+        tuple(PREDICTION_TYPES),
+        PERFORMANCE_COLUMNS,
+        tuple(SHADOW_PREDICTION_TYPES),
+        SEGMENT_COLUMNS,
+        COMPARISON_COLUMNS,
+    ],
+    ids=[
+        "passengers",
+        "feature_store",
+        "predictions",
+        "model_performance",
+        "shadow_predictions",
+        "segment_performance",
+        "shadow_comparison",
+    ],
 )
 def test_every_column_of_a_main_table_is_described(columns) -> None:
     assert [c for c in columns if describe(c) is None] == []

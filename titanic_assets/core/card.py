@@ -32,7 +32,7 @@ NOT_FOR = (
 LIMITATIONS = (
     "Trained on about 1,300 real passengers plus synthetic ones generated from them: rare "
     "combinations (e.g. first-class children) rest on a handful of rows.",
-    "Accuracy near 0.80 is the ceiling of these inputs; a figure above ~0.90 means leakage.",
+    "On these inputs an accuracy above ~0.90 would mean leakage, not a better model.",
     "Segment and calibration figures on a day with few labelled passengers are noisy: read "
     "them with their counts.",
     "Sex and ticket class dominate the prediction: the model reproduces 1912's 'women and "

@@ -294,69 +294,28 @@ def _distribution_by_batch(
     what the batch alone is held to (``ExpectColumnMeanToBeBetween``); the failing rows are the
     failing batches. The outcomes are reported as the batch alone reports them.
     """
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-
     query = _distribution_query(conn, relation, keep=(batch_column,))
     if not {f.column for f in FIGURES} <= set(_columns(conn, query)):
         return None
     by_batch = _bands(conn, query, batch_column)
     bands = {batch: by_batch.get(batch) or by_batch[None] for batch in batches}
-    names_ = [f"{f.column}_{side}" for f in FIGURES for side in ("min", "max")]
-    literal = {b: "'" + b.replace("'", "''") + "'" for b in batches}
-    values = ", ".join(
-        f"({literal[b]}, {', '.join(repr(float(bands[b][n])) for n in names_)})" for b in batches
-    )
-    means = ", ".join(f"avg({f.column}) AS {f.column}" for f in FIGURES)
-    figures = (
-        f"SELECT b.{batch_column}, coalesce(m.n_rows, 0) AS n_rows, "
-        f"{', '.join(f'm.{f.column}' for f in FIGURES)}, {', '.join(f'b.{n}' for n in names_)} "
-        f"FROM (VALUES {values}) AS b({batch_column}, {', '.join(names_)}) "
-        f"LEFT JOIN (SELECT {batch_column}, count(*) AS n_rows, {means} FROM ({query}) AS q "
-        f"GROUP BY {batch_column}) AS m USING ({batch_column})"
-    )
+    figures = _figures_by_batch_query(query, batch_column, bands)
     observed = {row[0]: row[1:] for row in conn.execute(figures).fetchall()}
-    pair = {"or_equal": True, "ignore_row_if": "either_value_is_missing"}
-    suite = gx.ExpectationSuite(
-        name=f"{DISTRIBUTION}_by_batch",
-        expectations=[
-            gxe.ExpectColumnValuesToBeBetween(column="n_rows", min_value=1),
-            *(
-                check
-                for f in FIGURES
-                for check in (
-                    gxe.ExpectColumnValuesToNotBeNull(column=f.column),
-                    gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                        column_A=f.column, column_B=f"{f.column}_min", **pair
-                    ),
-                    gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                        column_A=f"{f.column}_max", column_B=f.column, **pair
-                    ),
-                )
-            ),
-        ],
-    )
     asset = source.add_query_asset(name=f"{DISTRIBUTION}_by_batch", query=figures)
     result = (
         asset.add_batch_definition_whole_table(name="all_rows")
         .get_batch()
         .validate(
-            suite,
+            _by_batch_suite(),
             result_format={
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": [batch_column],
             },
         )
     )
-    failing: dict[str, set[str]] = {"n_rows": set(), **{f.column: set() for f in FIGURES}}
-    for evr in result.results:
-        if _exception_message(evr.exception_info):
-            return None
-        kwargs = evr.expectation_config.kwargs
-        figure = kwargs.get("column") or next(
-            c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c in failing
-        )
-        failing[figure] |= {row[batch_column] for row in evr.result["unexpected_index_list"]}
+    failing = _failing_batches(result, batch_column)
+    if failing is None:
+        return None
     out = {}
     for batch in batches:
         rows, *means = observed[batch][: 1 + len(FIGURES)]
@@ -385,6 +344,65 @@ def _distribution_by_batch(
             outcomes=outcomes,
         )
     return out
+
+
+def _figures_by_batch_query(query: str, batch_column: str, bands: dict[str, dict]) -> str:
+    """One row per batch: its rows, each figure's mean and its own band (``<figure>_min`` /
+    ``<figure>_max``); a batch without rows still has its row (``n_rows`` 0)."""
+    names_ = [f"{f.column}_{side}" for f in FIGURES for side in ("min", "max")]
+    literal = {b: "'" + b.replace("'", "''") + "'" for b in bands}
+    values = ", ".join(
+        f"({literal[b]}, {', '.join(repr(float(bands[b][n])) for n in names_)})" for b in bands
+    )
+    means = ", ".join(f"avg({f.column}) AS {f.column}" for f in FIGURES)
+    return (
+        f"SELECT b.{batch_column}, coalesce(m.n_rows, 0) AS n_rows, "
+        f"{', '.join(f'm.{f.column}' for f in FIGURES)}, {', '.join(f'b.{n}' for n in names_)} "
+        f"FROM (VALUES {values}) AS b({batch_column}, {', '.join(names_)}) "
+        f"LEFT JOIN (SELECT {batch_column}, count(*) AS n_rows, {means} FROM ({query}) AS q "
+        f"GROUP BY {batch_column}) AS m USING ({batch_column})"
+    )
+
+
+def _by_batch_suite() -> Any:
+    """The distribution suite over the per-batch table: rows, and each mean within its band."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    pair = {"or_equal": True, "ignore_row_if": "either_value_is_missing"}
+    return gx.ExpectationSuite(
+        name=f"{DISTRIBUTION}_by_batch",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(column="n_rows", min_value=1),
+            *(
+                check
+                for f in FIGURES
+                for check in (
+                    gxe.ExpectColumnValuesToNotBeNull(column=f.column),
+                    gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A=f.column, column_B=f"{f.column}_min", **pair
+                    ),
+                    gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A=f"{f.column}_max", column_B=f.column, **pair
+                    ),
+                )
+            ),
+        ],
+    )
+
+
+def _failing_batches(result: Any, batch_column: str) -> dict[str, set[str]] | None:
+    """The batches each figure (and ``n_rows``) failed on; None when GX raised on a figure."""
+    failing: dict[str, set[str]] = {"n_rows": set(), **{f.column: set() for f in FIGURES}}
+    for evr in result.results:
+        if _exception_message(evr.exception_info):
+            return None
+        kwargs = evr.expectation_config.kwargs
+        figure = kwargs.get("column") or next(
+            c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c in failing
+        )
+        failing[figure] |= {row[batch_column] for row in evr.result["unexpected_index_list"]}
+    return failing
 
 
 def _integrity(conn: Any, relation: str, source: Any) -> SuiteResult:
