@@ -7,10 +7,12 @@ user has after ``historical_backfill``.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
 import statistics
+import subprocess
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -42,7 +44,8 @@ MODEL = {"n_estimators": 50, "max_depth": 3, "n_jobs": 1, "cv_folds": 2}
 
 
 def scratch_dir(base: Path | None = None) -> Path:
-    path = Path(base or settings.value("TITANIC_BENCH_SCRATCH") or DEFAULT_SCRATCH)
+    # Absolute: DAGSTER_HOME (made under it) must be, and children run from the project root.
+    path = Path(base or settings.value("TITANIC_BENCH_SCRATCH") or DEFAULT_SCRATCH).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -92,6 +95,22 @@ def spread(values: list[float]) -> float:
     """(max - min) / median: how noisy the repetitions were."""
     m = median(values)
     return float((max(values) - min(values)) / m) if m else 0.0
+
+
+def json_child(command: list[str], log=print) -> dict:
+    """Run ``command`` (a ``python -m benchmarks...`` child) from the project root, passing its
+    progress lines to ``log``, and return the JSON object it prints last."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    last = ""
+    for line in process.stdout:
+        if line.startswith("{"):
+            last = line
+        else:
+            log(line.rstrip())
+    if process.wait() != 0:
+        raise RuntimeError(f"{' '.join(command[1:4])} ... exited {process.returncode}")
+    return json.loads(last)
 
 
 def machine() -> dict:

@@ -45,6 +45,14 @@ FULL = {
     "profile_reps": 3,
     # Backfills of the hourly features through the daemon: two days, then a month.
     "backfill_hours": [48, 720],
+    # Scenario 7: a year of hourly history (365 days x 24 h x 10k = 87.6M passengers).
+    "year_days": 365,
+    "year_per_hour": 10_000,
+    "year_reps": 3,
+    "year_generated_days": 28,  # the rest of the year copies them (scenarios/year.py)
+    # Scenario 8: capacity, the hourly run at each rate (passengers an hour), the daily run at some.
+    "capacity_rates": [10_000, 100_000, 1_000_000, 3_000_000],
+    "capacity_daily_rates": [10_000, 100_000, 1_000_000],
 }
 QUICK = {
     "sizes": [2_000],
@@ -58,6 +66,12 @@ QUICK = {
     "launched_reps": {2_000: 1},
     "profile_reps": 0,  # another webserver and daemon: not a smoke run
     "backfill_hours": [],  # the daemon scenario starts a webserver and a daemon: not a smoke run
+    "year_days": 0,  # a year is not a smoke run (tests/benchmarks runs it with two small days)
+    "year_per_hour": 500,
+    "year_reps": 1,
+    "year_generated_days": 28,
+    "capacity_rates": [],  # millions of passengers an hour: not a smoke run
+    "capacity_daily_rates": [],
 }
 
 TARGETS = {
@@ -73,6 +87,12 @@ TARGETS = {
     "peak_rss_gib_1m": ("<=", 2.0),
     "backfill_48h_s": ("<=", 60.0),
     "backfill_720h_s": ("<=", 180.0),
+    "year_app_view_s": ("<=", 1.0),
+    "year_lineage_s": ("<=", 1.0),
+    "year_hourly_feature_ratio": ("<=", 1.2),
+    "year_daily_inference_ratio": ("<=", 1.2),
+    "year_training_s": ("<=", 120.0),
+    "year_peak_rss_gib": ("<=", 2.0),
 }
 
 #: The opt-in instance profile whose launched runs are reported beside the default's.
@@ -87,17 +107,26 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def run(settings: dict, scratch: Path, log) -> dict:
-    from benchmarks import plain
-    from benchmarks.dagster_arm import DagsterArm, historical_backfill
-    from benchmarks.scenarios import incremental, launched, memory, overhead, startup, throughput
+def prepare_template(scratch: Path) -> Path:
+    """A new instance in scratch and the template warehouse every scenario copies: the
+    historical backfill, run through Dagster (setup, not timed)."""
+    from benchmarks.dagster_arm import historical_backfill
 
-    started = time.perf_counter()
     dagster_home(scratch)
     template = scratch / "template.duckdb"
     for suffix in ("", ".wal"):
         Path(f"{template}{suffix}").unlink(missing_ok=True)
     historical_backfill(str(template))
+    return template
+
+
+def run(settings: dict, scratch: Path, log) -> dict:
+    from benchmarks import plain
+    from benchmarks.dagster_arm import DagsterArm
+    from benchmarks.scenarios import incremental, launched, memory, overhead, startup, throughput
+
+    started = time.perf_counter()
+    template = prepare_template(scratch)
     # Warm-up (untimed): both arms once at a tiny N, so lazy imports (GX, XGBoost, matplotlib)
     # and GX's context are paid before any timed run, in both arms alike.
     if settings.get("warmup", True):
@@ -140,6 +169,10 @@ def run(settings: dict, scratch: Path, log) -> dict:
     log("scenario 5: start-up")
     start = startup.run(settings["startup_reps"])
     bf = daemon_backfill(settings, log)
+    year = year_history(settings, scratch, template, log)
+    year_raw = year.pop("raw") if year else None
+    cap = capacity(settings, scratch, template, log)
+    cap_raw = cap.pop("raw") if cap else None
 
     return {
         "overhead_ratio": over["ratio"],
@@ -161,6 +194,8 @@ def run(settings: dict, scratch: Path, log) -> dict:
         "import_dagster_s": start["import_dagster_s"],
         "backfill_48h_s": bf[48]["backfill_s"] if bf and 48 in bf else None,
         "backfill_720h_s": bf[720]["backfill_s"] if bf and 720 in bf else None,
+        "year_history": year,
+        "capacity": cap,
         "machine": machine(),
         "settings": {
             **{k: v for k, v in settings.items() if k not in ("reps", "launched_reps")},
@@ -178,6 +213,8 @@ def run(settings: dict, scratch: Path, log) -> dict:
             "memory": mem,
             "startup": start,
             "backfill": {str(h): figures for h, figures in bf.items()} if bf else None,
+            "year_history": year_raw,
+            "capacity": cap_raw,
         },
         "elapsed_s": time.perf_counter() - started,
     }
@@ -194,6 +231,46 @@ def daemon_backfill(settings: dict, log) -> dict[int, dict] | None:
     return backfill.run(hours, log)
 
 
+def year_history(settings: dict, scratch: Path, template: Path, log) -> dict | None:
+    """Scenario 7, when the settings ask for it (``year_days``; not in --quick)."""
+    from benchmarks.scenarios import year
+
+    if not settings.get("year_days"):
+        return None
+    log(f"scenario 7: {settings['year_days']} days of hourly history")
+    return year.run(
+        scratch, template, settings["year_per_hour"], settings["year_days"],
+        settings["year_reps"], generated_days=settings["year_generated_days"],
+        reuse=settings.get("year_reuse", False), log=log,
+    )  # fmt: skip
+
+
+def capacity(settings: dict, scratch: Path, template: Path, log) -> dict | None:
+    """Scenario 8, when the settings ask for it (``capacity_rates``; not in --quick)."""
+    from benchmarks.scenarios import capacity as scenario
+
+    rates = settings.get("capacity_rates")
+    if not rates:
+        return None
+    log(f"scenario 8: capacity, the hourly run at {', '.join(f'{r:,}' for r in rates)} an hour")
+    return scenario.run(scratch, template, rates, settings["capacity_daily_rates"], log)
+
+
+def year_figures(results: dict) -> dict[str, float]:
+    """The year's figures judged against targets, flat (the slowest app view for all three)."""
+    year = results.get("year_history")
+    if not year:
+        return {}
+    return {
+        "year_app_view_s": max(year["app_view_s"].values()),
+        "year_lineage_s": year["lineage_s"],
+        "year_hourly_feature_ratio": year["hourly_feature_ratio"],
+        "year_daily_inference_ratio": year["daily_inference_ratio"],
+        "year_training_s": year["training_s"],
+        "year_peak_rss_gib": year["peak_rss_gib"],
+    }
+
+
 def verdicts(results: dict) -> dict[str, bool]:
     flat = {
         "overhead_ratio_100000": results["overhead_ratio"].get("100000"),
@@ -201,6 +278,7 @@ def verdicts(results: dict) -> dict[str, bool]:
         "daemon_overhead_ratio_100000": results["daemon_overhead_ratio"].get("100000"),
         "daemon_overhead_ratio_1000000": results["daemon_overhead_ratio"].get("1000000"),
         **{k: results.get(k) for k in TARGETS if "overhead" not in k},
+        **year_figures(results),
     }
     out = {}
     for key, (op, bound) in TARGETS.items():
@@ -320,11 +398,76 @@ def markdown(results: dict, command: str) -> str:
             f"({bf['runs']} runs; marked complete at {bf['backfill_marked_complete_s']:.0f} s) | "
             f"**{bf['backfill_s']:.0f} s** | {bound}{mark(f'backfill_{hours}h_s')} |"
         )
+    lines += year_lines(results, mark)
+    lines += capacity_lines(results)
     lines.append(
         f"| load code location / bare `import dagster` | **{results['codeloc_load_s']:.2f} s** / "
         f"{results['import_dagster_s']:.2f} s | — |"
     )
     return "\n".join(lines) + "\n"
+
+
+def year_lines(results: dict, mark) -> list[str]:
+    """Scenario 7's rows of the table (none when it did not run)."""
+    year = results.get("year_history")
+    if not year:
+        return []
+    raw = results["raw"]["year_history"]
+    days = raw["settings"]["days"]
+    what = f"{days}-day history ({year['passengers']:,} passengers)"
+    views = ", ".join(f"{k} {v:.2f} s" for k, v in year["app_view_s"].items())
+    runs = raw["runs"]["median_s"]
+    trained = raw["training"]
+    rss = ", ".join(f"{k} {v:.2f}" for k, v in raw["peak_rss_gib"].items())
+    bounds = ", ".join(
+        f"{int(b):,} rows {v['holdout_accuracy']:.3f}"
+        for b, v in raw["sample_accuracy"]["bounds"].items()
+    )
+    return [
+        f"| app views (new reader each) on a {what} | {views} | ≤ 1 s{mark('year_app_view_s')} |",
+        f"| `titanic lineage` (a new process), same history | **{year['lineage_s']:.2f} s** "
+        f"(warehouse read {raw['views']['lineage_read_s']:.3f} s) | ≤ 1 s"
+        f"{mark('year_lineage_s')} |",
+        f"| hourly feature run, {what} / fresh | **{year['hourly_feature_ratio']:.2f}** "
+        f"({runs['year']['features']:.2f} s vs {runs['fresh']['features']:.2f} s) | ≤ 1.2"
+        f"{mark('year_hourly_feature_ratio')} |",
+        f"| daily inference + monitoring run, {what} / fresh | "
+        f"**{year['daily_inference_ratio']:.2f}** ({runs['year']['inference']:.2f} s vs "
+        f"{runs['fresh']['inference']:.2f} s) | ≤ 1.2{mark('year_daily_inference_ratio')} |",
+        f"| training pipeline on the {what}, default model, reads ≤ "
+        f"{trained['max_training_rows']:,} rows ({trained['rows_read']:,} read, holdout "
+        f"accuracy {trained['holdout_accuracy']:.3f}) | **{year['training_s']:.0f} s** | "
+        f"≤ 120 s{mark('year_training_s')} |",
+        f"| holdout accuracy (last day's holdout) by training-set bound | {bounds} | — |",
+        f"| warehouse on disk, {what} | **{year['warehouse_gib']:.2f} GiB** "
+        f"({raw['bytes_per_passenger']:.0f} bytes per passenger) | — |",
+        f"| peak RSS per step (GiB), {what} | {rss} | ≤ 2 GiB (steps on the year)"
+        f"{mark('year_peak_rss_gib')} |",
+    ]
+
+
+def capacity_lines(results: dict) -> list[str]:
+    """Scenario 8's rows of the table (none when it did not run)."""
+    cap = results.get("capacity")
+    if not cap:
+        return []
+    hourly = ", ".join(
+        f"{int(r):,}/h {s:.1f} s ({cap['hourly_peak_rss_gib'][r]:.2f} GiB)"
+        for r, s in cap["hourly_s"].items()
+    )
+    daily = ", ".join(
+        f"{int(r):,}/h {s:.1f} s ({cap['daily_peak_rss_gib'][r]:.2f} GiB)"
+        for r, s in cap["daily_s"].items()
+    )
+    best = cap["max_measured_rate_within_budget"]
+    return [
+        f"| hourly feature run by rate (peak RSS) | {hourly} | ≤ {cap['hourly_budget_s']:.0f} s |",
+        f"| daily inference + monitoring run by rate (peak RSS) | {daily} | — |",
+        f"| capacity: highest measured rate within a quarter hour; extrapolated to the budget / "
+        f"to the machine's {cap['machine_memory_gib']:.1f} GiB | **{best:,}/h** measured; "
+        f"~{cap['extrapolated_rate_at_budget'] / 1e6:.0f}M/h / "
+        f"~{cap['extrapolated_rate_at_machine_memory'] / 1e6:.0f}M/h extrapolated | — |",
+    ]
 
 
 def _sizes(text: str) -> list[int]:
@@ -362,9 +505,28 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run scenario 6 alone and update its figures in the existing results",
     )
+    parser.add_argument(
+        "--only-year",
+        action="store_true",
+        help="run scenario 7 alone and update year_history in the existing results",
+    )
+    parser.add_argument(
+        "--only-capacity",
+        action="store_true",
+        help="run scenario 8 alone and update capacity in the existing results",
+    )
+    parser.add_argument("--reuse-year", action="store_true", help="measure the year already "
+                        "built in scratch (same days and rate) instead of building it again")  # fmt: skip
+    parser.add_argument("--year-days", type=int, help="days of history of scenario 7 "
+                        "(0 skips it; default: 365, --quick: 0)")  # fmt: skip
     args = parser.parse_args(argv)
     quiet()
     settings = resize(QUICK if args.quick else FULL, args.sizes, args.memory_n)
+    if args.year_days is not None:
+        if args.year_days < 0:
+            parser.error(f"--year-days: a number of days >= 0, got {args.year_days}")
+        settings["year_days"] = args.year_days
+    settings["year_reuse"] = args.reuse_year
     scratch = scratch_dir(Path(args.scratch) if args.scratch else None)
     output = Path(
         args.output
@@ -382,6 +544,22 @@ def main(argv: list[str] | None = None) -> int:
             results[f"backfill_{hours}h_s"] = figures["backfill_s"]
         results["raw"]["backfill"] = {str(h): figures for h, figures in bf.items()}
         results["settings"]["backfill_hours"] = FULL["backfill_hours"]
+    elif args.only_year:
+        results = json.loads(output.read_text())
+        started = time.perf_counter()
+        year = year_history(settings, scratch, prepare_template(scratch), log)
+        results["raw"]["year_history"] = year.pop("raw")
+        results["year_history"] = year
+        results["raw"]["year_history"]["elapsed_s"] = time.perf_counter() - started
+        for key in ("year_days", "year_per_hour", "year_reps", "year_generated_days"):
+            results["settings"][key] = settings[key]
+    elif args.only_capacity:
+        results = json.loads(output.read_text())
+        cap = capacity(settings, scratch, prepare_template(scratch), log)
+        results["raw"]["capacity"] = cap.pop("raw")
+        results["capacity"] = cap
+        for key in ("capacity_rates", "capacity_daily_rates"):
+            results["settings"][key] = settings[key]
     else:
         results = run(settings, scratch, log)
     output.parent.mkdir(parents=True, exist_ok=True)

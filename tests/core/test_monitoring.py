@@ -134,9 +134,26 @@ def test_with_drift_fills_columns_as_json(historical_features) -> None:
 def test_verdict_needs_enough_labels_for_accuracy() -> None:
     t = Thresholds(accuracy_floor=0.7, min_labelled=30, psi_ceiling=0.25, min_scored_for_drift=1)
     assert verdict({"n_labelled": 10, "accuracy": 0.2, "max_psi": 0.01}, t) == []
+    # The minimum is inclusive: one label short is not judged, exactly min_labelled is.
+    assert verdict({"n_labelled": 29, "accuracy": 0.2, "max_psi": 0.01}, t) == []
+    assert verdict({"n_labelled": 30, "accuracy": 0.2, "max_psi": 0.01}, t)
     reasons = verdict({"n_labelled": 40, "accuracy": 0.6, "max_psi": 0.01}, t)
     assert len(reasons) == 1 and "accuracy" in reasons[0]
     assert verdict({"n_labelled": 40, "accuracy": 0.8, "max_psi": float("nan")}, t) == []
+
+
+def test_verdict_boundaries_are_the_documented_ones() -> None:
+    """Accuracy exactly at the floor and PSI exactly at the ceiling are healthy; one step past
+    either is not; drift needs min_scored_for_drift scored passengers, that many included."""
+    t = Thresholds(accuracy_floor=0.75, min_labelled=30, psi_ceiling=0.25,
+                   min_scored_for_drift=200)  # fmt: skip
+    labelled = {"n_labelled": 100, "max_psi": 0.0, "n_predictions": 200}
+    assert verdict({**labelled, "accuracy": 0.75}, t) == []
+    assert verdict({**labelled, "accuracy": 0.74}, t)
+    scored = {"n_labelled": 0, "accuracy": float("nan"), "n_predictions": 200}
+    assert verdict({**scored, "max_psi": 0.25}, t) == []
+    assert verdict({**scored, "max_psi": 0.26}, t)
+    assert verdict({**scored, "max_psi": 0.26, "n_predictions": 199}, t) == []
 
 
 def test_thresholds_from_settings() -> None:

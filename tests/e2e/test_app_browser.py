@@ -1,6 +1,6 @@
 """The Gradio apps in a real browser: `titanic app` as a subprocess on a warehouse the demo built.
 
-Headless Chromium (the CDP helper in browser.py) submits a passenger and reads the prediction
+The system's headless Chromium, driven by Playwright (tests/e2e/chromium.py), submits a passenger and reads the prediction
 and its model version, opens each tab and checks the rendered numbers against SQL on the
 warehouse, and sees new predictions arrive without a restart (a feature run and an inference
 run write while the app serves). The page must load nothing from outside 127.0.0.1.
@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
-from tests import system_deps
-from tests.e2e.browser import Browser, find_chromium
+from tests.e2e.chromium import chromium, wait_for
 from tests.e2e.conftest import ROOT, free_port
 from tests.warehouse_sql import CONFUSION_CELLS, LABELLED_SQL, confusion_counts, sql
 from titanic_assets import settings
@@ -117,45 +117,36 @@ def app_url(demo_env, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(app_url, tmp_path_factory) -> Iterator[Browser]:
-    executable = find_chromium()
-    if executable is None:
-        system_deps.missing(
-            "chromium is not installed (apt-get install chromium; CI's .ci/run does)"
-        )
-    base = tmp_path_factory.mktemp("app_chromium")
-    browser = Browser(executable, base / "profile", free_port(), size=(1400, 1000))
-    try:
-        browser.goto(app_url)
-        browser.wait_for("the app", "!!document.querySelector('#predict-button')")
-        yield browser
-    finally:
-        browser.close()
+def requested() -> list[str]:
+    """Every URL the page requested, from its first navigation on."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def page(app_url, requested) -> Iterator[Page]:
+    with chromium() as system_chromium:
+        tab = system_chromium.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(60_000)  # a loaded 2-core machine renders slowly
+        tab.on("request", lambda request: requested.append(request.url))
+        tab.goto(app_url)
+        wait_for(tab, "the app", "!!document.querySelector('#predict-button')")
+        yield tab
 
 
 # --- page helpers ------------------------------------------------------------------------------
 
 
-def set_value(page: Browser, selector: str, value: str) -> None:
-    """Type into an input as a person would (the framework listens to input events)."""
-    page.evaluate(
-        f"""(() => {{
-          const el = document.querySelector({json.dumps(selector)});
-          const proto = el.tagName === 'TEXTAREA' ? HTMLTextAreaElement : HTMLInputElement;
-          Object.getOwnPropertyDescriptor(proto.prototype, 'value').set.call(el, {json.dumps(value)});
-          el.dispatchEvent(new Event('input', {{bubbles: true}}));
-          el.dispatchEvent(new Event('change', {{bubbles: true}}));
-        }})()"""
-    )
+def set_value(page: Page, selector: str, value: str) -> None:
+    """Type into an input as a person would, then leave it (the framework reads it on change)."""
+    field = page.locator(selector).first
+    field.fill(value)
+    field.press("Tab")
 
 
-def click(page: Browser, selector: str) -> None:
-    page.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
-
-
-def dataset(page: Browser, testid: str, what: str, predicate: str = "true") -> dict:
+def dataset(page: Page, testid: str, what: str, predicate: str = "true") -> dict:
     """The data-* attributes of a rendered element once ``predicate`` (JS on ``d``) holds."""
-    return page.wait_for(
+    return wait_for(
+        page,
         what,
         f"""(() => {{
           const e = document.querySelector('[data-testid={testid}]');
@@ -166,43 +157,51 @@ def dataset(page: Browser, testid: str, what: str, predicate: str = "true") -> d
     )
 
 
-def text(page: Browser, selector: str) -> str:
-    return page.evaluate(f"document.querySelector({json.dumps(selector)}).innerText")
+def table(page: Page, elem_id: str, what: str, rows: int) -> list[dict[str, str]]:
+    """A rendered data frame's rows as {column: cell text}, once it shows ``rows`` rows.
+
+    Gradio draws a frame as an ARIA grid: column headers (their ``title`` is the column name)
+    and virtual rows of grid cells; a small frame has every row drawn.
+    """
+    return wait_for(
+        page,
+        what,
+        f"""(() => {{
+          const grid = document.querySelector('#{elem_id} [role=grid]');
+          if (!grid || +grid.getAttribute('aria-rowcount') !== {rows} + 1) return null;
+          const heads = [...grid.querySelectorAll('th[role=columnheader]')].map(h => h.title);
+          const body = [...grid.querySelectorAll('[role=row].virtual-row')].map(row =>
+            Object.fromEntries([...row.querySelectorAll('[role=gridcell]')].map(
+              cell => [heads[+cell.dataset.col], cell.textContent.trim()])));
+          return body.length === {rows} && body;
+        }})()""",
+    )
 
 
-def open_tab(page: Browser, tab_id: str) -> None:
-    click(page, f"button[role=tab][data-tab-id={tab_id}]")
+def open_tab(page: Page, tab_id: str) -> None:
+    page.click(f"button[role=tab][data-tab-id={tab_id}]")
 
 
-def screenshot(page: Browser, path: Path) -> Path:
-    """The whole page (not only the window), then back to the window size."""
-    height = int(page.evaluate("document.documentElement.scrollHeight"))
-    metrics = {"width": 1400, "deviceScaleFactor": 1, "mobile": False}
-    page.call("Emulation.setDeviceMetricsOverride", {**metrics, "height": min(height, 4000)})
-    time.sleep(0.5)
-    try:
-        shot = page.screenshot(path)
-    finally:
-        page.call("Emulation.setDeviceMetricsOverride", {**metrics, "height": 1000})
-    assert shot.stat().st_size > 20_000
+def screenshot(page: Page, path: Path) -> Path:
+    """The whole page (not only the window)."""
+    page.screenshot(path=path, full_page=True)
+    assert path.stat().st_size > 20_000
     if settings.value("TITANIC_UPDATE_DOCS"):
         from PIL import Image
 
         DOCS.mkdir(exist_ok=True)
-        with Image.open(shot) as image:
+        with Image.open(path) as image:
             image.convert("RGB").quantize(colors=64).save(DOCS / path.name, optimize=True)
-    return shot
+    return path
 
 
 # --- the tabs ----------------------------------------------------------------------------------
 
 
 def test_prediction_form_scores_with_the_champion(page, demo_env, tmp_path) -> None:
-    page.evaluate(
-        "[...document.querySelectorAll('input[type=radio]')].find(e => e.value === 'male').click()"
-    )
+    page.locator("input[type=radio][value=male]").check()
     set_value(page, "#age input", "40")
-    click(page, "#predict-button")
+    page.click("#predict-button")
     shown = dataset(page, "prediction", "the prediction")
     cli = subprocess.run(
         [str(BIN / "titanic"), "predict", "--pclass", "3", "--sex", "male", "--age", "40",
@@ -217,13 +216,14 @@ def test_prediction_form_scores_with_the_champion(page, demo_env, tmp_path) -> N
         demo_env["TITANIC_DUCKDB"], "SELECT version FROM models.model_versions WHERE is_champion"
     )
     assert int(shown["version"]) == int(champion["version"][0])
-    assert f"v{shown['version']}" in text(page, "[data-testid=model-version]")
-    assert "sex is female" in text(page, "#predict-contributions")
+    assert f"v{shown['version']}" in page.inner_text("[data-testid=model-version]")
+    assert "sex is female" in page.inner_text("#predict-contributions")
     screenshot(page, tmp_path / "app_predict.png")
 
     set_value(page, "#age input", "150")
-    click(page, "#predict-button")
-    message = page.wait_for(
+    page.click("#predict-button")
+    message = wait_for(
+        page,
         "the message naming the field",
         "(() => { const t = document.querySelector('#predict-message').innerText;"
         " return t.includes('age') && t; })()",
@@ -246,15 +246,16 @@ def test_latest_passengers_show_the_newest_and_the_history(page, demo_env, tmp_p
     assert newest["predicted"] == outcome[int(top["predicted_survived"])]
     assert newest["actual"] == outcome[int(top["survived"])]
     assert int(newest["version"]) == int(top["model_version"])
-    table = text(page, "#latest-history")
+    table = page.inner_text("#latest-history")
     positions = [table.index(pid) for pid in expected["passenger_id"]]
     assert positions == sorted(positions)  # all 20, newest first
     right = int((expected["survived"] == expected["predicted_survived"]).sum())
     assert f"right on {right} of 20" in page.evaluate("document.body.innerText")
 
     set_value(page, "#lookup-id textarea, #lookup-id input", top["passenger_id"])
-    click(page, "#lookup-button")
-    lineage = page.wait_for(
+    page.click("#lookup-button")
+    lineage = wait_for(
+        page,
         "the passenger's lineage",
         "(() => { const t = document.querySelector('#lookup-result').innerText;"
         " return t.includes('synthetic partition') && t; })()",
@@ -287,7 +288,7 @@ def test_new_predictions_show_up_without_a_restart(page, demo_env) -> None:
 def test_monitoring_tab_numbers_equal_the_warehouse(page, demo_env, tmp_path) -> None:
     warehouse = demo_env["TITANIC_DUCKDB"]
     open_tab(page, "monitoring")
-    click(page, "#monitoring-refresh")
+    page.click("#monitoring-refresh")
     counts = confusion_counts(warehouse)
     total = sum(counts.values())
     shown = dataset(
@@ -297,30 +298,58 @@ def test_monitoring_tab_numbers_equal_the_warehouse(page, demo_env, tmp_path) ->
         f"d.tn && (+d.tn + +d.fp + +d.fn + +d.tp) === {total}",
     )
     assert {k: int(shown[k]) for k in CONFUSION_CELLS} == counts
-    daily = text(page, "#monitoring-daily")
     per_day = sql(
         warehouse,
-        "SELECT day, model_version, accuracy, f1 FROM monitoring.model_performance ORDER BY day",
+        "SELECT day, model_version, accuracy, f1 FROM monitoring.model_performance "
+        "ORDER BY day, model_version",
     )
     assert len(per_day) >= 1  # the demo's day (and the one the refresh test adds)
-    for row in per_day.to_dict("records"):
-        assert f"{row['day']:%Y-%m-%d}" in daily
-        assert f"{round(row['accuracy'], 4):g}" in daily and f"{round(row['f1'], 4):g}" in daily
-    versions = text(page, "#monitoring-versions")
-    champion = sql(warehouse, "SELECT version FROM models.model_versions WHERE is_champion")
-    assert "★ champion" in versions and str(int(champion["version"][0])) in versions
-    reasons = sql(warehouse, "SELECT reason FROM models.promotions WHERE action = 'promote'")
-    promotions = text(page, "#monitoring-promotions")
-    assert all(r[:25] in promotions for r in reasons["reason"])
-    psi = text(page, "#monitoring-psi")
-    assert "age" in psi and "fare" in psi
+    daily = table(page, "monitoring-daily", "the daily table", len(per_day))
+    shown_daily = sorted(
+        (row["day"], int(row["model_version"]), float(row["accuracy"]), float(row["f1"]))
+        for row in daily
+    )
+    assert shown_daily == [
+        (f"{r.day:%Y-%m-%d}", int(r.model_version), round(r.accuracy, 4), round(r.f1, 4))
+        for r in per_day.itertuples()
+    ]
+    # Model versions: one row per registered version, the champion marked on exactly its row.
+    registered = sql(warehouse, "SELECT version, is_champion FROM models.model_versions")
+    versions = table(page, "monitoring-versions", "the versions table", len(registered))
+    marked = [row["version"] for row in versions if row["champion"] == "★ champion"]
+    champion = registered.loc[registered["is_champion"], "version"].tolist()
+    assert marked == [str(v) for v in champion] and len(champion) == 1, (marked, champion)
+    assert sorted(int(row["version"]) for row in versions) == sorted(registered["version"])
+    # The promotion log, newest first, every reason in full.
+    log = sql(
+        warehouse,
+        "SELECT action, version, reason FROM models.promotions ORDER BY event_id DESC",
+    )
+    promotions = table(page, "monitoring-promotions", "the promotion log", len(log))
+    shown_log = [(row["action"], int(row["version"]), row["reason"]) for row in promotions]
+    expected_log = [(r.action, int(r.version), r.reason) for r in log.itertuples()]
+    assert shown_log == expected_log
+    assert any(action == "promote" for action, _, _ in shown_log)
+    # PSI per feature of the latest day, from the row of the version that scored most of it.
+    latest = sql(
+        warehouse,
+        "SELECT n_predictions, psi_by_feature FROM monitoring.model_performance "
+        "WHERE day = (SELECT max(day) FROM monitoring.model_performance) "
+        "ORDER BY n_predictions DESC",
+    )
+    assert len(latest) == 1 or latest["n_predictions"][0] > latest["n_predictions"][1]
+    expected_psi = json.loads(latest["psi_by_feature"][0])
+    psi = table(page, "monitoring-psi", "the PSI table", len(expected_psi))
+    shown_psi = {row["feature"]: float(row["psi"]) for row in psi}
+    assert shown_psi == pytest.approx({f: round(v, 4) for f, v in expected_psi.items()}, abs=1e-9)
+    assert len(shown_psi) >= 2 and any(v > 0 for v in shown_psi.values())
     screenshot(page, tmp_path / "app_monitoring.png")
 
 
 def test_monitoring_tab_shows_calibration_and_segments(page, demo_env) -> None:
     warehouse = demo_env["TITANIC_DUCKDB"]
     open_tab(page, "monitoring")
-    click(page, "#monitoring-refresh")
+    page.click("#monitoring-refresh")
     latest = sql(
         warehouse,
         "SELECT strftime(day, '%Y-%m-%d') AS day, brier, ece, n_labelled "
@@ -336,7 +365,8 @@ def test_monitoring_tab_shows_calibration_and_segments(page, demo_env) -> None:
         "FROM monitoring.segment_performance s JOIN monitoring.model_performance p "
         "USING (day, model_version)",
     )
-    drawn = page.wait_for(
+    drawn = wait_for(
+        page,
         "the segment heatmap",
         f"""(() => {{
           const cells = [...document.querySelectorAll('[data-testid=segment-cell]')];
@@ -354,8 +384,9 @@ def test_models_tab_shows_the_champions_card(page, demo_env, tmp_path) -> None:
         sql(warehouse, "SELECT version FROM models.model_versions WHERE is_champion")["version"][0]
     )
     open_tab(page, "models")
-    click(page, "#models-refresh")
-    card = page.wait_for(
+    page.click("#models-refresh")
+    card = wait_for(
+        page,
         "the model card",
         f"""(() => {{
           const t = document.querySelector('#models-card').innerText;
@@ -367,13 +398,13 @@ def test_models_tab_shows_the_champions_card(page, demo_env, tmp_path) -> None:
     screenshot(page, tmp_path / "app_models.png")
 
 
-def test_the_page_loads_nothing_from_outside(page, app_url) -> None:
-    """Offline by construction: no CDN, no font service, no analytics."""
-    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
-    assert loaded, "the resource timing list is empty"
-    outside = [u for u in loaded if not u.startswith(app_url) and not u.startswith("data:")]
+def test_the_page_loads_nothing_from_outside(page, app_url, requested) -> None:
+    """Offline by construction: no CDN, no font service, no analytics. Every request the page
+    made since it opened (Playwright saw each one) went to the app itself."""
+    assert len(requested) > 10, requested  # the page, its scripts, styles and API calls
+    outside = [u for u in requested if not u.startswith((app_url, "data:", "blob:"))]
     assert outside == []
     links = page.evaluate(
         "[...document.querySelectorAll('link[href], script[src]')].map(e => e.href || e.src)"
     )
-    assert all(u.startswith(app_url) for u in links), links
+    assert links and all(u.startswith(app_url) for u in links), links

@@ -74,6 +74,24 @@ mutation Report($params: ReportRunlessAssetEventsParams!) {
 """
 
 
+#: The sensor Dagster runs for automation conditions (the predictions' day partitions).
+AUTOMATION_SENSOR = "default_automation_condition_sensor"
+#: Tick statuses of an evaluation that has finished.
+FINISHED_TICK = {"SUCCESS", "SKIPPED"}
+
+
+def _ticks(live: LiveDagster, sensor: str) -> list[dict]:
+    """The sensor's latest ticks (newest first), as the UI's sensor page lists them."""
+    selector = {
+        "repositoryLocationName": LOCATION,
+        "repositoryName": REPOSITORY,
+        "sensorName": sensor,
+    }
+    found = live.graphql(SENSOR_TICKS, {"selector": selector})["sensorOrError"]
+    assert found["__typename"] == "Sensor", found
+    return found["sensorState"]["ticks"]
+
+
 def _run_backfill(live: LiveDagster, partitions: list[str], timeout: float = 300) -> list:
     backfill_id = live.launch_asset_backfill(HOURS_KEYS, partitions)
     live.wait_for(
@@ -136,13 +154,25 @@ def test_a_day_scored_then_an_hour_rematerialized_shows_stale(live, old_backfill
     assert {c["category"] for c in stale} == {"DATA"}, stale
     status = live.graphql(STALE_QUERY, {"key": key, "partition": OLD_DAY})["assetNodeOrError"]
     assert status["staleStatus"] == "STALE", status
-    # The old day is outside the automation window: it stays stale (shown, not re-scored).
-    assert not [
+    # The old day is outside the automation window: it stays stale (shown, not re-scored). Only
+    # a tick of the automation sensor that began after the day went stale can prove that.
+    stale_at = time.time()
+    live.wait_for(
+        "an automation-sensor tick that evaluated the stale day",
+        lambda: [
+            t
+            for t in _ticks(live, AUTOMATION_SENSOR)
+            if t["timestamp"] > stale_at and t["status"] in FINISHED_TICK
+        ],
+        120,
+    )
+    rescored = [
         r
         for r in live.runs()
         if r.tags.get("dagster/from_automation_condition") == "true"
         and r.tags.get("dagster/partition") == OLD_DAY
     ]
+    assert not rescored, rescored
 
 
 def test_yesterdays_hours_all_in_make_automation_score_yesterday(live, old_backfill):
@@ -163,16 +193,8 @@ def test_yesterdays_hours_all_in_make_automation_score_yesterday(live, old_backf
 
 
 def test_a_busy_warehouse_tick_is_retried_not_dropped(live, old_backfill):
-    selector = {
-        "repositoryLocationName": LOCATION,
-        "repositoryName": REPOSITORY,
-        "sensorName": "retrain_on_new_passengers",
-    }
-
     def ticks() -> list[dict]:
-        found = live.graphql(SENSOR_TICKS, {"selector": selector})["sensorOrError"]
-        assert found["__typename"] == "Sensor", found
-        return found["sensorState"]["ticks"]
+        return _ticks(live, "retrain_on_new_passengers")
 
     def idle() -> bool:
         return not [r for r in live.runs() if r.status not in {"SUCCESS", "FAILURE", "CANCELED"}]
@@ -208,7 +230,7 @@ def test_a_busy_warehouse_tick_is_retried_not_dropped(live, old_backfill):
             t
             for t in ticks()
             if t["timestamp"] > busy_at
-            and t["status"] in {"SUCCESS", "SKIPPED"}  # finished ticks only
+            and t["status"] in FINISHED_TICK
             and "busy" not in (t["skipReason"] or "")
         ],
         90,

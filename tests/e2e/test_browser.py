@@ -1,5 +1,5 @@
-"""A real browser look at the live UI: headless Chromium renders the asset graph and the
-monitoring asset's plots, as a newcomer would see them.
+"""A real browser look at the live UI: the system's headless Chromium, driven by Playwright,
+renders the asset graph and the monitoring asset's plots, as a newcomer would see them.
 
 Shares the live webserver/daemon with test_live_system.py (session fixtures in conftest.py)
 and waits for the first cycle (backfill, then the sensor-launched training and inference) and
@@ -11,13 +11,15 @@ plot. Screenshots go to the test's temporary folder; with
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Locator, Page
 
-from tests import system_deps
-from tests.e2e.browser import Browser, find_chromium
-from tests.e2e.conftest import ROOT, LiveDagster, free_port
+from tests.e2e.chromium import chromium, wait_for
+from tests.e2e.conftest import ROOT, LiveDagster
 from titanic_assets import settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -37,24 +39,23 @@ def _texts_inside(selector: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory, live: LiveDagster):
-    executable = find_chromium()
-    if executable is None:
-        system_deps.missing(
-            "chromium is not installed (apt-get install chromium; CI's .ci/run does)"
-        )
+def browser(live: LiveDagster) -> Iterator[Page]:
     # Dismiss the "Join the Dagster community" dialog once, as its Skip button does.
     live.graphql("mutation { setNuxSeen }")
-    base = tmp_path_factory.mktemp("chromium")
-    chromium = Browser(executable, base / "profile", free_port())
-    try:
+    with chromium() as system_chromium:
+        # The UI's Content-Security-Policy forbids eval, which waiting on a JS predicate uses.
+        page = system_chromium.new_page(viewport={"width": 1500, "height": 850}, bypass_csp=True)
+        page.set_default_timeout(60_000)  # a loaded 2-core machine renders slowly
         # Collapse the navigation once (stored by the UI) so the graph gets the width.
-        chromium.goto(f"{live.url}/asset-groups")
-        chromium.wait_for("the UI to render", "document.body.innerText.includes('Lineage')")
-        chromium.click_text("button", "Hide navigation")
-        yield chromium
-    finally:
-        chromium.close()
+        page.goto(f"{live.url}/asset-groups")
+        wait_for(page, "the UI to render", "document.body.innerText.includes('Lineage')")
+        _button(page, "Hide navigation").click()
+        yield page
+
+
+def _button(page: Page, label: str) -> Locator:
+    """The button whose text is exactly ``label`` (Dagster's icons add their own aria names)."""
+    return page.locator("button", has_text=re.compile(f"^{re.escape(label)}$")).first
 
 
 def _save(shot: Path, name: str) -> None:
@@ -70,7 +71,8 @@ def _save(shot: Path, name: str) -> None:
 def test_asset_graph_renders_the_three_pipelines(live, first_cycle, browser, tmp_path):
     browser.goto(f"{live.url}/asset-groups?expanded={EXPANDED}")
     in_graph = _texts_inside("svg foreignObject")
-    rendered = browser.wait_for(
+    rendered = wait_for(
+        browser,
         "the three groups and their assets drawn in the graph",
         f"""(() => {{
           const texts = new Set({in_graph});
@@ -82,19 +84,22 @@ def test_asset_graph_renders_the_three_pipelines(live, first_cycle, browser, tmp
     assert set(GRAPH_ASSETS) <= set(rendered)
     # Edges are SVG paths between the nodes: the lineage is drawn, not only the boxes.
     assert browser.evaluate("document.querySelectorAll('svg path').length") >= 8
-    shot = browser.screenshot(tmp_path / "asset_graph.png")
+    shot = tmp_path / "asset_graph.png"
+    browser.screenshot(path=shot)
     assert shot.stat().st_size > 10_000
     _save(shot, "asset_graph.png")
 
 
 def test_monitoring_asset_page_shows_the_plots(live, scored_day, browser, tmp_path):
     browser.goto(f"{live.url}/assets/monitoring/model_performance")
-    browser.wait_for(
-        "the asset page's metadata", "document.body.innerText.includes('Latest materialization')"
+    wait_for(
+        browser,
+        "the asset page's metadata",
+        "document.body.innerText.includes('Latest materialization')",
     )
-    browser.wait_for("the metadata's Plots toggle", "document.body.innerText.includes('Plots')")
-    assert browser.click_text("button", "Plots"), "no Plots button on the asset page"
-    browser.wait_for(
+    _button(browser, "Plots").click()
+    wait_for(
+        browser,
         "one chart per numeric monitoring figure",
         f"""(() => {{
           const texts = new Set({_texts_inside("body")});
@@ -107,6 +112,7 @@ def test_monitoring_asset_page_shows_the_plots(live, scored_day, browser, tmp_pa
     assert "inference_pipeline" in page
     assert "default_automation_condition_sensor" in page
     browser.evaluate("document.querySelector('canvas').scrollIntoView({block: 'center'})")
-    shot = browser.screenshot(tmp_path / "monitoring_plots.png")
+    shot = tmp_path / "monitoring_plots.png"
+    browser.screenshot(path=shot)
     assert shot.stat().st_size > 10_000
     _save(shot, "monitoring_plots.png")

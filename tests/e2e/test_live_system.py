@@ -290,7 +290,7 @@ def test_asset_graph_lineage_from_predictions_back_to_sources(live: LiveDagster)
     assert groups["models/model_versions"] == "training_pipeline"
 
 
-def test_asset_check_results_passed(live: LiveDagster, first_cycle):
+def test_asset_check_results_passed(live: LiveDagster, first_cycle, scored_day):
     nodes = live.graphql(ASSET_CHECKS_QUERY)["assetNodes"]
     checks = {
         ("/".join(n["assetKey"]["path"]), c["name"]): c["blocking"]
@@ -321,8 +321,10 @@ def test_asset_check_results_passed(live: LiveDagster, first_cycle):
     # The backfill's distribution suite passes on the real 1912 list.
     historical = executions("features/historical_features", "distribution")
     assert historical and all(e["evaluation"]["success"] for e in historical), historical
-    # The hourly checks judged their own partition (the hand-launched hours may still run).
+    # The hourly checks judged their own partition (the hand-launched hours may still run), and
+    # the hour generated for scored_day is among them, passed.
     hourly = [e for e in executions("features/synthetic_features", "integrity") if e["evaluation"]]
+    assert f"{scored_day}-12:00" in {e["partition"] for e in hourly}, hourly
     assert all(e["partition"] and e["evaluation"]["success"] for e in hourly), hourly
     # Monitoring checks ran on the sensor-launched inference run (WARN-only; outcome is data).
     monitoring = executions("monitoring/model_performance", "accuracy_above_floor")

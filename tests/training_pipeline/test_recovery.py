@@ -16,12 +16,17 @@ Measured figures are printed (``pytest -s``) and quoted in docs/retraining.md.
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
+import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
 from tests.training_pipeline.test_training_assets import model_metadata
-from titanic_assets.data_layer import registry
+from titanic_assets.core.model import holdout_mask
+from titanic_assets.core.training_set import parse_cutoff
+from titanic_assets.data_layer import registry, training_store
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 from titanic_assets.inference_pipeline.sensors import retrain_on_model_degradation
@@ -113,7 +118,9 @@ def scenario(tmp_path_factory):
             f"holdout {outcome['accuracy']:.3f} recent {outcome.get('recent_accuracy', 0):.3f} "
             f"promoted={outcome['promoted']}: {outcome['decision']}"
         )
-    return {"first": first, "days": days, "versions": versions, "log": log}
+    return {
+        "first": first, "days": days, "versions": versions, "log": log, "warehouse": warehouse
+    }  # fmt: skip
 
 
 def _stable_champion(scenario) -> int:
@@ -139,13 +146,25 @@ def test_recovery_model_trained_on_the_new_regime_and_says_why(scenario):
     assert day1["promoted"] is True and "regime change" in day1["decision"]
     window = day1["training_window"]
     assert window["reason"] == "model_degradation"
-    assert window["window_start"].startswith(DRIFTED_DAYS[0])
-    assert window["excluded_rows"] > 1000  # 1912 and the stable days were not trained on
-    versions = scenario["versions"].set_index("version")
-    assert versions.loc[day1["version"], "training_window"]  # recorded in the registry too
+    # What the window holds, recounted from the warehouse: every labelled passenger up to the
+    # run's cutoff, split by the holdout hash; trained on = the non-holdout passengers of the
+    # first drifted day only (1912 and the stable days excluded).
+    with connect(scenario["warehouse"], read_only=True) as conn:
+        rows = training_store.read_training_rows(conn, parse_cutoff(f"{DRIFTED_DAYS[0]}T23:59:59"))
+    holdout = holdout_mask(rows["passenger_id"])
+    drifted = rows["event_time"].dt.strftime("%Y-%m-%d") == DRIFTED_DAYS[0]
+    assert pd.Timestamp(window["window_start"]) == rows.loc[drifted & ~holdout, "event_time"].min()
+    assert window["train_rows"] == int((drifted & ~holdout).sum()) > 0
+    assert window["excluded_rows"] == int((~drifted & ~holdout).sum()) > 1000
+    assert window["holdout_rows"] == int(holdout.sum())
+    assert pd.Timestamp(window["latest_event_time"]) == rows["event_time"].max()
+    # The registry records the same window for that version.
+    recorded = scenario["versions"].set_index("version").loc[day1["version"], "training_window"]
+    assert (json.loads(recorded) if isinstance(recorded, str) else recorded) == window
     for day in DRIFTED_DAYS[1:]:  # later retrains keep the champion's regime window
         later = scenario["days"][day]["trained"]["training_window"]
         assert later["window_start"] == window["window_start"], later
+        assert later["train_rows"] > window["train_rows"]  # ... and add the newer days to it
 
 
 def test_stable_retraining_does_not_flap(scenario):
@@ -170,6 +189,13 @@ def test_stable_retraining_does_not_flap(scenario):
     assert len({scenario["days"][day]["served_by"] for day in DRIFTED_DAYS[1:]}) == 1
 
 
-def test_no_version_is_promoted_twice(scenario):
+def test_the_promotion_log_holds_exactly_the_promotions_the_runs_reported(scenario):
+    """Each promotion once, in order: the first model, then each run that said it promoted."""
     promoted = scenario["log"].query("action == 'promote'")["version"].tolist()
-    assert len(promoted) == len(set(promoted))
+    reported = [scenario["first"]["version"]] + [
+        figures["trained"]["version"]
+        for figures in scenario["days"].values()
+        if figures["trained"]["promoted"]
+    ]
+    assert len(reported) >= 2  # the first champion and the recovery model at least
+    assert promoted == reported

@@ -516,7 +516,10 @@ def _promotions_table(log: pd.DataFrame) -> pd.DataFrame:
                "run_id"]  # fmt: skip
     if log.empty:
         return pd.DataFrame(columns=columns)
-    return log.sort_values("event_id", ascending=False)[columns].reset_index(drop=True)
+    # reindex: a warehouse whose log predates a column (``evidence``), opened read-only by the
+    # app, is never migrated; its rows show that column empty.
+    ordered = log.sort_values("event_id", ascending=False)
+    return ordered.reindex(columns=columns).reset_index(drop=True)
 
 
 # --- helpers ---------------------------------------------------------------------------------

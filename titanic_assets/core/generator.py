@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from titanic_assets import names
+from titanic_assets.core import ids
 from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.schema import (
     PASSENGER_COLUMNS,
@@ -155,9 +156,8 @@ class PassengerGenerator:
         # Microseconds within the hour (they fit 32 bits, which sort faster than 64).
         offsets = np.sort(rng.integers(0, 3_600_000_000, n, dtype=np.uint32))
         start = pd.Timestamp(hour_start).as_unit("us").to_datetime64()
-        stamp = hour_start.strftime("%Y%m%d%H")
         columns = {
-            "passenger_id": _numbered_ids(f"{id_prefix}-{stamp}-", n),
+            "passenger_id": _numbered_ids(ids.id_prefix(id_prefix, hour_start), n),
             "event_time": start + offsets.astype("timedelta64[us]"),
             "source": _constant(SOURCE_SYNTHETIC, n),
             "batch_id": _constant(batch_id_for(hour_start), n),

@@ -13,6 +13,13 @@ reported degradation, training starts at the first day of the trailing run of de
 (:func:`regime_start`), so the model learns the regime that is instead of a blend with 1912.
 A window with fewer than ``min_window_rows`` labelled rows is widened back to the latest
 ``min_window_rows`` rows: one noisy hour must not become a whole training set.
+
+**What a run reads** is bounded (:data:`MAX_TRAINING_ROWS`): a year at 10,000 passengers an hour
+is ~88 million labelled rows, ~9 GB as a frame, hours of fitting. Past the bound, the synthetic
+passengers are read as a sample chosen by a hash of the passenger id (:func:`sample_buckets`):
+the same passenger is in or out for every run, every hour contributes the same fraction in
+expectation, and membership is independent of the label (stratified in expectation, as the
+holdout is). The historical passengers (the real list, ~1.3k) are always read in full.
 """
 
 from __future__ import annotations
@@ -36,6 +43,13 @@ MIN_WINDOW_ROWS = 200
 #: The "recent" evaluation set: holdout passengers of the last day before the cutoff.
 EVAL_WINDOW_HOURS = 24
 REASON_DEGRADATION = "model_degradation"
+#: The most labelled passengers a training run reads (see the module docstring). What it costs
+#: in holdout accuracy against smaller and larger bounds, and the training time on a year of
+#: history, are measured by ``make bench`` (``year_history``; docs/performance.md).
+MAX_TRAINING_ROWS = 500_000
+#: The hash space of the sample: a passenger is read when ``hash(id) % SAMPLE_BUCKETS`` is
+#: below the bucket count :func:`sample_buckets` gives.
+SAMPLE_BUCKETS = 1 << 20
 
 
 class TrainingSetError(ValueError):
@@ -65,6 +79,17 @@ def content_hash(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(json.dumps(list(ordered.columns)).encode())
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def sample_buckets(labelled_rows: int, max_rows: int = MAX_TRAINING_ROWS) -> int | None:
+    """How many of :data:`SAMPLE_BUCKETS` hash buckets of synthetic passengers to read so that
+    about ``max_rows`` of ``labelled_rows`` are read; None: read them all (at or under the bound).
+    """
+    if max_rows < 1:
+        raise TrainingSetError(f"max_rows must be at least 1, got {max_rows}")
+    if labelled_rows <= max_rows:
+        return None
+    return max(1, int(SAMPLE_BUCKETS * max_rows / labelled_rows))
 
 
 def widen_window(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from titanic_assets.core.ids import hour_of_id
 from titanic_assets.data_layer.warehouse import table_exists
 from titanic_assets.names import (
     BLOCKING_SUITE,
@@ -33,16 +35,23 @@ class PassengerNotFoundError(LookupError):
 
 
 def passenger_lineage(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any]:
-    """Everything the warehouse knows about one passenger, as plain JSON-able data."""
-    source = _source(conn, passenger_id)
+    """Everything the warehouse knows about one passenger, as plain JSON-able data.
+
+    A generated passenger's id names its hour (``core.ids``): its synthetic
+    rows and predictions are looked up within that hour, so DuckDB reads the few row groups of
+    that hour (min/max of event_time per row group) instead of scanning a year of ids.
+    """
+    hour = _hour_bounds(passenger_id)
+    source = _source(conn, passenger_id, hour)
     features = _first(conn, HISTORICAL_FEATURES, passenger_id) or _first(
-        conn, SYNTHETIC_FEATURES, passenger_id
+        conn, SYNTHETIC_FEATURES, passenger_id, hour
     )
     predictions = _rows(
         conn,
         PREDICTIONS_TABLE,
-        f"SELECT * FROM {PREDICTIONS_TABLE} WHERE passenger_id = ? ORDER BY predicted_at",
-        [passenger_id],
+        f"SELECT * FROM {PREDICTIONS_TABLE} WHERE passenger_id = ?{_IN_HOUR if hour else ''} "
+        "ORDER BY predicted_at",
+        [passenger_id, *hour],
     )
     if source is None and features is None and not predictions:
         raise PassengerNotFoundError(f"no passenger with id {passenger_id!r} in the warehouse")
@@ -67,7 +76,19 @@ def passenger_lineage(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dic
     }
 
 
-def _source(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any] | None:
+#: The condition :func:`_hour_bounds` fills in: a generated passenger's own hour.
+_IN_HOUR = " AND event_time >= ? AND event_time < ?"
+
+
+def _hour_bounds(passenger_id: str) -> tuple[datetime, ...]:
+    """(start, end) of a generated passenger's hour; () for any other id."""
+    start = hour_of_id(passenger_id)
+    return () if start is None else (start, start + timedelta(hours=1))
+
+
+def _source(
+    conn: duckdb.DuckDBPyConnection, passenger_id: str, hour: tuple[datetime, ...] = ()
+) -> dict[str, Any] | None:
     raw = _rows(
         conn,
         RAW_HISTORICAL_TABLE,
@@ -89,8 +110,9 @@ def _source(conn: duckdb.DuckDBPyConnection, passenger_id: str) -> dict[str, Any
     synthetic = _rows(
         conn,
         SYNTHETIC_PASSENGERS_TABLE,
-        f"SELECT * FROM {SYNTHETIC_PASSENGERS_TABLE} WHERE passenger_id = ?",
-        [passenger_id],
+        f"SELECT * FROM {SYNTHETIC_PASSENGERS_TABLE} WHERE passenger_id = ?"
+        + (_IN_HOUR if hour else ""),
+        [passenger_id, *hour],
     )
     if synthetic:
         row = synthetic[0]
@@ -118,8 +140,11 @@ def _model(conn: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | No
     return model
 
 
-def _first(conn: duckdb.DuckDBPyConnection, table: str, passenger_id: str) -> dict | None:
-    rows = _rows(conn, table, f"SELECT * FROM {table} WHERE passenger_id = ?", [passenger_id])
+def _first(
+    conn: duckdb.DuckDBPyConnection, table: str, passenger_id: str, hour: tuple = ()
+) -> dict | None:
+    sql = f"SELECT * FROM {table} WHERE passenger_id = ?" + (_IN_HOUR if hour else "")
+    rows = _rows(conn, table, sql, [passenger_id, *hour])
     return rows[0] if rows else None
 
 

@@ -11,7 +11,7 @@ columns) when the table does not exist yet, so callers need no existence test of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -100,27 +100,56 @@ def performance_of_day(conn: duckdb.DuckDBPyConnection, day: datetime | None) ->
     ).df()
 
 
+#: How far back from the newest prediction :func:`latest_predictions` looks, narrowest first:
+#: an hour holds the newest passengers at any rate the dashboards are for; a quiet warehouse
+#: may need a day, or all of history.
+LATEST_WINDOWS = (timedelta(hours=1), timedelta(days=1), None)
+
+
 def latest_predictions(
     conn: duckdb.DuckDBPyConnection, limit: int, passenger_columns: Sequence[str]
 ) -> pd.DataFrame:
     """The newest scoring of the ``limit`` newest scored passengers, newest first, with their
     ``passenger_columns`` from the feature store (NULL while it does not exist).
 
-    Only the top rows by event_time are deduplicated (a top-N, not a window over all
-    history), so the read stays short however long the history is.
+    Flat with history: the newest prediction's time comes from the table's statistics, and
+    both the predictions and the feature rows are read from a window before it
+    (:data:`LATEST_WINDOWS`; rows are stored in time order, so DuckDB skips every older row
+    group by its min/max). A prediction's event time is its passenger's, so the feature rows of
+    the newest passengers are in the same window. A wider window is read only when the
+    narrower one holds fewer than ``limit`` passengers.
     """
     if not table_exists(conn, PREDICTIONS_TABLE):
         return pd.DataFrame()
+    newest = conn.execute(f"SELECT max(event_time) FROM {PREDICTIONS_TABLE}").fetchall()[0][0]
+    for window in LATEST_WINDOWS:
+        since = None if newest is None or window is None else newest - window
+        latest = _latest_predictions(conn, limit, passenger_columns, since)
+        if since is None or len(latest) >= limit:
+            return latest
+    raise AssertionError("unreachable: the last window is all of history")
+
+
+def _latest_predictions(
+    conn: duckdb.DuckDBPyConnection,
+    limit: int,
+    passenger_columns: Sequence[str],
+    since: datetime | None,
+) -> pd.DataFrame:
+    """:func:`latest_predictions` among rows with ``event_time >= since`` (None: all)."""
+    window = "" if since is None else "WHERE event_time >= ?"
+    bounds = [] if since is None else [since]
     if table_exists(conn, FEATURE_VIEW):
         extra = ", ".join(f'f."{c}"' for c in passenger_columns)
-        join = f"LEFT JOIN {FEATURE_VIEW} f USING (passenger_id)"
+        join = f"LEFT JOIN (SELECT * FROM {FEATURE_VIEW} {window}) f USING (passenger_id)"
+        join_bounds = bounds
     else:
         extra = ", ".join(f'NULL AS "{c}"' for c in passenger_columns)
-        join = ""
+        join, join_bounds = "", []
     return conn.execute(
         f"""
         WITH recent AS (
-            SELECT * FROM {PREDICTIONS_TABLE}
+            SELECT * FROM {PREDICTIONS_TABLE} {window}
             ORDER BY event_time DESC, passenger_id DESC, predicted_at DESC LIMIT ?
         ), newest AS (
             SELECT * FROM recent
@@ -132,7 +161,7 @@ def latest_predictions(
         ORDER BY n.event_time DESC, n.passenger_id DESC
         LIMIT ?
         """,
-        [limit * 5, limit],
+        [*bounds, limit * 5, *join_bounds, limit],
     ).df()
 
 

@@ -12,7 +12,14 @@ import pandas as pd
 
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS, LABEL_COLUMN
 from titanic_assets.core.monitoring import Thresholds
-from titanic_assets.core.training_set import TrainingSetError, regime_start
+from titanic_assets.core.schema import SOURCE_HISTORICAL
+from titanic_assets.core.training_set import (
+    MAX_TRAINING_ROWS,
+    SAMPLE_BUCKETS,
+    TrainingSetError,
+    regime_start,
+    sample_buckets,
+)
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.feature_store import FEATURE_VIEW
 from titanic_assets.data_layer.warehouse import table_exists
@@ -20,8 +27,15 @@ from titanic_assets.data_layer.warehouse import table_exists
 PERFORMANCE_TABLE = "monitoring.model_performance"
 
 
-def read_training_rows(conn: duckdb.DuckDBPyConnection, cutoff: datetime) -> pd.DataFrame:
-    """Labelled feature-store rows with event_time <= cutoff; fails naming missing columns."""
+def read_training_rows(
+    conn: duckdb.DuckDBPyConnection, cutoff: datetime, max_rows: int = MAX_TRAINING_ROWS
+) -> pd.DataFrame:
+    """Labelled feature-store rows with event_time <= cutoff; fails naming missing columns.
+
+    At most about ``max_rows`` of them: past that, synthetic passengers are sampled by a hash of
+    their id (the rule and why: :mod:`titanic_assets.core.training_set`); the fraction read is
+    in the frame's ``attrs["sample_fraction"]`` (1.0: all of them).
+    """
     if not table_exists(conn, FEATURE_VIEW):
         raise TrainingSetError(
             f"{FEATURE_VIEW} does not exist: materialize the feature pipeline first "
@@ -43,11 +57,19 @@ def read_training_rows(conn: duckdb.DuckDBPyConnection, cutoff: datetime) -> pd.
             "titanic_assets.core.features disagree; re-materialize the feature pipeline."
         )
     columns = ", ".join(f'"{c}"' for c in FEATURE_STORE_COLUMNS)  # constants, not user input
-    return conn.execute(
-        f"SELECT {columns} FROM {FEATURE_VIEW} "
-        f"WHERE event_time <= ? AND {LABEL_COLUMN} IS NOT NULL ORDER BY passenger_id",
-        [cutoff],
+    labelled = f"event_time <= ? AND {LABEL_COLUMN} IS NOT NULL"
+    total = conn.execute(f"SELECT count(*) FROM {FEATURE_VIEW} WHERE {labelled}", [cutoff])
+    buckets = sample_buckets(int(total.fetchall()[0][0]), max_rows)
+    sample, params = "", [cutoff]
+    if buckets is not None:
+        sample = f" AND (source = ? OR hash(passenger_id) % {SAMPLE_BUCKETS} < ?)"
+        params += [SOURCE_HISTORICAL, buckets]
+    frame = conn.execute(
+        f"SELECT {columns} FROM {FEATURE_VIEW} WHERE {labelled}{sample} ORDER BY passenger_id",
+        params,
     ).df()
+    frame.attrs["sample_fraction"] = 1.0 if buckets is None else buckets / SAMPLE_BUCKETS
+    return frame
 
 
 def degradation_regime_start(

@@ -26,6 +26,7 @@ from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md, reliabi
 from titanic_assets.core.training import TrainedModel, fit_and_evaluate
 from titanic_assets.core.training_set import (
     EVAL_WINDOW_HOURS,
+    MAX_TRAINING_ROWS,
     REASON_DEGRADATION,
     TrainingSetError,
     assign_splits,
@@ -65,6 +66,12 @@ class TrainingDataConfig(dg.Config):
         "cutoff. Default: now. Re-running with the same cutoff gives the same training set.",
     )
     min_rows: int = Field(default=MIN_TRAINING_ROWS, ge=10)
+    max_rows: int = Field(
+        default=MAX_TRAINING_ROWS,
+        ge=10,
+        description="Read at most about this many labelled passengers; past it, synthetic "
+        "ones are sampled by a hash of their id (core.training_set: the rule and why).",
+    )
     reason: str = Field(
         default="on_demand",
         description=f"Why this run trains. '{REASON_DEGRADATION}' (set by the "
@@ -155,7 +162,7 @@ def _training_output(
 ) -> dg.Output[pd.DataFrame]:
     try:
         cutoff = parse_cutoff(config.cutoff)
-        frame = training_store.read_training_rows(conn, cutoff)
+        frame = training_store.read_training_rows(conn, cutoff, config.max_rows)
         start = widen_window(frame["event_time"], _window_start(conn, config))
         frame = assign_splits(frame, start)
         validate_training_rows(frame, config.min_rows)
@@ -179,6 +186,7 @@ def _training_output(
                 pd.Timestamp(frame["event_time"].max()).isoformat()
             ),
             "survival_rate": dg.MetadataValue.float(float(frame[LABEL_COLUMN].mean())),
+            "sample_fraction": dg.MetadataValue.float(frame.attrs.get("sample_fraction", 1.0)),
             "sources": dg.MetadataValue.json(frame["source"].value_counts().to_dict()),
             "content_sha256": dg.MetadataValue.text(digest),
         },
