@@ -10,6 +10,7 @@ from titanic_assets.core import features
 from titanic_assets.core.features import FORBIDDEN_INPUTS
 from titanic_assets.core.metrics import classification_metrics
 from titanic_assets.core.model import (
+    HOLDOUT_SEED,
     TrainingParams,
     cross_val_accuracy,
     feature_importance,
@@ -40,6 +41,10 @@ def test_holdout_is_stable_per_passenger_and_roughly_stratified(real):
     assert (holdout_mask(half["passenger_id"]) == mask[:600]).all()
     # Label-independent hash: class balance of the holdout close to the whole.
     assert abs(real["survived"][mask].mean() - real["survived"].mean()) < 0.05
+    # The seed picks the membership: another seed, another holdout of about the same size.
+    other = holdout_mask(real["passenger_id"], seed=HOLDOUT_SEED + 1)
+    assert (holdout_mask(real["passenger_id"], seed=HOLDOUT_SEED) == mask).all()
+    assert 0.15 < other.mean() < 0.25 and (other != mask).mean() > 0.2
 
 
 def test_holdout_accuracy_on_real_data_is_in_the_honest_band(real):

@@ -419,7 +419,7 @@ def monitoring(snapshot: Snapshot) -> Monitoring:
     trend = [
         {"day": row["day"], "feature": feature, "psi": float(value)}
         for row in main.to_dict("records")
-        for feature, value in _psi(row["psi_by_feature"]).items()
+        for feature, value in monitoring_lib.psi_by_feature(row["psi_by_feature"]).items()
     ]
     psi_trend = pd.DataFrame(trend, columns=["day", "feature", "psi"])
     latest_day = str(main["day"].iloc[-1])
@@ -523,12 +523,6 @@ def _promotions_table(log: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _psi(raw: Any) -> dict[str, float]:
-    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
-        return {}
-    return {str(k): float(v) for k, v in json.loads(raw).items() if v is not None}
 
 
 def _int_or_none(value: Any) -> int | None:

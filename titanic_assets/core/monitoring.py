@@ -354,3 +354,11 @@ def confusion_totals(performance: pd.DataFrame) -> dict[str, float]:
         "n": n,
         "accuracy": (counts["tn"] + counts["tp"]) / n if n else math.nan,
     }
+
+
+def psi_by_feature(raw: Any) -> dict[str, float]:
+    """A row's ``psi_by_feature`` (JSON text, or NULL for a day without drift figures) as
+    ``{feature: PSI}``, features without a figure left out."""
+    if raw is None or raw is pd.NA or (isinstance(raw, float) and math.isnan(raw)) or not raw:
+        return {}
+    return {str(k): float(v) for k, v in json.loads(raw).items() if v is not None}

@@ -9,7 +9,6 @@ are joined to the scores inside DuckDB) and handed to monitoring within the run;
 written through the warehouse I/O manager.
 """
 
-import json
 import math
 from datetime import timedelta
 from typing import Any
@@ -458,7 +457,7 @@ def _performance_metadata(
             title=f"Model v{int(main['model_version'])}, {main['day']:%Y-%m-%d}",
         )
     )
-    psi = json.loads(main["psi_by_feature"]) if main["psi_by_feature"] else {}
+    psi = monitoring.psi_by_feature(main["psi_by_feature"])
     if psi:
         metadata["psi_by_feature"] = dg.MetadataValue.md(
             plots.bar_chart_md(list(psi), list(psi.values()), "Drift per feature", "PSI")
