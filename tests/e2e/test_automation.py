@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
 )
 from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets.data_layer.warehouse import connect
+from titanic_assets.feature_pipeline.assets import HOURLY_BACKFILL_POLICY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -120,12 +121,15 @@ def old_backfill(live: LiveDagster, first_cycle):
     return _run_backfill(live, OLD_HOURS)
 
 
-def test_a_30_hour_backfill_runs_as_two_runs_with_every_hour_exact(live, old_backfill):
+def test_a_30_hour_backfill_runs_in_the_policys_chunks_with_every_hour_exact(live, old_backfill):
     ranges = sorted(
         (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
         for r in old_backfill
     )
-    assert ranges == [(OLD_HOURS[0], OLD_HOURS[23]), (OLD_HOURS[24], OLD_HOURS[-1])]
+    per_run = HOURLY_BACKFILL_POLICY.max_partitions_per_run
+    assert per_run is not None
+    chunks = [OLD_HOURS[i : i + per_run] for i in range(0, len(OLD_HOURS), per_run)]
+    assert ranges == [(chunk[0], chunk[-1]) for chunk in chunks]
     for table in ("features.synthetic_passengers", "features.passenger_features"):
         counts = _rows_per_hour(live, table, OLD_HOURS[0], OLD_HOURS[-1])
         assert counts == {h: PER_HOUR for h in OLD_HOURS}, table
