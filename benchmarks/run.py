@@ -519,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
                         "built in scratch (same days and rate) instead of building it again")  # fmt: skip
     parser.add_argument("--year-days", type=int, help="days of history of scenario 7 "
                         "(0 skips it; default: 365, --quick: 0)")  # fmt: skip
+    parser.add_argument("--no-capacity", action="store_true",
+                        help="leave scenario 8 (capacity) out of a full run")  # fmt: skip
     args = parser.parse_args(argv)
     quiet()
     settings = resize(QUICK if args.quick else FULL, args.sizes, args.memory_n)
@@ -527,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--year-days: a number of days >= 0, got {args.year_days}")
         settings["year_days"] = args.year_days
     settings["year_reuse"] = args.reuse_year
+    if args.no_capacity:
+        settings["capacity_rates"] = []
     scratch = scratch_dir(Path(args.scratch) if args.scratch else None)
     output = Path(
         args.output
