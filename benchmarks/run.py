@@ -120,20 +120,25 @@ def prepare_template(scratch: Path) -> Path:
     return template
 
 
-def run(settings: dict, scratch: Path, log) -> dict:
+def warm_up(settings: dict, scratch: Path, template: Path) -> None:
+    """Both arms once at a tiny N (untimed), so lazy imports (GX, XGBoost, matplotlib) and GX's
+    context are paid before any timed run, in both arms alike."""
     from benchmarks import plain
     from benchmarks.dagster_arm import DagsterArm
-    from benchmarks.scenarios import incremental, launched, memory, overhead, startup, throughput
 
-    started = time.perf_counter()
-    template = prepare_template(scratch)
-    # Warm-up (untimed): both arms once at a tiny N, so lazy imports (GX, XGBoost, matplotlib)
-    # and GX's context are paid before any timed run, in both arms alike.
     if settings.get("warmup", True):
         for name in ("warm_plain", "warm_dagster"):
             copy_warehouse(template, scratch / f"{name}.duckdb")
         plain.cycle(str(scratch / "warm_plain.duckdb"), 500)
         DagsterArm(str(scratch / "warm_dagster.duckdb")).cycle(500)
+
+
+def run(settings: dict, scratch: Path, log) -> dict:
+    from benchmarks.scenarios import incremental, launched, memory, overhead, startup, throughput
+
+    started = time.perf_counter()
+    template = prepare_template(scratch)
+    warm_up(settings, scratch, template)
     log(f"setup {time.perf_counter() - started:.1f} s")
 
     sizes = settings["sizes"]
@@ -501,6 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-n", type=int, help="passengers of the peak-RSS cycle "
                         "(0 skips it; default: 1M, --quick: 2k)")  # fmt: skip
     parser.add_argument(
+        "--only-overhead",
+        action="store_true",
+        help="run scenario 1 alone (in-process overhead, at --sizes) and update its figures in "
+        "the existing results",
+    )
+    parser.add_argument(
         "--only-backfill",
         action="store_true",
         help="run scenario 6 alone and update its figures in the existing results",
@@ -541,7 +552,18 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    if args.only_backfill:
+    if args.only_overhead:
+        from benchmarks.scenarios import overhead
+
+        results = json.loads(output.read_text())
+        template = prepare_template(scratch)
+        warm_up(settings, scratch, template)
+        log("scenario 1: orchestration overhead (full cycle, Dagster vs plain)")
+        over = overhead.run_sizes(scratch, template, settings["sizes"], settings["reps"], log)
+        results["overhead_ratio"] = {**results.get("overhead_ratio", {}), **over["ratio"]}
+        for part in ("ratio", "runs", "comparison"):
+            results["raw"]["overhead"][part] = {**results["raw"]["overhead"][part], **over[part]}
+    elif args.only_backfill:
         results = json.loads(output.read_text())
         bf = daemon_backfill(FULL, log)
         for hours, figures in bf.items():
