@@ -147,7 +147,7 @@ def extend(target: Path, days: int, log=print) -> None:
 
     started = time.perf_counter()
     with connect(str(target)) as conn:
-        end = history_load.history_end(conn)
+        end = history_load.history_end(conn, END)
         if end is None:
             raise RuntimeError(f"{target} holds no generated history to copy")
         history_load.truncate_history(conn, end)
@@ -361,8 +361,8 @@ def run(
     # The fresh warehouse: the historical list and the same champion, trained the same way.
     fresh_built = child("build", template=template, warehouse=fresh, per_hour=per_hour,
                          days=0)  # fmt: skip
-    # END, unless the copies were cut short (a measured day after END is not history)
-    end = min(_history_end(year), END)
+    # END, unless the copies were cut short (the measured day at END is not history)
+    end = _history_end(year)
     passenger = f"syn-{end - timedelta(hours=1):%Y%m%d%H}-000001"
     view = child("views", warehouse=year, passenger=passenger)
     lineage_cli = _lineage_cli(year, home, passenger)
@@ -409,7 +409,7 @@ def _history_end(path: Path) -> datetime:
     from titanic_assets.data_layer.warehouse import connect
 
     with connect(str(path), read_only=True) as conn:
-        return history_end(conn)
+        return history_end(conn, END)
 
 
 def _lineage_cli(warehouse: Path, home: Path, passenger_id: str, reps: int = 3) -> dict:

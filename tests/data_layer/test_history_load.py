@@ -188,7 +188,7 @@ def test_replicated_history_is_the_source_moved_in_time(history):
             history_load.replace_window(
                 conn, PERFORMANCE_TABLE, frame, "day", day, day + timedelta(days=1)
             )
-        end = history_load.history_end(conn)
+        end = history_load.history_end(conn, START + timedelta(days=30))
         assert end == START + timedelta(days=2)
         history_load.truncate_history(conn, end)  # nothing after it yet: nothing dropped
         history_load.replicate_history(conn, START, end, START + timedelta(days=5))
@@ -204,4 +204,10 @@ def test_replicated_history_is_the_source_moved_in_time(history):
     with connect(warehouse) as conn:
         history_load.truncate_history(conn, START + timedelta(days=4))
         assert feature_store_counts(conn)["synthetic_certified"] == 4 * 24 * PER_HOUR
-        assert history_load.history_end(conn) == START + timedelta(days=4)
+        assert history_load.history_end(conn, START + timedelta(days=30)) == START + timedelta(
+            days=4
+        )
+        # A day from ``before`` on (a pipeline run after the history) is not history.
+        assert history_load.history_end(conn, START + timedelta(days=3)) == START + timedelta(
+            days=3
+        )

@@ -136,10 +136,14 @@ _PASSENGER_TABLES = (SYNTHETIC_PASSENGERS_TABLE, SYNTHETIC_FEATURES_TABLE, PREDI
 _COPY_STEP = timedelta(days=7)
 
 
-def history_end(conn: duckdb.DuckDBPyConnection) -> datetime | None:
-    """Where the complete history ends: the day after the last monitored day (a chunk is
-    complete once its monitoring rows are written, its last step); None without any."""
-    rows = conn.execute(f"SELECT max(day) FROM {PERFORMANCE_TABLE}").fetchall()
+def history_end(conn: duckdb.DuckDBPyConnection, before: datetime) -> datetime | None:
+    """Where the complete history ends: the day after the last monitored day before
+    ``before`` (a chunk is complete once its monitoring rows are written, its last step; days
+    from ``before`` on are the pipelines' own runs, e.g. a benchmark's measured day, not
+    history); None without any."""
+    rows = conn.execute(
+        f"SELECT max(day) FROM {PERFORMANCE_TABLE} WHERE day < ?", [naive_utc(before)]
+    ).fetchall()
     return None if rows[0][0] is None else rows[0][0] + timedelta(days=1)
 
 
