@@ -94,6 +94,7 @@ def build(
     with connect(db) as conn:
         historical = read_table(conn, names.HISTORICAL_PASSENGERS_TABLE)
         version, model = registry.load_champion(conn)
+        champion_version = int(version.version)
         profiles = {int(version.version): version.training_profile}
         first = history_start(days)
         generated_end = first + timedelta(days=min(days, generated_days))
@@ -133,10 +134,11 @@ def build(
         extend(target, days, log)
     with connect(db) as conn:
         conn.execute("CHECKPOINT")
-        passengers_total = conn.execute(
-            f"SELECT count(*) FROM {names.SYNTHETIC_PASSENGERS_TABLE}"
-        ).fetchall()[0][0]
-    return {"passengers": int(passengers_total), "build_s": time.perf_counter() - started}
+    return {
+        "passengers": _passengers(target),
+        "build_s": time.perf_counter() - started,
+        "champion_version": champion_version,
+    }
 
 
 def extend(target: Path, days: int, log=print) -> None:
@@ -347,6 +349,10 @@ def run(
     if reuse and year.exists() and _marker(year).exists():
         kept = json.loads(_marker(year).read_text())
         if {k: kept.get(k) for k in wanted} == wanted:
+            if _history_end(year) < END:  # a build cut short: copy the rest (resumable)
+                child("extend", warehouse=year, days=days)
+                kept["passengers"] = _passengers(year)
+                _marker(year).write_text(json.dumps(kept))
             built = {**kept, "reused": True}
             log(f"  year: reusing {year} ({kept['passengers']:,} passengers)")
     if built is None:
@@ -357,6 +363,9 @@ def run(
                        days=days, generated_days=generated_days)  # fmt: skip
         built.update(generated)
         _marker(year).write_text(json.dumps({**wanted, **built}))
+    # The year is measured with the champion it was built with (the fresh warehouse's, trained
+    # the same way), not with what an earlier measured training run promoted on a kept year.
+    _restore_champion(year, built.get("champion_version", 1), log)
     size = warehouse_size(str(year))
     # The fresh warehouse: the historical list and the same champion, trained the same way.
     fresh_built = child("build", template=template, warehouse=fresh, per_hour=per_hour,
@@ -410,6 +419,27 @@ def _history_end(path: Path) -> datetime:
 
     with connect(str(path), read_only=True) as conn:
         return history_end(conn, END)
+
+
+def _restore_champion(path: Path, version: int, log) -> None:
+    from titanic_assets.data_layer import registry
+    from titanic_assets.data_layer.warehouse import connect
+
+    with connect(str(path)) as conn:
+        current = registry.champion(conn)
+        if current is None or current.version != version:
+            registry.promote(conn, version, "year benchmark: measured with the build's champion")
+            log(f"  year: champion v{version} again (was v{current.version if current else '-'})")
+
+
+def _passengers(path: Path) -> int:
+    """Synthetic passengers of the history (before :data:`END`: not the measured hour's)."""
+    from titanic_assets.data_layer.warehouse import connect
+
+    table = names.SYNTHETIC_PASSENGERS_TABLE
+    with connect(str(path), read_only=True) as conn:
+        rows = conn.execute(f"SELECT count(*) FROM {table} WHERE event_time < ?", [END])
+        return int(rows.fetchall()[0][0])
 
 
 def _lineage_cli(warehouse: Path, home: Path, passenger_id: str, reps: int = 3) -> dict:
