@@ -364,8 +364,9 @@ def run(
         built.update(generated)
         _marker(year).write_text(json.dumps({**wanted, **built}))
     # The year is measured with the champion it was built with (the fresh warehouse's, trained
-    # the same way), not with what an earlier measured training run promoted on a kept year.
-    _restore_champion(year, built.get("champion_version", 1), log)
+    # the same way) and no other version, not with what earlier measured training runs
+    # registered on a kept year (newer versions would be scored as shadows every daily run).
+    _restore_registry(year, built.get("champion_version", 1), log)
     size = warehouse_size(str(year))
     # The fresh warehouse: the historical list and the same champion, trained the same way.
     fresh_built = child("build", template=template, warehouse=fresh, per_hour=per_hour,
@@ -421,25 +422,27 @@ def _history_end(path: Path) -> datetime:
         return history_end(conn, END)
 
 
-def _restore_champion(path: Path, version: int, log) -> None:
+def _restore_registry(path: Path, version: int, log) -> None:
+    """The kept year's registry as built: its champion, no version trained since (see
+    ``registry.discard_versions_after``)."""
     from titanic_assets.data_layer import registry
     from titanic_assets.data_layer.warehouse import connect
 
     with connect(str(path)) as conn:
-        current = registry.champion(conn)
-        if current is None or current.version != version:
-            registry.promote(conn, version, "year benchmark: measured with the build's champion")
-            log(f"  year: champion v{version} again (was v{current.version if current else '-'})")
+        dropped = registry.discard_versions_after(
+            conn, version, "year benchmark: measured with the build's champion"
+        )
+    if dropped:
+        log(f"  year: registry as built (v{version}; dropped {dropped}, earlier measured runs)")
 
 
 def _passengers(path: Path) -> int:
     """Synthetic passengers of the history (before :data:`END`: not the measured hour's)."""
+    from titanic_assets.data_layer.history_load import passengers_before
     from titanic_assets.data_layer.warehouse import connect
 
-    table = names.SYNTHETIC_PASSENGERS_TABLE
     with connect(str(path), read_only=True) as conn:
-        rows = conn.execute(f"SELECT count(*) FROM {table} WHERE event_time < ?", [END])
-        return int(rows.fetchall()[0][0])
+        return passengers_before(conn, END)
 
 
 def _lineage_cli(warehouse: Path, home: Path, passenger_id: str, reps: int = 3) -> dict:
