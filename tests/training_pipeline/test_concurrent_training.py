@@ -123,7 +123,7 @@ WORKER = textwrap.dedent(
     job = build_definitions(warehouse).resolve_job_def("training_pipeline")
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {"models__model_versions": {"config": model}}},
+        run_config={"ops": {names.MODEL_VERSIONS_OP: {"config": model}}},
     )
     sys.exit(0 if result.success else 1)
     """
