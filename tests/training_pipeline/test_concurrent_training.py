@@ -117,6 +117,7 @@ WORKER = textwrap.dedent(
     """
     import json, sys
     import dagster as dg
+    from titanic_assets import names
     from titanic_assets.definitions import build_definitions
 
     warehouse, model = sys.argv[1], json.loads(sys.argv[2])
