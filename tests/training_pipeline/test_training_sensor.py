@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.warehouse_lock import hold_warehouse_lock
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import warehouse_resources
@@ -84,7 +84,7 @@ def test_no_champion_requests_first_training_with_a_fixed_cutoff(tmp_path, real,
     result = tick(instance, path)
     [request] = result.run_requests
     assert request.run_key == "champion-none-new-rows-x2"
-    cutoff = request.run_config["ops"]["models__training_data"]["config"]["cutoff"]
+    cutoff = request.run_config["ops"][names.TRAINING_DATA_OP]["config"]["cutoff"]
     assert cutoff == "2026-01-01T01:00:00"
     assert request.job_name in (None, "training_pipeline")
     # The sensor moved its cursor past the event it judged; no new event -> skip.
