@@ -465,14 +465,33 @@ def capacity_lines(results: dict) -> list[str]:
         for r, s in cap["daily_s"].items()
     )
     best = cap["max_measured_rate_within_budget"]
-    return [
+    lines = [
         f"| hourly feature run by rate (peak RSS) | {hourly} | ≤ {cap['hourly_budget_s']:.0f} s |",
         f"| daily inference + monitoring run by rate (peak RSS) | {daily} | — |",
-        f"| capacity: highest measured rate within a quarter hour; extrapolated to the budget / "
-        f"to the machine's {cap['machine_memory_gib']:.1f} GiB | **{best:,}/h** measured; "
-        f"~{cap['extrapolated_rate_at_budget'] / 1e6:.0f}M/h / "
-        f"~{cap['extrapolated_rate_at_machine_memory'] / 1e6:.0f}M/h extrapolated | — |",
+        f"| capacity: highest measured rate with the hourly run within a quarter hour | "
+        f"**{best:,}/h** measured | — |"
+        if best is not None
+        else "| capacity: no measured rate within a quarter hour | — | — |",
     ]
+    if "extrapolation" not in cap:  # results of a run before the extrapolation was fixed
+        return lines
+    line = cap["extrapolation"]["hourly_s_at_budget"]
+    memory = cap["extrapolation"]["hourly_rss_gib_at_machine_memory"]
+    return [
+        *lines,
+        f"| *extrapolated* (least-squares line through the measured rates, "
+        f"{line.get('fixed', 0):.1f} s + {line.get('per_million', 0):.1f} s per million): "
+        f"hourly run at {cap['hourly_budget_s']:.0f} s / its peak RSS at the machine's "
+        f"{cap['machine_memory_gib']:.1f} GiB | {_rate(line)} / {_rate(memory)} | — |",
+    ]
+
+
+def _rate(extrapolated: dict) -> str:
+    """An extrapolated rate for the table, or why there is none."""
+    rate = extrapolated.get("rate")
+    if rate is None:
+        return f"none ({extrapolated['why_none']})"
+    return f"~{rate / 1e6:,.0f}M/h ({extrapolated['times_largest_measured']:.0f}x the largest run)"
 
 
 def _sizes(text: str) -> list[int]:

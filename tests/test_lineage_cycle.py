@@ -12,6 +12,7 @@ import sys
 import dagster as dg
 import pytest
 
+from titanic_assets import names
 from titanic_assets.core.schema import normalise_source
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
@@ -39,14 +40,12 @@ def cycle(tmp_path_factory):
                 "feature_pipeline",
                 partition_key=hour,
                 run_config={
-                    "ops": {
-                        "features__synthetic_passengers": {"config": {"passengers_per_hour": 40}}
-                    }
+                    "ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"passengers_per_hour": 40}}}
                 },
             )
         run(
             "training_pipeline",
-            run_config={"ops": {"models__training_data": {"config": {"cutoff": f"{DAY}T00:00"}}}},
+            run_config={"ops": {names.TRAINING_DATA_OP: {"config": {"cutoff": f"{DAY}T00:00"}}}},
         )
         run("inference_pipeline", partition_key=DAY)
         yield warehouse

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from titanic_assets import names
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Libraries some step needs, none of which the code location may import at load.
@@ -34,6 +36,7 @@ RUN_ONE_JOB = """
 import json, sys
 import titanic_assets.definitions as location
 import dagster as dg
+from titanic_assets import names
 job, partition, config = sys.argv[1], sys.argv[2] or None, json.loads(sys.argv[3])
 loaded = {m for m in sys.modules if m.split(".")[0] in LIBRARIES}
 result = location.defs.resolve_job_def(job).execute_in_process(
@@ -83,15 +86,15 @@ def test_each_run_imports_only_the_libraries_its_steps_use(tmp_path):
     feature = _run(
         "feature_pipeline",
         "2026-11-02-00:00",
-        {"ops": {"features__synthetic_passengers": {"config": {"passengers_per_hour": 200}}}},
+        {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"passengers_per_hour": 200}}}},
         env=env,
     )
     training = _run(
         "training_pipeline",
         config={
             "ops": {
-                "models__training_data": {"config": {"cutoff": "2026-11-02T23:59:59"}},
-                "models__model_versions": {"config": {"n_estimators": 5, "cv_folds": 2}},
+                names.TRAINING_DATA_OP: {"config": {"cutoff": "2026-11-02T23:59:59"}},
+                names.MODEL_VERSIONS_OP: {"config": {"n_estimators": 5, "cv_folds": 2}},
             }
         },
         env=env,

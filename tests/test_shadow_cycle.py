@@ -16,6 +16,7 @@ import sys
 import dagster as dg
 import pytest
 
+from titanic_assets import names
 from titanic_assets.core.segments import SEGMENTS
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
@@ -58,7 +59,7 @@ def scenario(tmp_path_factory):
                     partition_key=f"{day}-{hour}",
                     run_config={
                         "ops": {
-                            "features__synthetic_passengers": {
+                            names.SYNTHETIC_PASSENGERS_OP: {
                                 "config": {"passengers_per_hour": PER_HOUR}
                             }
                         }
@@ -66,9 +67,9 @@ def scenario(tmp_path_factory):
                 )
 
         def train(cutoff: str, model: dict | None = None):
-            ops = {"models__training_data": {"config": {"cutoff": cutoff}}}
+            ops = {names.TRAINING_DATA_OP: {"config": {"cutoff": cutoff}}}
             if model:
-                ops["models__model_versions"] = {"config": model}
+                ops[names.MODEL_VERSIONS_OP] = {"config": model}
             return run("training_pipeline", run_config={"ops": ops})
 
         run("historical_backfill")
@@ -100,7 +101,7 @@ def test_second_version_is_not_promoted_and_its_decline_is_logged(scenario) -> N
     ]
     decline = log[(log["action"] == "decline") & (log["version"] == 2)]
     assert len(decline) == 1 and decline["evidence"].iloc[0] in {"recent", "holdout"}
-    metadata = scenario["second"].asset_materializations_for_node("models__model_versions")
+    metadata = scenario["second"].asset_materializations_for_node(names.MODEL_VERSIONS_OP)
     card = metadata[0].metadata["model_card"].value
     assert "# Model card: version 2" in card and "Calibration" in card
 
@@ -187,11 +188,7 @@ def test_calibration_and_segments_of_the_day(scenario) -> None:
         assert champion.loc[r.segment, "accuracy"] == pytest.approx(r.acc)
     checks = {e.check_name: e for e in scenario["scored"].get_asset_check_evaluations()}
     assert CALIBRATION_CHECK in checks and SEGMENT_CHECK in checks
-    metadata = (
-        scenario["scored"]
-        .asset_materializations_for_node("monitoring__model_performance")[0]
-        .metadata
-    )
+    metadata = scenario["scored"].asset_materializations_for_node(names.PERFORMANCE_OP)[0].metadata
     assert metadata["reliability_diagram"].value.startswith("![")
     assert "female/1" in metadata["segments"].value
     assert "v2" in metadata["shadow_comparison"].value

@@ -3,15 +3,20 @@
 For each rate (passengers per hour), in a process of its own on a copy of the template with a
 champion: the Dagster ``feature_pipeline`` run of one hour at that rate (after an untimed small
 run on another day pays the lazy imports), its wall time and the process's peak RSS. For the
-daily rates, the other 23 hours of the day are then loaded in bulk (the library's generator,
-features and GX suites, as in scenario 7) and the ``inference_pipeline`` run of the day is timed,
-with its own peak RSS (the high-water mark is reset between the two, Linux ``clear_refs``).
+daily rates, the other 23 hours of the day are then copies of the measured hour (passengers,
+features and verdicts, shifted an hour at a time with new ids: ``history_load.replicate_history``,
+in SQL, seconds where generating 23M passengers took half an hour) and the
+``inference_pipeline`` run of the day is timed, with its own peak RSS (the high-water mark is
+reset between the two, Linux ``clear_refs``). The day load is setup, not measured.
 
 The hourly budget is a quarter of the hour (:data:`HOURLY_BUDGET_S`): the hourly step must
 leave the hour free for the daily run, retries and backfills. Measured rates within it are
-reported as measured; the rate at which a straight line through the two largest measured
-rates reaches the budget is reported as an extrapolation (``extrapolated_rate``), and so is the
-rate at which the hourly run's peak RSS would reach the machine's memory.
+reported as measured. Beyond them, and labelled as such (``extrapolation``): a least-squares
+line through every measured (rate, hourly seconds) point, a fixed cost plus a cost per
+passenger, and the rate at which it reaches the budget; likewise for the hourly run's peak RSS
+and the machine's memory. A line whose slope is not positive (timing noise on a loaded
+machine can make a larger rate as fast as a smaller one) gives no extrapolation, not a
+negative or infinite rate.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import SEED, copy_warehouse, json_child, machine
+from benchmarks.common import copy_warehouse, json_child, machine
 
 #: A quarter of the hour: what the hourly step may take.
 HOURLY_BUDGET_S = 900.0
@@ -44,12 +49,7 @@ def measure(template: Path, warehouse: Path, rate: int, daily: bool, log=print) 
     from benchmarks import plain
     from benchmarks.child import own_peak_rss_kib
     from benchmarks.dagster_arm import DagsterArm, hour_key
-    from titanic_assets import names
-    from titanic_assets.core.backfill import synthetic_hours
-    from titanic_assets.core.features import build_features
     from titanic_assets.data_layer import history_load
-    from titanic_assets.data_layer.feature_store import read_table
-    from titanic_assets.data_layer.validation import validate_batch_in_warehouse
     from titanic_assets.data_layer.warehouse import connect
 
     copy_warehouse(template, warehouse)
@@ -65,22 +65,8 @@ def measure(template: Path, warehouse: Path, rate: int, daily: bool, log=print) 
         return out
     started = time.perf_counter()
     with connect(str(warehouse)) as conn:
-        historical = read_table(conn, names.HISTORICAL_PASSENGERS_TABLE)
-        counts = {}
-        for h in range(1, 24):
-            [passengers], _ = synthetic_hours(
-                historical, [HOUR + timedelta(hours=h)], rate, seed=SEED
-            )
-            features = build_features(passengers)
-            history_load.append_synthetic_hours(conn, passengers, features)
-            counts.update(features["batch_id"].value_counts().to_dict())
-            del passengers, features
-        window = (HOUR + timedelta(hours=1), HOUR + timedelta(days=1))
-        results = validate_batch_in_warehouse(conn, history_load.synthetic_window_sql(*window))
-        history_load.record_window_verdicts(
-            conn, batch_rows=counts, asset="/".join(names.SYNTHETIC_FEATURES),
-            results=results, run_id="capacity",
-        )  # fmt: skip
+        day = HOUR + timedelta(days=1)
+        history_load.replicate_history(conn, HOUR, HOUR + timedelta(hours=1), day)
         conn.execute("CHECKPOINT")
     out["day_load_s"] = time.perf_counter() - started
     _reset_peak_rss()
@@ -103,11 +89,32 @@ def _child(template: Path, scratch: Path, rate: int, daily: bool, log) -> dict:
     return out
 
 
-def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Intercept and slope of the straight line through the two largest points."""
-    (x0, y0), (x1, y1) = sorted(points)[-2:]
-    slope = (y1 - y0) / (x1 - x0)
-    return y1 - slope * x1, slope
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Least-squares intercept and slope of ``y = a + b x`` through every point; None with
+    fewer than two distinct x."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+    return mean_y - slope * mean_x, slope
+
+
+def extrapolate(points: list[tuple[float, float]], limit: float) -> dict:
+    """Where the least-squares line through ``points`` reaches ``limit`` (an extrapolation,
+    labelled as one): its fixed cost and cost per million, the rate, and how far that is beyond
+    the largest measured rate. No rate when the line does not grow (slope <= 0)."""
+    line = fit_line(points)
+    if line is None:
+        return {"rate": None, "why_none": "fewer than two measured rates"}
+    intercept, slope = line
+    out = {"fixed": intercept, "per_million": slope * 1e6}
+    if slope <= 0:
+        return {**out, "rate": None, "why_none": "no growth with the rate was measured (noise)"}
+    rate = (limit - intercept) / slope
+    return {**out, "rate": rate, "times_largest_measured": rate / max(x for x, _ in points)}
 
 
 def run(scratch: Path, template: Path, rates: list[int], daily_rates: list[int], log=print):
@@ -115,8 +122,6 @@ def run(scratch: Path, template: Path, rates: list[int], daily_rates: list[int],
     hourly = {str(r): v["hourly_s"] for r, v in runs.items()}
     hourly_rss = {str(r): v["hourly_peak_rss_kib"] / 2**20 for r, v in runs.items()}
     within = [r for r, v in runs.items() if v["hourly_s"] <= HOURLY_BUDGET_S]
-    intercept, slope = _line([(r, v["hourly_s"]) for r, v in runs.items()])
-    rss_intercept, rss_slope = _line([(r, hourly_rss[str(r)]) for r in runs])
     memory_gib = float(machine()["memory"].split()[0])
     return {
         "hourly_budget_s": HOURLY_BUDGET_S,
@@ -127,9 +132,16 @@ def run(scratch: Path, template: Path, rates: list[int], daily_rates: list[int],
             str(r): v["daily_peak_rss_kib"] / 2**20 for r, v in runs.items() if "daily_s" in v
         },
         "max_measured_rate_within_budget": max(within) if within else None,
-        # Extrapolations (a straight line through the two largest measured rates):
-        "extrapolated_rate_at_budget": (HOURLY_BUDGET_S - intercept) / slope,
-        "extrapolated_rate_at_machine_memory": (memory_gib - rss_intercept) / rss_slope,
+        # Extrapolated, not measured: least-squares lines through every measured rate.
+        "extrapolation": {
+            "method": "least-squares line through every measured rate",
+            "hourly_s_at_budget": extrapolate(
+                [(r, v["hourly_s"]) for r, v in runs.items()], HOURLY_BUDGET_S
+            ),
+            "hourly_rss_gib_at_machine_memory": extrapolate(
+                [(r, hourly_rss[str(r)]) for r in runs], memory_gib
+            ),
+        },
         "machine_memory_gib": memory_gib,
         "raw": {str(r): v for r, v in runs.items()},
     }

@@ -4,20 +4,28 @@ Two warehouses that differ only in history: ``small`` holds one hour of ``per_ho
 passengers, ``large`` holds ``hours`` such hours (5M passengers at 500 x 10k), all certified,
 plus the same champion model (trained on the historical list). The history is built in
 seconds: one generated hour, replicated hour by hour in DuckDB SQL (new ids, times and batch
-ids), with its quality-ledger rows. Then, on each warehouse, the Dagster ``feature_pipeline``
-run for one new hour of ``per_hour`` passengers and the ``inference_pipeline`` run for its day,
-alternating warehouses, ``reps`` times. The ratio large/small should be ~1.
+ids), with its quality-ledger rows. Both warehouses also hold a shadow challenger (a second
+model version, not promoted), and every history hour is scored already: the champion's
+predictions and the shadow's rows, as the daily runs would have left them. Then, on each
+warehouse, the Dagster ``feature_pipeline`` run for one new hour of ``per_hour`` passengers and
+the ``inference_pipeline`` run for its day (champion and shadow scoring, monitoring), alternating
+warehouses, ``reps`` times. The ratio large/small should be ~1: the day's writes and deletes of
+predictions and shadow rows must not grow with the history's.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from benchmarks import plain
 from benchmarks.common import copy_warehouse, median, spread
 from benchmarks.dagster_arm import DagsterArm, hour_key
 from titanic_assets import names
+from titanic_assets.core.model import model_to_bytes
+from titanic_assets.data_layer import registry
+from titanic_assets.data_layer.batch_scoring import ensure_predictions_table
+from titanic_assets.data_layer.shadow_scoring import ensure_shadow_table
 from titanic_assets.data_layer.warehouse import connect
 
 HISTORY_START = datetime(2026, 11, 1, 0, 0)
@@ -26,10 +34,12 @@ NEW_HOUR = datetime(2026, 11, 25, 12, 0)
 
 
 def build_history(template: Path, target: Path, per_hour: int, hours: int) -> int:
-    """``hours`` certified hours of ``per_hour`` passengers, and a champion; returns rows."""
+    """``hours`` certified hours of ``per_hour`` passengers, scored by a champion and a shadow
+    challenger; returns the feature rows."""
     copy_warehouse(template, target)
     db = str(target)
     plain.training_run(db, cutoff="2026-10-31T00:00:00")  # champion from the historical list
+    add_shadow(db)
     plain.feature_run(db, per_hour, HISTORY_START)  # hour 0, certified by the GX suites
     stamp = HISTORY_START.strftime("%Y%m%d%H")
     with connect(db) as conn:
@@ -55,9 +65,53 @@ def build_history(template: Path, target: Path, per_hour: int, hours: int) -> in
                 FROM features.quality_results AS q, hours
                 WHERE batch_id = '{HISTORY_START:%Y-%m-%d-%H:00}'"""
             )
+        score_history(conn)
         rows = conn.execute("SELECT count(*) FROM features.passenger_features").fetchall()[0][0]
         conn.execute("CHECKPOINT")
     return int(rows)
+
+
+def add_shadow(db: str) -> int:
+    """A second model version, never promoted: the champion's own trees registered again (as
+    the throughput scenario's shadow), so the daily run scores a shadow challenger too."""
+    with connect(db) as conn:
+        meta, model = registry.load_champion(conn)
+        return registry.register_version(
+            conn,
+            model_bytes=model_to_bytes(model),
+            params=meta.params,
+            features=list(meta.features),
+            metrics=meta.metrics,
+            training_rows=meta.training_rows,
+            training_cutoff=meta.training_cutoff,
+            training_data_hash=meta.training_data_hash,
+            training_profile=meta.training_profile,
+            run_id="bench-shadow",
+            training_window=meta.training_window,
+        )
+
+
+def score_history(conn) -> None:
+    """Every synthetic history passenger with a champion prediction and a shadow row, in
+    event-time order (as day-by-day runs write them); the scores are placeholders."""
+    champion = registry.champion(conn)
+    shadow = max(registry.list_versions(conn)["version"].astype(int))
+    if champion is None or shadow == champion.version:
+        raise RuntimeError("the history needs a champion and a newer, unpromoted version")
+    ensure_predictions_table(conn)
+    ensure_shadow_table(conn)
+    history = "FROM features.passenger_features WHERE source = 'synthetic' ORDER BY event_time"
+    conn.execute(
+        f"""INSERT INTO {names.PREDICTIONS_TABLE} BY NAME
+        SELECT passenger_id, event_time, source, batch_id, {int(champion.version)} AS model_version,
+               0 AS predicted_survived, 0.25 AS survival_probability, event_time AS predicted_at,
+               'bench-history' AS run_id {history}"""
+    )
+    conn.execute(
+        f"""INSERT INTO {names.SHADOW_PREDICTIONS_TABLE} BY NAME
+        SELECT passenger_id, event_time, {shadow} AS model_version, 0.25 AS survival_probability,
+               0 AS predicted_survived, event_time AS scored_at {history}"""
+    )
 
 
 def run(scratch: Path, template: Path, per_hour: int, hours: int, reps: int, log=print) -> dict:
@@ -94,4 +148,23 @@ def run(scratch: Path, template: Path, per_hour: int, hours: int, reps: int, log
         "spread": {n: {k: spread(v) for k, v in s.items()} for n, s in samples.items()},
         "reps": reps,
         "new_hour": NEW_HOUR.isoformat(),
+        "new_day_rows": {name: scored_rows(str(path)) for name, path in warehouses.items()},
     }
+
+
+def scored_rows(db: str) -> dict[str, int]:
+    """The new day's champion and shadow rows after the runs: the figure covers shadow scoring
+    only if the shadow scored every passenger the champion did (else this raises)."""
+    day = [NEW_HOUR.replace(hour=0), NEW_HOUR.replace(hour=0) + timedelta(days=1)]
+    where = "WHERE event_time >= ? AND event_time < ?"
+    with connect(db, read_only=True) as conn:
+        counts = {
+            table: conn.execute(f"SELECT count(*) FROM {name} {where}", day).fetchall()[0][0]
+            for table, name in (
+                ("predictions", names.PREDICTIONS_TABLE),
+                ("shadow", names.SHADOW_PREDICTIONS_TABLE),
+            )
+        }
+    if not counts["predictions"] or counts["shadow"] != counts["predictions"]:
+        raise RuntimeError(f"{db}: the shadow did not score the new day ({counts})")
+    return counts

@@ -94,6 +94,7 @@ def build(
     with connect(db) as conn:
         historical = read_table(conn, names.HISTORICAL_PASSENGERS_TABLE)
         version, model = registry.load_champion(conn)
+        champion_version = int(version.version)
         profiles = {int(version.version): version.training_profile}
         first = history_start(days)
         generated_end = first + timedelta(days=min(days, generated_days))
@@ -133,10 +134,11 @@ def build(
         extend(target, days, log)
     with connect(db) as conn:
         conn.execute("CHECKPOINT")
-        passengers_total = conn.execute(
-            f"SELECT count(*) FROM {names.SYNTHETIC_PASSENGERS_TABLE}"
-        ).fetchall()[0][0]
-    return {"passengers": int(passengers_total), "build_s": time.perf_counter() - started}
+    return {
+        "passengers": _passengers(target),
+        "build_s": time.perf_counter() - started,
+        "champion_version": champion_version,
+    }
 
 
 def extend(target: Path, days: int, log=print) -> None:
@@ -147,7 +149,7 @@ def extend(target: Path, days: int, log=print) -> None:
 
     started = time.perf_counter()
     with connect(str(target)) as conn:
-        end = history_load.history_end(conn)
+        end = history_load.history_end(conn, END)
         if end is None:
             raise RuntimeError(f"{target} holds no generated history to copy")
         history_load.truncate_history(conn, end)
@@ -347,6 +349,10 @@ def run(
     if reuse and year.exists() and _marker(year).exists():
         kept = json.loads(_marker(year).read_text())
         if {k: kept.get(k) for k in wanted} == wanted:
+            if _history_end(year) < END:  # a build cut short: copy the rest (resumable)
+                child("extend", warehouse=year, days=days)
+                kept["passengers"] = _passengers(year)
+                _marker(year).write_text(json.dumps(kept))
             built = {**kept, "reused": True}
             log(f"  year: reusing {year} ({kept['passengers']:,} passengers)")
     if built is None:
@@ -357,12 +363,16 @@ def run(
                        days=days, generated_days=generated_days)  # fmt: skip
         built.update(generated)
         _marker(year).write_text(json.dumps({**wanted, **built}))
+    # The year is measured with the champion it was built with (the fresh warehouse's, trained
+    # the same way) and no other version, not with what earlier measured training runs
+    # registered on a kept year (newer versions would be scored as shadows every daily run).
+    _restore_registry(year, built.get("champion_version", 1), log)
     size = warehouse_size(str(year))
     # The fresh warehouse: the historical list and the same champion, trained the same way.
     fresh_built = child("build", template=template, warehouse=fresh, per_hour=per_hour,
                          days=0)  # fmt: skip
-    # END, unless the copies were cut short (a measured day after END is not history)
-    end = min(_history_end(year), END)
+    # END, unless the copies were cut short (the measured day at END is not history)
+    end = _history_end(year)
     passenger = f"syn-{end - timedelta(hours=1):%Y%m%d%H}-000001"
     view = child("views", warehouse=year, passenger=passenger)
     lineage_cli = _lineage_cli(year, home, passenger)
@@ -409,7 +419,30 @@ def _history_end(path: Path) -> datetime:
     from titanic_assets.data_layer.warehouse import connect
 
     with connect(str(path), read_only=True) as conn:
-        return history_end(conn)
+        return history_end(conn, END)
+
+
+def _restore_registry(path: Path, version: int, log) -> None:
+    """The kept year's registry as built: its champion, no version trained since (see
+    ``registry.discard_versions_after``)."""
+    from titanic_assets.data_layer import registry
+    from titanic_assets.data_layer.warehouse import connect
+
+    with connect(str(path)) as conn:
+        dropped = registry.discard_versions_after(
+            conn, version, "year benchmark: measured with the build's champion"
+        )
+    if dropped:
+        log(f"  year: registry as built (v{version}; dropped {dropped}, earlier measured runs)")
+
+
+def _passengers(path: Path) -> int:
+    """Synthetic passengers of the history (before :data:`END`: not the measured hour's)."""
+    from titanic_assets.data_layer.history_load import passengers_before
+    from titanic_assets.data_layer.warehouse import connect
+
+    with connect(str(path), read_only=True) as conn:
+        return passengers_before(conn, END)
 
 
 def _lineage_cli(warehouse: Path, home: Path, passenger_id: str, reps: int = 3) -> dict:

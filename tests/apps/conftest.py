@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import dagster as dg
 import pytest
 
+from titanic_assets import names
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
@@ -23,13 +24,11 @@ PER_HOUR = 30
 
 
 def synthetic(per_hour: int = PER_HOUR) -> dict:
-    return {
-        "ops": {"features__synthetic_passengers": {"config": {"passengers_per_hour": per_hour}}}
-    }
+    return {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"passengers_per_hour": per_hour}}}}
 
 
 def cutoff(day: str) -> dict:
-    return {"ops": {"models__training_data": {"config": {"cutoff": f"{day}T00:00"}}}}
+    return {"ops": {names.TRAINING_DATA_OP: {"config": {"cutoff": f"{day}T00:00"}}}}
 
 
 @dataclass(frozen=True)

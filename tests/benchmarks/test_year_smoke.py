@@ -50,3 +50,7 @@ def test_year_and_capacity_scenarios_at_a_tiny_size(tmp_path):
     assert set(cap["hourly_s"]) == {"50", "100"} and set(cap["daily_s"]) == {"50"}
     assert cap["max_measured_rate_within_budget"] == 100
     assert cap["raw"]["50"]["daily_passengers"] == 24 * 50
+    # Extrapolations are labelled and never negative: a rate beyond the runs, or none and why.
+    for key in ("hourly_s_at_budget", "hourly_rss_gib_at_machine_memory"):
+        line = cap["extrapolation"][key]
+        assert (line["rate"] is None and line["why_none"]) or line["rate"] > 100

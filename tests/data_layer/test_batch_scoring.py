@@ -18,7 +18,7 @@ from titanic_assets import names
 from titanic_assets.core.features import FEATURE_COLUMNS, MissingFeatureInputError
 from titanic_assets.core.model import TrainingParams, train_model
 from titanic_assets.core.monitoring import monitor_scored
-from titanic_assets.core.predict import score_features
+from titanic_assets.core.predict import SHADOW_PREDICTION_TYPES, score_features
 from titanic_assets.data_layer import batch_scoring
 from titanic_assets.data_layer.batch_scoring import read_scored_day, score_day
 from titanic_assets.data_layer.io_manager import ScoredDayIOManager
@@ -192,3 +192,108 @@ def test_scored_in_blocks_pairs_every_row_and_a_mid_day_failure_changes_nothing(
     expected = score_features(model, in_day, FEATURE_COLUMNS)
     got = before.set_index("passenger_id")["survival_probability"].loc[in_day["passenger_id"]]
     np.testing.assert_allclose(got.to_numpy(), expected, rtol=0, atol=1e-7)
+
+
+# --- shadow challengers: the same loop, the same write path -------------------------------------
+
+#: A challenger whose inputs come in another order: it needs a matrix of its own.
+REORDERED = tuple(reversed(FEATURE_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def challengers():
+    train = _features(2_000, seed=2)
+    train["survived"] = train["survived"].fillna(1)
+    same = train_model(train, TrainingParams(n_estimators=5, max_depth=2))
+    other = train_model(train, TrainingParams(n_estimators=8, feature_columns=REORDERED))
+    return {8: (FEATURE_COLUMNS, same), 9: (REORDERED, other)}
+
+
+def _shadows(challengers, replaced=None):
+    models = {**challengers, **(replaced or {})}
+    return [
+        (SimpleNamespace(version=v, features=list(columns)), model)
+        for v, (columns, model) in models.items()
+    ]
+
+
+def _with_shadows(conn, model, shadows, run_id="run-a"):
+    version = SimpleNamespace(version=7, features=list(FEATURE_COLUMNS))
+    return score_day(conn, DAY, NEXT, model=model, version=version, run_id=run_id, shadows=shadows)
+
+
+def _table(conn, table: str) -> pd.DataFrame:
+    return conn.execute(f"SELECT * FROM {table} ORDER BY model_version, passenger_id").df()
+
+
+def test_shadows_score_every_passenger_and_a_rerun_replaces_them(
+    warehouse, model, challengers, monkeypatch
+):
+    path, frame = warehouse
+    in_day = frame[(frame["event_time"] >= DAY) & (frame["event_time"] < NEXT)]
+    monkeypatch.setattr(batch_scoring, "_BLOCK_ROWS", 70_001)  # blocks across row groups
+    with connect(path) as conn:
+        _with_shadows(conn, model, _shadows(challengers), run_id="first")
+        day = _with_shadows(conn, model, _shadows(challengers), run_id="second")  # a re-run
+        champion = _table(conn, names.PREDICTIONS_TABLE)
+        shadow = _table(conn, names.SHADOW_PREDICTIONS_TABLE)
+        again = read_scored_day(conn, DAY, NEXT)  # what another run's monitoring reads
+    # Exactly once: the re-run replaced the day's shadow rows, it did not add to them.
+    assert len(champion) == day.rows == len(in_day)
+    assert shadow.groupby("model_version").size().to_dict() == {8: len(in_day), 9: len(in_day)}
+    assert list(shadow.columns) == list(SHADOW_PREDICTION_TYPES)  # no run id: a narrow row
+    assert shadow.groupby("model_version")["passenger_id"].nunique().to_dict() == {
+        8: len(in_day),
+        9: len(in_day),
+    }
+    by_id = in_day.set_index("passenger_id")
+    for version, (columns, challenger) in challengers.items():
+        mine = shadow[shadow["model_version"] == version].set_index("passenger_id")
+        expected = pd.Series(score_features(challenger, in_day, columns), index=by_id.index)
+        np.testing.assert_allclose(
+            mine["survival_probability"].loc[by_id.index], expected, rtol=0, atol=1e-7
+        )
+        assert (mine["event_time"].loc[by_id.index] == by_id["event_time"]).all()
+        np.testing.assert_array_equal(
+            mine["predicted_survived"], (mine["survival_probability"] >= 0.5).astype(int)
+        )
+        # The hand-over to monitoring: aligned with the champion's scored rows.
+        np.testing.assert_allclose(
+            day.shadows[version], score_features(challenger, day.scored, columns), atol=1e-7
+        )
+    assert sorted(again.shadows) == [8, 9] and again.rows == day.rows
+    for version in (8, 9):  # the same numbers, in the stored day's own row order
+        np.testing.assert_allclose(
+            np.sort(again.shadows[version]), np.sort(day.shadows[version]), rtol=0, atol=1e-12
+        )
+    # Shadows never change what the champion wrote.
+    expected = score_features(model, in_day, FEATURE_COLUMNS)
+    got = champion.set_index("passenger_id")["survival_probability"].loc[in_day["passenger_id"]]
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=0, atol=1e-7)
+    assert set(champion["run_id"]) == {"second"}
+
+
+def test_a_shadow_failing_mid_day_changes_nothing_and_one_without_its_inputs_is_skipped(
+    warehouse, model, challengers, monkeypatch
+):
+    path, _ = warehouse
+    monkeypatch.setattr(batch_scoring, "_BLOCK_ROWS", 70_001)
+    with connect(path) as conn:
+        _with_shadows(conn, model, _shadows(challengers), run_id="first")
+        before = [
+            _table(conn, t) for t in (names.PREDICTIONS_TABLE, names.SHADOW_PREDICTIONS_TABLE)
+        ]
+        failing = _FailsOnBlock(challengers[9][1], fail_on=3)
+        with pytest.raises(RuntimeError, match="mid-day"):
+            _with_shadows(conn, model, _shadows(challengers, {9: (REORDERED, failing)}))
+        after = [_table(conn, t) for t in (names.PREDICTIONS_TABLE, names.SHADOW_PREDICTIONS_TABLE)]
+        for was, now in zip(before, after, strict=True):
+            pd.testing.assert_frame_equal(was, now)  # both tables as they were
+        lacking = {10: ((*FEATURE_COLUMNS, "no_such_input"), challengers[8][1])}
+        day = _with_shadows(conn, model, _shadows(challengers, lacking), run_id="third")
+        versions = conn.execute(
+            f"SELECT DISTINCT model_version FROM {names.SHADOW_PREDICTIONS_TABLE} ORDER BY 1"
+        ).fetchall()
+    assert failing.calls >= 3
+    assert sorted(day.shadows) == [8, 9] and versions == [(8,), (9,)]
+    assert "no_such_input" in day.shadow_skipped[10]

@@ -188,13 +188,15 @@ def test_replicated_history_is_the_source_moved_in_time(history):
             history_load.replace_window(
                 conn, PERFORMANCE_TABLE, frame, "day", day, day + timedelta(days=1)
             )
-        end = history_load.history_end(conn)
+        end = history_load.history_end(conn, START + timedelta(days=30))
         assert end == START + timedelta(days=2)
         history_load.truncate_history(conn, end)  # nothing after it yet: nothing dropped
         history_load.replicate_history(conn, START, end, START + timedelta(days=5))
         counts = feature_store_counts(conn)
         rows = read_table(conn, SYNTHETIC_PASSENGERS_TABLE)
         days = read_table(conn, PERFORMANCE_TABLE)
+        before_day_3 = history_load.passengers_before(conn, START + timedelta(days=3))
+    assert before_day_3 == 3 * 24 * PER_HOUR
     assert counts["synthetic_stored"] == counts["synthetic_certified"] == 5 * 24 * PER_HOUR
     assert rows["passenger_id"].is_unique
     hours = rows["event_time"].dt.floor("h")
@@ -204,4 +206,30 @@ def test_replicated_history_is_the_source_moved_in_time(history):
     with connect(warehouse) as conn:
         history_load.truncate_history(conn, START + timedelta(days=4))
         assert feature_store_counts(conn)["synthetic_certified"] == 4 * 24 * PER_HOUR
-        assert history_load.history_end(conn) == START + timedelta(days=4)
+        assert history_load.history_end(conn, START + timedelta(days=30)) == START + timedelta(
+            days=4
+        )
+        # A day from ``before`` on (a pipeline run after the history) is not history.
+        assert history_load.history_end(conn, START + timedelta(days=3)) == START + timedelta(
+            days=3
+        )
+
+
+def test_one_hour_replicated_over_a_day(history):
+    """The capacity benchmark's day: one hour (here the history's last) copied an hour at a
+    time over the next 24, each copy certified under its own hour's batch id."""
+    warehouse, _ = history
+    last = START + timedelta(hours=47)
+    with connect(warehouse) as conn:
+        ensure_predictions_table(conn)
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {PERFORMANCE_TABLE} (day TIMESTAMP)")
+        before = feature_store_counts(conn)["synthetic_certified"]
+        history_load.replicate_history(
+            conn, last, last + timedelta(hours=1), last + timedelta(days=1, hours=1)
+        )
+        after = feature_store_counts(conn)["synthetic_certified"]
+        rows = read_table(conn, SYNTHETIC_PASSENGERS_TABLE)
+    assert after - before == 24 * PER_HOUR
+    day = rows[rows["event_time"] >= last]
+    assert len(day) == 25 * PER_HOUR and rows["passenger_id"].is_unique
+    assert day["event_time"].dt.floor("h").nunique() == 25

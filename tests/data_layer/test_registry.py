@@ -240,3 +240,19 @@ def test_an_edited_feature_list_is_refused(conn, model_bytes):
     assert registry.get_version(conn, 1).features == list(FEATURE_COLUMNS)[::-1]
     with pytest.raises(registry.ArtifactIntegrityError, match="signature does not verify"):
         registry.load_model(conn, 1)
+
+
+def test_discard_versions_after_returns_a_kept_benchmark_registry_to_its_build(conn, model_bytes):
+    for accuracy in (0.8, 0.81, 0.82):
+        _register(conn, model_bytes, accuracy=accuracy)
+    registry.promote(conn, 1, "built")
+    registry.promote(conn, 3, "a measured training run won")
+    assert registry.discard_versions_after(conn, 1, "measured with the build's champion") == [2, 3]
+    assert registry.list_versions(conn)["version"].tolist() == [1]
+    assert registry.champion(conn).version == 1
+    # No event names a dropped version, so a rollback has nothing of theirs to land on.
+    log = registry.promotions(conn)
+    assert set(log["version"]) == {1} and not (log["previous_champion"] > 1).any()
+    assert registry.discard_versions_after(conn, 1, "again") == []
+    with pytest.raises(registry.ModelNotFoundError, match="version 4"):
+        registry.discard_versions_after(conn, 4, "none")

@@ -33,6 +33,8 @@ from typing import Any
 import pytest
 import yaml
 
+from titanic_assets import names
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 LOCATION = "titanic_assets"
@@ -493,7 +495,7 @@ def scored_day(live: LiveDagster, first_cycle) -> str:
     The sensor-launched inference scores *today*, which may hold no complete hour yet.
     """
     day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
-    config = {"ops": {"features__synthetic_passengers": {"config": {"seed": 3}}}}
+    config = {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"seed": 3}}}}
     live.wait_run(live.launch("feature_pipeline", config, partition=f"{day}-12:00"))
     live.wait_run(live.launch("inference_pipeline", partition=day))
     return day

@@ -46,11 +46,12 @@ MORE_PASSENGERS = """
 import sys
 import dagster as dg
 from titanic_assets.definitions import build_definitions
+from titanic_assets import names
 
 day = sys.argv[1]
 defs = build_definitions()
 instance = dg.DagsterInstance.get()
-config = {"ops": {"features__synthetic_passengers": {"config": {"passengers_per_hour": 20}}}}
+config = {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"passengers_per_hour": 20}}}}
 for job, kwargs in (
     ("feature_pipeline", {"partition_key": f"{day}-12:00", "run_config": config}),
     ("inference_pipeline", {"partition_key": day}),

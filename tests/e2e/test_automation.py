@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
     LiveDagster,
 )
 from tests.warehouse_lock import hold_warehouse_lock
+from titanic_assets import names
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.feature_pipeline.assets import HOURLY_BACKFILL_POLICY
 
@@ -150,7 +151,7 @@ def test_a_day_scored_then_an_hour_rematerialized_shows_stale(live, old_backfill
 
     assert hour_causes() == [], "just scored: no hour of the day is newer than its scores"
     hour = f"{OLD_DAY}-05:00"
-    other_seed = {"ops": {"features__synthetic_passengers": {"config": {"seed": 99}}}}
+    other_seed = {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"seed": 99}}}}
     live.wait_run(live.launch("feature_pipeline", other_seed, partition=hour))
 
     stale = live.wait_for("the day's predictions to show the new hour as a cause", hour_causes, 60)

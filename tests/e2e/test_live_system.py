@@ -18,7 +18,7 @@ from titanic_assets.data_layer.warehouse import connect, table_exists
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-FEATURE_OPS_CONFIG = {"ops": {"features__synthetic_passengers": {"config": {"seed": 11}}}}
+FEATURE_OPS_CONFIG = {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"seed": 11}}}}
 
 WORKSPACE_QUERY = """
 {

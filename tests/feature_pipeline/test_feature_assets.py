@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import pytest
 
+from titanic_assets import names
 from titanic_assets.core.schema import normalise_source
 from titanic_assets.data_layer.resources import warehouse_resources
 from titanic_assets.data_layer.warehouse import connect
@@ -37,9 +38,7 @@ def counts(warehouse: str) -> dict:
 
 
 def synthetic_config(n: int = 20, **drift) -> dict:
-    return {
-        "ops": {"features__synthetic_passengers": {"config": {"passengers_per_hour": n, **drift}}}
-    }
+    return {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"passengers_per_hour": n, **drift}}}}
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from tests.feature_pipeline.test_feature_assets import backfilled, build, query, run  # noqa: F401
+from titanic_assets import names
 from titanic_assets.feature_pipeline.assets import (
     HOURLY_BACKFILL_POLICY,
     SYNTHETIC_FEATURES,
@@ -25,7 +26,7 @@ def _range(first: str, last: str, seed: int = 0) -> dict:
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,
         },
-        "run_config": {"ops": {"features__synthetic_passengers": {"config": {"seed": seed}}}},
+        "run_config": {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": {"seed": seed}}}},
     }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from titanic_assets import names
 from titanic_assets.core.drift import feature_profile
 from titanic_assets.core.features import FEATURE_COLUMNS, build_features
 from titanic_assets.core.generator import DriftSpec, PassengerGenerator
@@ -170,7 +171,7 @@ def test_scores_only_the_partition_day_with_the_champion(seeded) -> None:
     assert rows["event_time"].max() < pd.Timestamp(NEXT_DAY)
     assert set(rows["model_version"]) == {seeded["version"]}
     assert set(rows["predicted_survived"]) <= {0, 1}
-    metadata = result.asset_materializations_for_node("inference__predictions")[0].metadata
+    metadata = result.asset_materializations_for_node(names.PREDICTIONS_OP)[0].metadata
     assert metadata["model_version"].value == seeded["version"]
     assert "dagster/column_lineage" in metadata
     # Written by batch scoring, not the I/O manager: row count and schema still on the asset.
@@ -230,7 +231,7 @@ def test_monitoring_accuracy_on_unseen_passengers(seeded) -> None:
     # men are hard to call on any day).
     assert all(e.passed for e in evaluations if e.check_name != checks.SEGMENT_CHECK)
     assert all(e.severity == dg.AssetCheckSeverity.WARN for e in evaluations)
-    metadata = result.asset_materializations_for_node("monitoring__model_performance")[0].metadata
+    metadata = result.asset_materializations_for_node(names.PERFORMANCE_OP)[0].metadata
     for key in ("accuracy", "max_psi", "confusion_matrix", "psi_by_feature", "rolling_accuracy",
                 "brier", "ece", "reliability_diagram", "segments"):  # fmt: skip
         assert key in metadata
@@ -258,7 +259,7 @@ def test_drifted_day_is_reported_by_the_drift_check(warehouse, historical_passen
 def test_day_without_passengers_is_an_empty_partition_with_a_reason(seeded) -> None:
     result = run_inference(seeded["path"], EMPTY_DAY)
     assert result.success
-    metadata = result.asset_materializations_for_node("inference__predictions")[0].metadata
+    metadata = result.asset_materializations_for_node(names.PREDICTIONS_OP)[0].metadata
     assert "no certified passengers" in metadata["reason"].value
     rows = read_table(seeded["path"], "SELECT count(*) AS n FROM inference.predictions")
     assert rows["n"].iloc[0] == 0

@@ -21,6 +21,7 @@ from tests.inference_pipeline.test_inference_assets import (
     seed_champion,
 )
 from tests.warehouse_lock import hold_warehouse_lock
+from titanic_assets import names
 from titanic_assets.core.generator import DriftSpec
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import warehouse_resources
@@ -78,7 +79,7 @@ def _train(asset, path, instance, promote: bool) -> None:
         [asset],
         resources=warehouse_resources(path),
         instance=instance,
-        run_config={"ops": {"models__model_versions": {"config": {"promote": promote}}}},
+        run_config={"ops": {names.MODEL_VERSIONS_OP: {"config": {"promote": promote}}}},
     )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from titanic_assets import names
 from titanic_assets.data_layer import io_manager
 from titanic_assets.definitions import build_definitions
 
@@ -68,7 +69,7 @@ def main() -> None:
     defs = build_definitions(warehouse)
     config = {
         "ops": {
-            "features__synthetic_passengers": {
+            names.SYNTHETIC_PASSENGERS_OP: {
                 "config": {"passengers_per_hour": int(n), "seed": int(seed)}
             }
         }

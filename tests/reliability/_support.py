@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import pandas as pd
 
+from titanic_assets import names
 from titanic_assets.core.generator import PassengerGenerator
 from titanic_assets.core.schema import PASSENGER_COLUMNS
 from titanic_assets.data_layer.warehouse import connect
@@ -32,7 +33,7 @@ PER_HOUR = 20
 #: Rows of the packaged titanic3 list.
 HISTORICAL_ROWS = 1309
 #: A quick training run (60 trees, 2-fold CV): the tests are about runs, not accuracy.
-FAST_TRAINING = {"ops": {"models__model_versions": {"config": {"n_estimators": 60, "cv_folds": 2}}}}
+FAST_TRAINING = {"ops": {names.MODEL_VERSIONS_OP: {"config": {"n_estimators": 60, "cv_folds": 2}}}}
 
 
 def instance_home(root: Path, config: Path = PROJECT / "dagster.yaml") -> Path:

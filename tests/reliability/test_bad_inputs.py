@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from titanic_assets import cli
+from titanic_assets import cli, names
 from titanic_assets.data_layer.warehouse import connect, table_exists
 from titanic_assets.definitions import build_definitions
 
@@ -286,9 +286,9 @@ def test_backfill_bad_input(case, tmp_path, titanic3_raw):
 # --- generator and training configs ----------------------------------------------------------
 
 HOUR = "2026-11-05-01:00"
-SYNTH = "features__synthetic_passengers"
-TRAIN_DATA = "models__training_data"
-MODEL = "models__model_versions"
+SYNTH = names.SYNTHETIC_PASSENGERS_OP
+TRAIN_DATA = names.TRAINING_DATA_OP
+MODEL = names.MODEL_VERSIONS_OP
 DROP = "x'; DROP TABLE features.historical_features; --"
 
 CONFIG_CASES: dict[str, tuple[str, str, dict, tuple[str, ...]]] = {

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.reliability._support import PROJECT, project_env, wait_for
+from titanic_assets import names
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 
@@ -34,7 +35,7 @@ NEW = {"passengers_per_hour": 20_000, "seed": 1}  # big enough that the write is
 
 
 def _config(settings: dict) -> dict:
-    return {"ops": {"features__synthetic_passengers": {"config": settings}}}
+    return {"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": settings}}}
 
 
 def _run_hour(warehouse: str, settings: dict) -> None:

@@ -24,6 +24,7 @@ import yaml
 
 from tests import system_deps
 from tests.reliability._support import PROJECT
+from titanic_assets import names
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
 
@@ -154,7 +155,7 @@ def test_pipelines_run_on_a_postgres_backed_instance(postgres, tmp_path, monkeyp
             "historical_backfill": {},
             "feature_pipeline": {"partition_key": HOUR},
             "training_pipeline": {
-                "run_config": {"ops": {"models__model_versions": {"config": {"cv_folds": 2}}}}
+                "run_config": {"ops": {names.MODEL_VERSIONS_OP: {"config": {"cv_folds": 2}}}}
             },
         }
         run_ids = {}

@@ -84,7 +84,7 @@ DAY = "2026-11-09"
 #: The backfilled hours: one run each, enough that the kill finds some done and some to come.
 HOURS = [f"{DAY}-{hour:02d}:00" for hour in range(8)]
 #: The training run's step that registers the new version and decides the champion.
-REGISTERING_STEP = "models__model_versions"
+REGISTERING_STEP = names.MODEL_VERSIONS_OP
 #: Run monitoring for this test only (the rest of the instance is the project's dagster.yaml):
 #: look every 2 s instead of 10, free a finished run's pool slots after 5 s instead of 30.
 MONITORING = {"poll_interval_seconds": 2, "free_slots_after_run_end_seconds": 5}

@@ -117,13 +117,14 @@ WORKER = textwrap.dedent(
     """
     import json, sys
     import dagster as dg
+    from titanic_assets import names
     from titanic_assets.definitions import build_definitions
 
     warehouse, model = sys.argv[1], json.loads(sys.argv[2])
     job = build_definitions(warehouse).resolve_job_def("training_pipeline")
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {"models__model_versions": {"config": model}}},
+        run_config={"ops": {names.MODEL_VERSIONS_OP: {"config": model}}},
     )
     sys.exit(0 if result.success else 1)
     """

@@ -24,6 +24,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from tests.training_pipeline.test_training_assets import model_metadata
+from titanic_assets import names
 from titanic_assets.core.model import holdout_mask
 from titanic_assets.core.training_set import parse_cutoff
 from titanic_assets.data_layer import registry, training_store
@@ -63,7 +64,7 @@ def scenario(tmp_path_factory):
             return model_metadata(result)
 
         run("historical_backfill")
-        first = train({"ops": {"models__training_data": {"config": {"cutoff": "2026-11-19"}}}})
+        first = train({"ops": {names.TRAINING_DATA_OP: {"config": {"cutoff": "2026-11-19"}}}})
         cursor = None
         for day in STABLE_DAYS + DRIFTED_DAYS:
             drift = DRIFT if day in DRIFTED_DAYS else {}
@@ -72,7 +73,7 @@ def scenario(tmp_path_factory):
                 run(
                     "feature_pipeline",
                     partition_key=f"{day}-{hour}:00",
-                    run_config={"ops": {"features__synthetic_passengers": {"config": config}}},
+                    run_config={"ops": {names.SYNTHETIC_PASSENGERS_OP: {"config": config}}},
                 )
             run("inference_pipeline", partition_key=day)
             with connect(warehouse, read_only=True) as conn:
@@ -94,12 +95,12 @@ def scenario(tmp_path_factory):
                 [request] = tick.run_requests
                 run_config = request.run_config
                 ops = run_config.setdefault("ops", {})
-                ops.setdefault("models__training_data", {}).setdefault("config", {})
-                ops["models__training_data"]["config"]["cutoff"] = f"{day}T23:59:59"
+                ops.setdefault(names.TRAINING_DATA_OP, {}).setdefault("config", {})
+                ops[names.TRAINING_DATA_OP]["config"]["cutoff"] = f"{day}T23:59:59"
                 outcome = train(run_config, request.tags)
             else:
                 cutoff = {"cutoff": f"{day}T23:59:59"}
-                outcome = train({"ops": {"models__training_data": {"config": cutoff}}})
+                outcome = train({"ops": {names.TRAINING_DATA_OP: {"config": cutoff}}})
             days[day] = {
                 "served_by": served,
                 "accuracy": accuracy,

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from titanic_assets import names
 from titanic_assets.core.features import FEATURE_STORE_COLUMNS, FORBIDDEN_INPUTS
 from titanic_assets.core.model import holdout_mask, predict_proba
 from titanic_assets.data_layer import registry
@@ -59,9 +60,9 @@ def write_store(path: str, frame: pd.DataFrame) -> None:
 
 
 def train(path: str, *, cutoff: str | None = None, raise_on_error: bool = True, **model):
-    run_config = {"ops": {"models__model_versions": {"config": model}}}
+    run_config = {"ops": {names.MODEL_VERSIONS_OP: {"config": model}}}
     if cutoff is not None:
-        run_config["ops"]["models__training_data"] = {"config": {"cutoff": cutoff}}
+        run_config["ops"][names.TRAINING_DATA_OP] = {"config": {"cutoff": cutoff}}
     return dg.materialize(
         ASSETS,
         selection=SELECTION,
@@ -76,7 +77,7 @@ def model_metadata(result) -> dict:
     # The node also logs a models/champion event when it promotes: take the registry's own.
     [event] = [
         e
-        for e in result.asset_materializations_for_node("models__model_versions")
+        for e in result.asset_materializations_for_node(names.MODEL_VERSIONS_OP)
         if e.asset_key == assets.MODEL_VERSIONS
     ]
     return {k: v.value for k, v in event.metadata.items()}

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.warehouse_lock import hold_warehouse_lock
-from titanic_assets import settings
+from titanic_assets import names, settings
 from titanic_assets.core.features import FEATURE_COLUMNS, FEATURE_STORE_COLUMNS
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.resources import warehouse_resources
@@ -44,13 +44,13 @@ def store_with_new_rows(path: str, real: pd.DataFrame, n_new: int) -> None:
         conn.unregister("f")
 
 
-def register_champion(path: str) -> None:
-    """A registry row with the historical cutoff (the artifact is not loaded by the sensor)."""
+def register_champion(path: str, cutoff: datetime = HISTORICAL_CUTOFF) -> None:
+    """A registry row with ``cutoff`` (the artifact is not loaded by the sensor)."""
     with connect(path) as conn:
         version = registry.register_version(
             conn, model_bytes=b"{}", params={}, features=list(FEATURE_COLUMNS),
             metrics={"accuracy": 0.8, "f1": 0.7}, training_rows=1000,
-            training_cutoff=HISTORICAL_CUTOFF, training_data_hash="h", training_profile={},
+            training_cutoff=cutoff, training_data_hash="h", training_profile={},
             run_id=None,
         )  # fmt: skip
         registry.promote(conn, version, "test")
@@ -84,7 +84,7 @@ def test_no_champion_requests_first_training_with_a_fixed_cutoff(tmp_path, real,
     result = tick(instance, path)
     [request] = result.run_requests
     assert request.run_key == "champion-none-new-rows-x2"
-    cutoff = request.run_config["ops"]["models__training_data"]["config"]["cutoff"]
+    cutoff = request.run_config["ops"][names.TRAINING_DATA_OP]["config"]["cutoff"]
     assert cutoff == "2026-01-01T01:00:00"
     assert request.job_name in (None, "training_pipeline")
     # The sensor moved its cursor past the event it judged; no new event -> skip.
@@ -109,6 +109,17 @@ def test_threshold_below_skips_above_requests(tmp_path, real, instance, monkeypa
     # Historical rows (before the champion's cutoff) do not count as new.
     monkeypatch.setenv(sensors.THRESHOLD_ENV, "651")
     assert not tick(instance, path, cursor=above.cursor).run_requests
+
+
+def test_a_champion_newer_than_every_row_counts_none_new(tmp_path, real, instance):
+    # The count is bounded by the cutoff: nothing after it is zero rows (and no latest time),
+    # a skip that says so, not "no labelled passengers yet".
+    path = str(tmp_path / "wh.duckdb")
+    store_with_new_rows(path, real, 40)
+    register_champion(path, cutoff=datetime(2026, 1, 1, 1))
+    result = tick(instance, path)
+    assert not result.run_requests
+    assert "0 new labelled passengers since v1 cutoff 2026-01-01T01:00:00" in result.skip_message
 
 
 def test_default_threshold_is_500_and_a_bad_one_fails_the_tick(tmp_path, instance, monkeypatch):

@@ -39,7 +39,10 @@ PREDICTION_TYPES: dict[str, str] = {
 PREDICTION_COLUMNS: tuple[str, ...] = tuple(PREDICTION_TYPES)
 
 #: Columns of ``inference.shadow_predictions`` (challengers scored beside the champion on the
-#: same passengers, never served) and their DuckDB types, in order.
+#: same passengers, never served) and their DuckDB types, in order: the issue's five, plus the
+#: passenger's ``event_time`` that a re-run day's delete and a day's reads select on. No run id
+#: (a constant string per row, the row's costliest column): the champion's row of the same
+#: passenger names the run.
 SHADOW_PREDICTION_TYPES: dict[str, str] = {
     "passenger_id": "VARCHAR",
     "event_time": "TIMESTAMP",
@@ -47,7 +50,6 @@ SHADOW_PREDICTION_TYPES: dict[str, str] = {
     "survival_probability": "DOUBLE",
     "predicted_survived": "BIGINT",
     "scored_at": "TIMESTAMP",
-    "run_id": "VARCHAR",
 }
 
 

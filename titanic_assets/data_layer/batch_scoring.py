@@ -12,7 +12,10 @@ A day of a million passengers is scored without one Python object per passenger:
    transaction: a re-run replaces the day, and a failure leaves it as it was.
 
 Steps 2 and 3 go block by block: XGBoost scores a block in a worker thread while DuckDB reads
-the next and writes the one before, so both cores work.
+the next and writes the one before, so both cores work. Shadow challengers
+(:mod:`.shadow_scoring`) ride the same loop: the block's input matrix is built once, every
+model of the day predicts on it in the worker thread, and their rows go through the same
+write path (:func:`_insert_scores`) into ``inference.shadow_predictions``.
 
 The numbers just scored, and the day's latest rows with their ids (for the dashboards), are
 returned as a :class:`ScoredDay`: the predictions asset's output, which its I/O manager
@@ -29,6 +32,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -39,11 +43,16 @@ import pandas as pd
 
 from titanic_assets.core.clock import naive_utc, utc_now
 from titanic_assets.core.features import FEATURE_COLUMNS, LABEL_COLUMN, check_model_inputs
-from titanic_assets.core.predict import PREDICTION_TYPES, predicted_outcomes, score_matrix
+from titanic_assets.core.predict import (
+    PREDICTION_TYPES,
+    SHADOW_PREDICTION_TYPES,
+    predicted_outcomes,
+    score_matrix,
+)
 from titanic_assets.data_layer import shadow_scoring
 from titanic_assets.data_layer.registry import ModelVersion
 from titanic_assets.data_layer.warehouse import ensure_scoring_table, table_exists, transaction
-from titanic_assets.names import FEATURE_VIEW, PREDICTIONS_TABLE
+from titanic_assets.names import FEATURE_VIEW, PREDICTIONS_TABLE, SHADOW_PREDICTIONS_TABLE
 
 #: The day's snapshot and the scores frame, names local to the scoring connection.
 _DAY = "_scoring_day"
@@ -51,6 +60,10 @@ _SCORES = "_scoring_scores"
 
 #: The snapshot's key columns, written with each prediction.
 _KEYS = ("passenger_id", "event_time", "source", "batch_id")
+
+#: The columns of a block's scores frame (the rest of a row comes from the snapshot or is
+#: the same for the whole write).
+_SCORE_COLUMNS = ("row", "predicted_survived", "survival_probability")
 
 #: Rows XGBoost scores at a time; DuckDB writes one block while the next is scored. Four
 #: blocks per million rows: each XGBoost call has a few ms of fixed cost, and half this size
@@ -133,8 +146,8 @@ def score_day(
     """Score the certified rows with ``start <= event_time < end`` and replace their predictions.
 
     ``shadows`` (version, verified model) also score the same rows into
-    ``inference.shadow_predictions`` (:mod:`.shadow_scoring`), in the same transaction; the
-    champion's step figure is unchanged when there are none.
+    ``inference.shadow_predictions`` (:mod:`.shadow_scoring`), in the same loop and
+    transaction; the champion's step is unchanged when there are none.
 
     ``model`` is ``version``'s verified model, as :func:`registry.load_champion
     <titanic_assets.data_layer.registry.load_champion>` returns them; the version gives the
@@ -157,9 +170,9 @@ def score_day(
             if not available:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
             check_model_inputs(available, feature_columns)
-            inputs = [
-                c for c in dict.fromkeys([*feature_columns, *FEATURE_COLUMNS]) if c in available
-            ]
+            scorable, skipped = shadow_scoring.scorable_shadows(shadows, available)
+            wanted = [*feature_columns, *FEATURE_COLUMNS, *(c for _, cs, _ in scorable for c in cs)]
+            inputs = [c for c in dict.fromkeys(wanted) if c in available]
             label = LABEL_COLUMN if LABEL_COLUMN in available else f"NULL AS {LABEL_COLUMN}"
             first, last, n = _snapshot_day(conn, window, inputs, available)
             if n == 0:
@@ -169,16 +182,29 @@ def score_day(
                 + ", ".join(f'"{c}"' for c in inputs)
                 + f" FROM {_DAY} WHERE rowid >= ? AND rowid < ?"
             )
-            rows, event_time, numbers, probabilities = _score_and_write(
-                conn,
+            if scorable:
+                shadow_scoring.ensure_shadow_table(conn)
+            champion = _Scorer(
+                PREDICTIONS_TABLE,
+                PREDICTION_TYPES,
+                {"model_version": model_version, "predicted_at": predicted_at, "run_id": run_id},
+                tuple(feature_columns),
                 model,
-                block,
-                (int(first), int(last)),
-                int(n),
-                feature_columns,
-                inputs,
-                (model_version, predicted_at, run_id),
             )
+            challengers = [
+                _Scorer(
+                    SHADOW_PREDICTIONS_TABLE,
+                    SHADOW_PREDICTION_TYPES,
+                    shadow_scoring.shadow_constants(number, predicted_at),
+                    tuple(columns),
+                    shadow,
+                )
+                for number, columns, shadow in scorable
+            ]
+            rows, event_time, numbers, scores = _score_and_write(
+                conn, block, (int(first), int(last)), int(n), inputs, [champion, *challengers]
+            )
+            probabilities = scores[0]
             scored = {
                 "event_time": event_time,
                 "model_version": np.full(n, model_version, dtype=np.int64),
@@ -187,12 +213,25 @@ def score_day(
                 **numbers,  # the label, then the model inputs
             }
             latest = _latest_rows(conn, scored, rows)
-            shadow, skipped = shadow_scoring.score_shadows(
-                conn, _DAY, rows, numbers, shadows, _matrix, _BLOCK_ROWS, predicted_at, run_id
-            )
+            shadow = {
+                number: values for (number, _, _), values in zip(scorable, scores[1:], strict=True)
+            }
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
     return ScoredDay(scored, latest, shadow, skipped)
+
+
+@dataclass(frozen=True)
+class _Scorer:
+    """One model of the day and where its rows go: the champion into ``inference.predictions``,
+    each shadow into ``inference.shadow_predictions`` (``constants``: the values its rows
+    share; ``columns``: its inputs, in its order)."""
+
+    table: str
+    types: dict[str, str]
+    constants: dict[str, Any]
+    columns: tuple[str, ...]
+    model: Any
 
 
 def _snapshot_day(
@@ -233,35 +272,38 @@ def _view_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _score_and_write(
     conn: duckdb.DuckDBPyConnection,
-    model: Any,
     block_sql: str,
     row_ids: tuple[int, int],
     n: int,
-    feature_columns: Sequence[str],
     inputs: Sequence[str],
-    constants: tuple[int, datetime, str],
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    scorers: Sequence[_Scorer],
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], list[np.ndarray]]:
     """Read, score and write the snapshot's ``n`` rows (row ids ``row_ids``, both ends
-    included) block by block, in row-id order.
+    included) block by block, in row-id order, for every model of the day (the champion first).
 
-    XGBoost scores a block in a worker thread (it releases the GIL) while DuckDB reads the next
-    block and writes the one before on the caller's connection, inside the caller's
-    transaction: the two cores work at once, and the connection is only ever used from the
-    caller's thread. Returns the row ids, event times, label and inputs (float64, NULL as NaN)
-    and probabilities of all rows; raises :class:`ScoringError` (the caller rolls back) if the
-    warehouse did not pair every score with its row.
+    A block's input matrix is built once per input order and every model predicts on it in a
+    worker thread (XGBoost releases the GIL) while DuckDB reads the next block and writes the
+    one before on the caller's connection, inside the caller's transaction: the two cores work
+    at once, and the connection is only ever used from the caller's thread. Returns the row
+    ids, event times, label and inputs (float64, NULL as NaN) and each model's probabilities of
+    all rows; raises :class:`ScoringError` (the caller rolls back) if the warehouse did not pair
+    every score with its row.
     """
     rows = np.empty(n, dtype=np.int64)
     event_time = np.empty(n, dtype="datetime64[us]")
     numbers = {c: np.empty(n, dtype=np.float64) for c in (LABEL_COLUMN, *inputs)}
-    probabilities = np.empty(n, dtype=np.float64)
+    scores = [np.empty(n, dtype=np.float64) for _ in scorers]
     pending: deque[tuple[int, int, Future]] = deque()
-    read = written = 0
+    read = 0
+    written = [0] * len(scorers)
 
-    def write_oldest() -> int:
+    def write_oldest() -> None:
         lo, hi, future = pending.popleft()
-        probabilities[lo:hi] = future.result()
-        return _insert_block(conn, rows[lo:hi], probabilities[lo:hi], constants)
+        for i, (scorer, block_scores) in enumerate(zip(scorers, future.result(), strict=True)):
+            scores[i][lo:hi] = block_scores
+            written[i] += _insert_scores(
+                conn, scorer.table, scorer.types, rows[lo:hi], scores[i][lo:hi], scorer.constants
+            )
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
     try:
@@ -278,35 +320,52 @@ def _score_and_write(
             event_time[lo:hi] = arrays["event_time"]
             for column, values in numbers.items():
                 values[lo:hi] = _floats(arrays[column])
-            block = {c: numbers[c][lo:hi] for c in feature_columns}
-            pending.append(
-                (lo, hi, pool.submit(score_matrix, model, _matrix(block, feature_columns, hi - lo)))
-            )
+            matrices: dict[tuple[str, ...], np.ndarray] = {}  # built once per input order
+            work = []
+            for scorer in scorers:
+                key = scorer.columns
+                if key not in matrices:
+                    block = {c: numbers[c][lo:hi] for c in key}
+                    matrices[key] = _matrix(block, key, hi - lo)
+                work.append((scorer.model, matrices[key]))
+            pending.append((lo, hi, pool.submit(_score_all, work)))
             if len(pending) > 1:  # this block is scored while the one before is written
-                written += write_oldest()
+                write_oldest()
         while pending:
-            written += write_oldest()
+            write_oldest()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    if written != n or read != n:
+    if read != n or any(w != n for w in written):
         raise ScoringError(
-            f"the warehouse paired {written} of {n} scores with their passengers: nothing written"
+            f"the warehouse paired {min(written)} of {n} scores with their passengers: "
+            "nothing written"
         )
-    return rows, event_time, numbers, probabilities
+    return rows, event_time, numbers, scores
 
 
-def _insert_block(
+def _score_all(work: Sequence[tuple[Any, np.ndarray]]) -> list[np.ndarray]:
+    """Each model's probabilities on its matrix (one worker-thread task per block)."""
+    return [score_matrix(model, matrix) for model, matrix in work]
+
+
+def _insert_scores(
     conn: duckdb.DuckDBPyConnection,
+    table: str,
+    types: dict[str, str],
     rows: np.ndarray,
     probabilities: np.ndarray,
-    constants: tuple[int, datetime, str],
+    constants: dict[str, Any],
 ) -> int:
     """One statement: a block of the snapshot's keys beside its scores, paired by position.
 
+    The one write path of scored rows, champion's and shadows' alike: ``table``'s columns
+    (``types``, in order) come from the scores frame (``predicted_survived``,
+    ``survival_probability``), from ``constants`` (the same for every row), or else from the
+    day's snapshot (``passenger_id``, ``event_time``, ...), so ids never leave DuckDB.
     ``rows`` are the block's snapshot row ids, in the order read. Both sides are in snapshot
     order (a single-table scan keeps its order; the scores were computed in the order read);
-    ``d.rowid = s.row`` checks the pairing, so a mismatch writes fewer rows than scored and
-    the caller refuses the transaction.
+    ``d.row = s.row`` checks the pairing, so a mismatch writes fewer rows than scored and the
+    caller refuses the transaction. Returns the rows written.
     """
     scores = pd.DataFrame(
         {
@@ -315,20 +374,25 @@ def _insert_block(
             "survival_probability": probabilities,
         }
     )
-    model_version, predicted_at, run_id = constants
-    columns = ", ".join(PREDICTION_TYPES)
+    keys = [c for c in types if c not in constants and c not in _SCORE_COLUMNS]
+    select, params = [], []
+    for column, kind in types.items():
+        if column in constants:
+            select.append(f"?::{kind}")
+            params.append(constants[column])
+        else:
+            select.append(f"{'s' if column in _SCORE_COLUMNS else 'd'}.{column}")
     conn.register(_SCORES, scores)
     try:
         return int(
             conn.execute(
-                f"""INSERT INTO {PREDICTIONS_TABLE} ({columns})
-                SELECT d.passenger_id, d.event_time, d.source, d.batch_id, ?::BIGINT,
-                       s.predicted_survived, s.survival_probability, ?::TIMESTAMP, ?
-                FROM (SELECT rowid AS row, passenger_id, event_time, source, batch_id
+                f"""INSERT INTO {table} ({", ".join(types)})
+                SELECT {", ".join(select)}
+                FROM (SELECT rowid AS row, {", ".join(keys)}
                       FROM {_DAY} WHERE rowid >= ? AND rowid <= ?) AS d
                 POSITIONAL JOIN {_SCORES} AS s
                 WHERE d.row = s.row""",
-                [model_version, predicted_at, run_id, int(rows[0]), int(rows[-1])],
+                [*params, int(rows[0]), int(rows[-1])],
             ).fetchall()[0][0]
         )
     finally:

@@ -250,13 +250,20 @@ def new_labelled_rows(
     conn: duckdb.DuckDBPyConnection, since: datetime | None
 ) -> tuple[int, datetime | None]:
     """Labelled feature-store rows with event_time after ``since`` (all if None), and the
-    latest labelled event_time (None while there is none): what retraining waits for."""
+    latest of their event_times (None while there is none): what retraining waits for.
+
+    Bounded by ``since``, not by the history: the retrain sensor asks on every feature-store
+    update, and the ``event_time > since`` predicate is pushed through the view into each
+    table's scan, where DuckDB's zone maps (min/max per row group; rows are written in time
+    order, an hour per run) skip every row group of the history before ``since``. Counting over
+    the whole view and filtering in the aggregate read every stored row on each tick.
+    """
     if not table_exists(conn, FEATURE_VIEW):
         return 0, None
+    after, params = ("", []) if since is None else (" AND event_time > ?", [naive_utc(since)])
     row = conn.execute(
-        f"SELECT count(*) FILTER (WHERE ? IS NULL OR event_time > ?), max(event_time) "
-        f"FROM {FEATURE_VIEW} WHERE survived IS NOT NULL",
-        [since, since],
+        f"SELECT count(*), max(event_time) FROM {FEATURE_VIEW} WHERE survived IS NOT NULL{after}",
+        params,
     ).fetchall()[0]
     return int(row[0] or 0), row[1]
 

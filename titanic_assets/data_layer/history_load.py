@@ -136,11 +136,25 @@ _PASSENGER_TABLES = (SYNTHETIC_PASSENGERS_TABLE, SYNTHETIC_FEATURES_TABLE, PREDI
 _COPY_STEP = timedelta(days=7)
 
 
-def history_end(conn: duckdb.DuckDBPyConnection) -> datetime | None:
-    """Where the complete history ends: the day after the last monitored day (a chunk is
-    complete once its monitoring rows are written, its last step); None without any."""
-    rows = conn.execute(f"SELECT max(day) FROM {PERFORMANCE_TABLE}").fetchall()
+def history_end(conn: duckdb.DuckDBPyConnection, before: datetime) -> datetime | None:
+    """Where the complete history ends: the day after the last monitored day before
+    ``before`` (a chunk is complete once its monitoring rows are written, its last step; days
+    from ``before`` on are the pipelines' own runs, e.g. a benchmark's measured day, not
+    history); None without any."""
+    rows = conn.execute(
+        f"SELECT max(day) FROM {PERFORMANCE_TABLE} WHERE day < ?", [naive_utc(before)]
+    ).fetchall()
     return None if rows[0][0] is None else rows[0][0] + timedelta(days=1)
+
+
+def passengers_before(conn: duckdb.DuckDBPyConnection, end: datetime) -> int:
+    """Synthetic passengers with event time before ``end``: the history's, not those of the
+    pipelines' runs after it."""
+    rows = conn.execute(
+        f"SELECT count(*) FROM {SYNTHETIC_PASSENGERS_TABLE} WHERE event_time < ?",
+        [naive_utc(end)],
+    ).fetchall()
+    return int(rows[0][0])
 
 
 def truncate_history(conn: duckdb.DuckDBPyConnection, end: datetime) -> None:
@@ -162,15 +176,18 @@ def replicate_history(
     """Fill ``[end, until)`` with copies of the history in ``[start, end)``, shifted in time.
 
     Each copy moves every passenger, feature row, prediction, verdict and monitoring day by a
-    whole number of the source's days; ids keep their number and take their new hour
+    whole number of the source's length (whole hours: a day, or the one hour a capacity
+    measurement generated); ids keep their number and take their new hour
     (``core.ids``), batch ids follow their new hour. So the copies are the source's
     passengers at other times: same distributions, same scores, and stored in time order like
     the pipelines' writes (a scan keeps the source's order, DuckDB's
     ``preserve_insertion_order``; an ``ORDER BY`` would sort a whole copy in memory). At most a
     week per transaction. Used to build a long history from a few generated weeks (the
-    year-of-history benchmark), not by the pipelines.
+    year-of-history benchmark) or a day from one measured hour (the capacity benchmark), not
+    by the pipelines.
     """
-    span = timedelta(days=(end - start).days)
+    hour = timedelta(hours=1)
+    span = (end - start) // hour * hour
     if span <= timedelta(0):
         raise ValueError(f"nothing to copy between {start} and {end}")
     target = end

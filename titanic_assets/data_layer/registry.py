@@ -477,6 +477,38 @@ def rollback(conn: duckdb.DuckDBPyConnection, reason: str, run_id: str | None = 
     return target
 
 
+def discard_versions_after(conn: duckdb.DuckDBPyConnection, version: int, reason: str) -> list[int]:
+    """Return a benchmark's kept warehouse to the registry it was built with: every version
+    after ``version`` is deleted with its promotion events, and ``version`` is the champion
+    again (logged with ``reason``). Returns the versions dropped.
+
+    For the year-of-history benchmark only, whose measured training run registers (and may
+    promote) a version on the kept year each time it is measured: left there, later versions
+    would be scored as shadows by the next measured daily run, which the fresh warehouse it is
+    compared with does not do. Never used by the pipelines: a registry in use keeps every
+    version it ever had, and its log.
+    """
+    version = _as_version(version)
+    ensure_registry(conn)
+    with transaction(conn):
+        if not _exists(conn, version):
+            raise ModelNotFoundError(f"model version {version} does not exist{_known_hint(conn)}")
+        rows = conn.execute(
+            "SELECT version FROM models.model_versions WHERE version > ? ORDER BY 1", [version]
+        ).fetchall()
+        dropped = [int(row[0]) for row in rows]
+        previous = _champion_number(conn)
+        conn.execute(
+            "DELETE FROM models.promotions WHERE version > ? OR previous_champion > ?",
+            [version, version],
+        )
+        conn.execute("DELETE FROM models.model_versions WHERE version > ?", [version])
+        if previous != version:
+            _set_champion(conn, version)
+            _log(conn, version, "promote", reason, None, None, "manual")
+    return dropped
+
+
 def promotions(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The decision log, oldest first."""
     if not table_exists(conn, PROMOTIONS_TABLE):

@@ -1,7 +1,8 @@
 """Retrain when enough new labelled passengers have arrived since the champion was trained.
 
-The sensor wakes on each materialization of the feature store, counts labelled rows with ``event_time`` after the champion's ``training_cutoff`` and
-requests ``training_pipeline`` once that count reaches ``$TITANIC_RETRAIN_MIN_NEW_ROWS``
+The sensor wakes on each materialization of the feature store, counts labelled rows with
+``event_time`` after the champion's ``training_cutoff`` (a count bounded by that cutoff, not by
+the history: ``feature_store.new_labelled_rows``) and requests ``training_pipeline`` once that count reaches ``$TITANIC_RETRAIN_MIN_NEW_ROWS``
 (default 500), or when there is no champion yet.
 
 The run key is ``(champion version, how many thresholds' worth of new rows)``: while a training
@@ -64,15 +65,16 @@ def retrain_on_new_passengers(context: dg.SensorEvaluationContext, duckdb: DuckD
         baseline = "no champion"
     else:
         baseline = f"v{current.version} cutoff {since.isoformat() if since else 'unknown'}"
-    if latest is None:
-        return dg.SensorResult(
-            skip_reason="the feature store has no labelled passengers yet", cursor=judged
-        )
+    # Checked before ``latest``: with a champion, ``latest`` is None when nothing is new.
     if current is not None and new_rows < threshold:
         return dg.SensorResult(
             skip_reason=f"{new_rows} new labelled passengers since {baseline}; "
             f"retraining at {threshold}",
             cursor=judged,
+        )
+    if latest is None:
+        return dg.SensorResult(
+            skip_reason="the feature store has no labelled passengers yet", cursor=judged
         )
     bucket = new_rows // threshold
     run_key = f"champion-{current.version if current else 'none'}-new-rows-x{bucket}"
