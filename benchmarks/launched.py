@@ -30,6 +30,7 @@ from pathlib import Path
 
 from benchmarks.common import CUTOFF, DAY_KEY, MODEL, PARTITION_KEY, SEED
 from titanic_assets import names
+from titanic_assets.dagster_home import instance_at
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -39,8 +40,6 @@ class LaunchedArm:
     """Runs the cycle's jobs through the daemon against one warehouse file and one instance."""
 
     def __init__(self, base: Path, profile: Path | None = None) -> None:
-        import dagster as dg
-
         from tests.e2e.conftest import DEFAULT_PROFILE, start_live
 
         self._stack = contextlib.ExitStack()
@@ -53,9 +52,7 @@ class LaunchedArm:
             )
         )
         self.warehouse = str(self.live.warehouse)
-        self.instance = self._stack.enter_context(
-            dg.DagsterInstance.from_config(str(self.live.home))
-        )
+        self.instance = self._stack.enter_context(instance_at(str(self.live.home)))
 
     def close(self) -> None:
         self._stack.close()

@@ -544,6 +544,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-n", type=int, help="passengers of the peak-RSS cycle "
                         "(0 skips it; default: 1M, --quick: 2k)")  # fmt: skip
     parser.add_argument(
+        "--only-overhead",
+        action="store_true",
+        help="run scenario 1 alone (in-process overhead, at --sizes) and update its figures in "
+        "the existing results",
+    )
+    parser.add_argument(
         "--only-backfill",
         action="store_true",
         help="run scenario 6 alone and update its figures in the existing results",
@@ -590,7 +596,18 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    if args.only_backfill:
+    if args.only_overhead:
+        from benchmarks.scenarios import overhead
+
+        results = json.loads(output.read_text())
+        template = prepare_template(scratch)
+        warm_up(settings, scratch, template)
+        log("scenario 1: orchestration overhead (full cycle, Dagster vs plain)")
+        over = overhead.run_sizes(scratch, template, settings["sizes"], settings["reps"], log)
+        results["overhead_ratio"] = {**results.get("overhead_ratio", {}), **over["ratio"]}
+        for part in ("ratio", "runs", "comparison"):
+            results["raw"]["overhead"][part] = {**results["raw"]["overhead"][part], **over[part]}
+    elif args.only_backfill:
         results = json.loads(output.read_text())
         bf = daemon_backfill(FULL, log)
         for hours, figures in bf.items():

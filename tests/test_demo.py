@@ -19,6 +19,7 @@ import pytest
 
 from tests.reliability._support import PROJECT
 from titanic_assets import demo
+from titanic_assets.dagster_home import instance_at
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +83,7 @@ def test_an_instance_with_runs_the_demo_did_not_launch_is_refused(tmp_path):
     def something() -> int:
         return 1
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(str(home)) as instance:
         assert dg.materialize([something], instance=instance).success
     assert demo.foreign_runs(home) == [
         f"1 runs in the Dagster instance {home} not launched by the demo"
@@ -90,7 +91,7 @@ def test_an_instance_with_runs_the_demo_did_not_launch_is_refused(tmp_path):
     done = make_demo({"DAGSTER_HOME": str(home), "DEMO_DIR": str(tmp_path / "demo")})
     assert refused(done), done.stdout + done.stderr
     assert "not launched by the demo" in done.stderr
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(str(home)) as instance:
         assert instance.get_runs_count() == 1
 
 

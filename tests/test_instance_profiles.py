@@ -18,6 +18,8 @@ import dagster as dg
 import pytest
 import yaml
 
+from titanic_assets.dagster_home import instance_at
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "dagster.yaml"
 POSTGRES = ROOT / "deploy" / "dagster.postgres.yaml"
@@ -40,18 +42,24 @@ def _modules(node: Any) -> Iterator[str]:
             yield from _modules(item)
 
 
+#: The only classes a configuration may name: Dagster's own, each for a measured reason (the
+#: default's consolidated SQLite event log, see dagster.yaml; its private module path is pinned
+#: in tests/data_layer/test_dagster_contract.py).
+NAMED_MODULES = {DEFAULT: ["dagster._core.storage.event_log"], POSTGRES: []}
+
+
 @pytest.mark.parametrize("path", [DEFAULT, POSTGRES], ids=lambda p: p.name)
 def test_default_and_multi_machine_configurations_name_no_class_of_this_project(path) -> None:
     config = yaml.safe_load(path.read_text())
     assert not [s for s in CLASS_SECTIONS if s in config], path
-    assert list(_modules(config)) == [], path
+    assert list(_modules(config)) == NAMED_MODULES[path], path
     settings = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
     assert not [line for line in settings if "titanic_assets" in line], path
 
 
 def test_the_default_instance_is_dagsters_own(tmp_path) -> None:
     (tmp_path / "dagster.yaml").write_text(DEFAULT.read_text())
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+    with instance_at(str(tmp_path)) as instance:
         assert type(instance) is dg.DagsterInstance
         assert type(instance.run_launcher) is dg.DefaultRunLauncher
         assert type(instance.run_coordinator) is dg.QueuedRunCoordinator
@@ -60,6 +68,37 @@ def test_the_default_instance_is_dagsters_own(tmp_path) -> None:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         assert instance.run_monitoring_enabled
         assert instance.run_coordinator.dequeue_interval_seconds == 2
+
+
+def test_the_default_event_log_is_one_sqlite_file_that_holds_the_pools(tmp_path) -> None:
+    """Dagster's consolidated SQLite event log: every run's events in ``$DAGSTER_HOME/event_log.db``
+    (no database per run), and the ``duckdb`` pool's slots in the same file, so the pool limit
+    still holds across runs."""
+    from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
+
+    (tmp_path / "dagster.yaml").write_text(DEFAULT.read_text())
+    with instance_at(str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        assert type(storage) is ConsolidatedSqliteEventLogStorage
+        assert Path(storage.get_db_path()) == tmp_path / "event_log.db"
+        assert storage.supports_global_concurrency_limits
+
+        @dg.op
+        def work() -> None: ...
+
+        @dg.job
+        def two_steps() -> None:
+            work()
+            work.alias("again")()
+
+        for _ in range(2):
+            assert two_steps.execute_in_process(instance=instance).success
+        runs = instance.get_runs()
+        assert len(runs) == 2
+        assert all(instance.all_logs(run.run_id) for run in runs)
+        assert not (tmp_path / "history" / "runs").exists() or not list(
+            (tmp_path / "history" / "runs").glob("*.db")
+        ), "a database per run was made"
 
 
 def test_the_forkserver_profile_is_the_default_plus_its_run_launcher() -> None:
@@ -105,7 +144,7 @@ def test_a_run_left_started_by_a_dead_stack_is_failed_after_the_max_runtime(tmp_
     from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
     (tmp_path / "dagster.yaml").write_text(DEFAULT.read_text())
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+    with instance_at(str(tmp_path)) as instance:
         limit = instance.run_monitoring_max_runtime_seconds
         assert limit > 0, "dagster.yaml: run_monitoring.max_runtime_seconds is not set"
         assert not instance.run_launcher.supports_check_run_worker_health

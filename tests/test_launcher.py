@@ -25,6 +25,7 @@ from dagster._core.launcher import RunLauncher, WorkerStatus
 from dagster._utils.interrupts import capture_interrupts
 
 from tests.reliability._support import PROJECT
+from titanic_assets.dagster_home import instance_at
 from titanic_assets.launcher import (
     PID_TAG,
     ForkserverRunLauncher,
@@ -58,7 +59,7 @@ def test_the_launcher_implements_every_abstract_method_of_run_launcher() -> None
 
 def test_the_forkserver_profile_loads_the_launcher(tmp_path) -> None:
     (tmp_path / "dagster.yaml").write_text(PROFILE.read_text())
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+    with instance_at(str(tmp_path)) as instance:
         launcher = instance.run_launcher
         assert isinstance(launcher, ForkserverRunLauncher)
         assert launcher.supports_check_run_worker_health
@@ -85,7 +86,7 @@ def test_a_preload_setting_that_is_not_a_list_fails_when_the_instance_loads(tmp_
     (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
     with (
         pytest.raises(dg.DagsterInvalidConfigError, match="preload_modules"),
-        dg.DagsterInstance.from_config(str(tmp_path)) as instance,
+        instance_at(str(tmp_path)) as instance,
     ):
         _ = instance.run_launcher
 
@@ -120,7 +121,7 @@ def test_a_run_without_a_recorded_pid_is_reported_unknown_not_failed(tmp_path) -
     run monitoring leaves alone: such a run must not be failed for want of a pid.
     """
     (tmp_path / "dagster.yaml").write_text(PROFILE.read_text())
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+    with instance_at(str(tmp_path)) as instance:
         run = dg.DagsterRun(job_name="feature_pipeline", run_id="r2", tags={})
         health = instance.run_launcher.check_run_worker_health(run)
     assert health.status == WorkerStatus.UNKNOWN

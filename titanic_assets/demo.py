@@ -55,6 +55,10 @@ EVENT_LOG_NAME = "demo-events.log"
 REFUSED = 3
 
 WIPED_INSTANCE_PARTS = (
+    # Dagster's consolidated event log (dagster.yaml), beside the folders of its other storage.
+    "event_log.db",
+    "event_log.db-wal",
+    "event_log.db-shm",
     "history",
     "storage",
     "schedules",
@@ -126,7 +130,9 @@ def foreign_runs(dagster_home: Path) -> list[str]:
         return []
     import dagster as dg
 
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+    from titanic_assets.dagster_home import instance_at
+
+    with instance_at(dagster_home) as instance:
         total = instance.get_runs_count()
         ours = instance.get_runs_count(dg.RunsFilter(tags={DEMO_TAG: "true"}))
     if total > ours:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -20,6 +21,7 @@ from dagster._core.storage.db_io_manager import DbClient, DbIOManager, DbTypeHan
 from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb.io_manager import DuckDbClient
 
+from titanic_assets.dagster_home import instance_at
 from titanic_assets.data_layer import io_manager
 
 PACKAGE = Path(io_manager.__file__).resolve().parents[1]
@@ -77,7 +79,6 @@ def test_duckdb_client_statics_we_override_or_call() -> None:
 def test_configurable_class_is_what_the_forkserver_launcher_is_loaded_through(tmp_path) -> None:
     """The opt-in launcher is built by Dagster from its yaml through ``ConfigurableClass``: the
     instance hands it a ``ConfigurableClassData`` that rehydrates to the same launcher."""
-    import dagster as dg
     from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
     from titanic_assets.launcher import ForkserverRunLauncher
@@ -86,7 +87,7 @@ def test_configurable_class_is_what_the_forkserver_launcher_is_loaded_through(tm
     assert {"config_type", "from_config_value"} <= set(dir(ConfigurableClass))
     profile = PACKAGE.parent / "deploy" / "dagster.forkserver.yaml"
     (tmp_path / "dagster.yaml").write_text(profile.read_text())
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+    with instance_at(str(tmp_path)) as instance:
         data = instance.run_launcher.inst_data
         assert isinstance(data, ConfigurableClassData)
         assert (data.module_name, data.class_name) == (
@@ -197,6 +198,24 @@ def test_every_private_name_the_package_uses_is_exercised_by_a_test() -> None:
     }
     unpinned = sorted({use.split(": ")[1] for use in _package_uses()} - touched)
     assert not unpinned, f"used by the package but touched by no test: {unpinned}"
+
+
+def test_the_event_log_class_the_default_instance_names_is_where_dagster_keeps_it() -> None:
+    """dagster.yaml names Dagster's ``ConsolidatedSqliteEventLogStorage`` by its module path,
+    ``dagster._core.storage.event_log``: a storage class is named in yaml by module and class,
+    the public ``dagster`` package does not export this one, and that path is the one Dagster's
+    own docstring gives for it. If an upgrade moves or renames it, this fails instead of every
+    process failing to load the instance."""
+    import yaml
+    from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
+    from dagster._serdes import ConfigurableClass
+
+    config = yaml.safe_load((PACKAGE.parent / "dagster.yaml").read_text())["event_log_storage"]
+    assert config["module"] == "dagster._core.storage.event_log"
+    named = getattr(importlib.import_module(config["module"]), config["class"])
+    assert named is ConsolidatedSqliteEventLogStorage
+    assert issubclass(ConsolidatedSqliteEventLogStorage, ConfigurableClass)
+    assert set(ConsolidatedSqliteEventLogStorage.config_type()) == set(config["config"])
 
 
 def test_no_other_private_dagster_import_in_the_package() -> None:

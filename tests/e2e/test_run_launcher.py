@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.conftest import LiveDagster
 from tests.warehouse_lock import hold_warehouse_lock
 from titanic_assets import names
+from titanic_assets.dagster_home import instance_at
 from titanic_assets.data_layer.warehouse import connect, table_exists
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -63,7 +64,7 @@ def _run_in_progress_with_pid(live: LiveDagster, run_id: str) -> int:
         run = next((r for r in live.runs() if r.run_id == run_id), None)
         if run is None or run.status != "STARTED":
             return None
-        with dg.DagsterInstance.from_config(str(live.home)) as instance:
+        with instance_at(str(live.home)) as instance:
             return _started_pid(instance, run_id)
 
     return live.wait_for(f"run {run_id} started with its pid", probe, 120)
@@ -88,7 +89,7 @@ def _hour_rows(live: LiveDagster, hour: str) -> int:
 
 def test_each_run_ran_in_a_process_of_its_own(live: LiveDagster, first_cycle) -> None:
     servers = {live.procs["daemon"].pid, live.procs["webserver"].pid}
-    with dg.DagsterInstance.from_config(str(live.home)) as instance:
+    with instance_at(str(live.home)) as instance:
         assert type(instance.run_launcher) is dg.DefaultRunLauncher
         pids = {name: _started_pid(instance, run.run_id) for name, run in first_cycle.items()}
     assert None not in pids.values(), pids
@@ -125,7 +126,7 @@ def test_a_killed_run_process_is_failed_not_left_started(live: LiveDagster) -> N
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
-    with dg.DagsterInstance.from_config(str(live.home)) as instance:
+    with instance_at(str(live.home)) as instance:
         messages = [entry.message for entry in instance.all_logs(run_id)]
     assert any(
         f"process for {run_id} was terminated by signal {signal.SIGKILL.value}" in m

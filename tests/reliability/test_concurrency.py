@@ -31,6 +31,7 @@ from tests.reliability._support import (
     wait_for,
 )
 from titanic_assets import settings
+from titanic_assets.dagster_home import instance_at
 from titanic_assets.definitions import build_definitions
 
 SETUP_DAY = "2026-11-01"
@@ -89,7 +90,7 @@ def test_backfill_training_and_inference_at_once_lose_nothing(
     home = instance_home(tmp_path)
     env = project_env(home, warehouse)
     defs = build_definitions(warehouse)
-    instance = dg.DagsterInstance.from_config(str(home))
+    instance = instance_at(str(home))
     try:
         # Setup (in-process, same instance): the history, two synthetic hours, a champion.
         def run(job: str, **kwargs) -> None:

@@ -75,6 +75,7 @@ from tests.reliability._support import (
     wait_for,
 )
 from titanic_assets import names
+from titanic_assets.dagster_home import instance_at
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.definitions import build_definitions
@@ -333,7 +334,7 @@ def test_the_whole_stack_killed_mid_backfill_and_mid_training_recovers_exactly(
     warehouse = tmp_path / "warehouse.duckdb"
     env = project_env(home, str(warehouse), DAGSTER_DISABLE_TELEMETRY="1")
     migrate(home, env)
-    instance = dg.DagsterInstance.from_config(str(home))
+    instance = instance_at(str(home))
     procs: dict[str, subprocess.Popen] = {}
     try:
         # Setup in this process, on the same instance and warehouse: the history and a champion.
