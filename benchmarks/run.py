@@ -2,6 +2,7 @@
 
     python -m benchmarks.run            # full run (~10 min on 2 cores)
     python -m benchmarks.run --quick    # tiny smoke run (seconds), writes to scratch
+    python -m benchmarks.run --only-throughput --output X.json  # scenario 3 alone, into X
 
 Scenarios: (1) orchestration overhead Dagster/plain for the full cycle at 10k, 100k, 1M
 passengers; (2) incremental cost of an hourly feature run and a daily inference run with 10k vs
@@ -131,6 +132,24 @@ def warm_up(settings: dict, scratch: Path, template: Path) -> None:
             copy_warehouse(template, scratch / f"{name}.duckdb")
         plain.cycle(str(scratch / "warm_plain.duckdb"), 500)
         DagsterArm(str(scratch / "warm_dagster.duckdb")).cycle(500)
+
+
+def throughput_alone(settings: dict, scratch: Path, log) -> dict:
+    """Scenario 3 alone, with the largest size's overhead cycles it takes the pipelines' step
+    times from (scenario 1 at that size only): the feature, scoring and shadow-scoring figures
+    in a few minutes, for work on the scoring path."""
+    from benchmarks.scenarios import overhead, throughput
+
+    template = prepare_template(scratch)
+    warm_up(settings, scratch, template)
+    big = settings["sizes"][-1]
+    log(f"scenario 1 at N={big} only (the step times scenario 3 divides by)")
+    over = overhead.run_sizes(scratch, template, [big], {big: settings["reps"][big]}, log=log)
+    log("scenario 3: throughput against the bare DuckDB insert / XGBoost predict")
+    return throughput.run(
+        scratch, template, str(scratch / "overhead_dagster.duckdb"), big, over,
+        settings["limit_reps"],
+    )  # fmt: skip
 
 
 def run(settings: dict, scratch: Path, log) -> dict:
@@ -545,6 +564,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run scenario 8 alone and update capacity in the existing results",
     )
+    parser.add_argument(
+        "--only-throughput",
+        action="store_true",
+        help="run scenario 3 alone (with scenario 1 at the largest size, whose step times it "
+        "uses) and update its figures in the existing results",
+    )
     parser.add_argument("--reuse-year", action="store_true", help="measure the year already "
                         "built in scratch (same days and rate) instead of building it again")  # fmt: skip
     parser.add_argument("--year-days", type=int, help="days of history of scenario 7 "
@@ -598,6 +623,13 @@ def main(argv: list[str] | None = None) -> int:
         results["raw"]["year_history"]["elapsed_s"] = time.perf_counter() - started
         for key in ("year_days", "year_per_hour", "year_reps", "year_generated_days"):
             results["settings"][key] = settings[key]
+    elif args.only_throughput:
+        results = json.loads(output.read_text())
+        thr = throughput_alone(settings, scratch, log)
+        results["raw"]["throughput"] = thr
+        for key in ("feature_throughput_vs_limit", "scoring_throughput_vs_limit",
+                    "shadow_scoring_ratio"):  # fmt: skip
+            results[key] = thr[key]
     elif args.only_capacity:
         results = json.loads(output.read_text())
         cap = capacity(settings, scratch, prepare_template(scratch), log)

@@ -325,25 +325,29 @@ def _marker(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def run(
+def _asked(per_hour: int, days: int) -> dict:
+    """What a year warehouse holds, as its marker records it: a kept one is reused only if equal."""
+    return {"per_hour": per_hour, "days": days, "end": END.isoformat()}
+
+
+def build_or_reuse(
     scratch: Path,
     template: Path,
     per_hour: int,
     days: int,
-    reps: int,
     *,
     generated_days: int = GENERATED_DAYS,
     reuse: bool = False,
     log=print,
 ) -> dict:
-    """Scenario 7; returns the ``year_history`` results (figures) with its raw measurements."""
-    year, fresh = scratch / "year.duckdb", scratch / "year_fresh.duckdb"
-    home = scratch / "year_dagster_home"
+    """The year warehouse in ``scratch``: the kept one when ``reuse`` and its marker says it holds
+    what is asked (finishing a build that was cut short), else a new build (setup, not measured)."""
+    year, home = scratch / "year.duckdb", scratch / "year_dagster_home"
 
     def child(phase: str, **options) -> dict:
         return _child(phase, log, home=home, **options)
 
-    wanted = {"per_hour": per_hour, "days": days, "end": END.isoformat()}
+    wanted = _asked(per_hour, days)
     generated = {"generated_days": min(days, generated_days)}
     built = None
     if reuse and year.exists() and _marker(year).exists():
@@ -363,6 +367,29 @@ def run(
                        days=days, generated_days=generated_days)  # fmt: skip
         built.update(generated)
         _marker(year).write_text(json.dumps({**wanted, **built}))
+    return built
+
+
+def run(
+    scratch: Path,
+    template: Path,
+    per_hour: int,
+    days: int,
+    reps: int,
+    *,
+    generated_days: int = GENERATED_DAYS,
+    reuse: bool = False,
+    log=print,
+) -> dict:
+    """Scenario 7; returns the ``year_history`` results (figures) with its raw measurements."""
+    year, fresh = scratch / "year.duckdb", scratch / "year_fresh.duckdb"
+    home = scratch / "year_dagster_home"
+
+    def child(phase: str, **options) -> dict:
+        return _child(phase, log, home=home, **options)
+
+    built = build_or_reuse(scratch, template, per_hour, days, generated_days=generated_days,
+                           reuse=reuse, log=log)  # fmt: skip
     # The year is measured with the champion it was built with (the fresh warehouse's, trained
     # the same way) and no other version, not with what earlier measured training runs
     # registered on a kept year (newer versions would be scored as shadows every daily run).
@@ -399,7 +426,13 @@ def run(
         # The steps a user runs on the year (views, runs, training); the build is setup.
         "peak_rss_gib": max(rss_gib[k] for k in ("views", "runs", "training")),
         "raw": {
-            "settings": {**wanted, "reps": reps, "history_end": end.isoformat()},
+            "settings": {
+                "per_hour": per_hour,
+                "days": days,
+                "end": END.isoformat(),
+                "reps": reps,
+                "history_end": end.isoformat(),
+            },
             "build": built,
             "fresh_build": fresh_built,
             "size": size,
