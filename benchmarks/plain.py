@@ -49,7 +49,7 @@ from titanic_assets.data_layer.feature_store import (
     batch_rows_sql,
     ensure_feature_store,
     record_suite_results,
-    withdraw_certificate,
+    withdraw_certificates,
 )
 from titanic_assets.data_layer.training_store import champion_window_start, read_training_rows
 from titanic_assets.data_layer.validation import validate_batch_in_warehouse
@@ -95,18 +95,14 @@ def feature_run(db: str, n: int, hour: datetime = HOUR, sw: Stopwatch | None = N
         window = "event_time >= ? AND event_time < ?"
         with connect(db) as conn:
             _schemas(conn)
-            withdraw_certificate(conn, batch)
+            withdraw_certificates(conn, [batch])
             write_slice(conn, names.SYNTHETIC_PASSENGERS_TABLE, accepted, window, (start, end))
             write_slice(conn, SYNTHETIC_FEATURES, features, window, (start, end))
             ensure_feature_store(conn)
     with sw.lap("checks"), connect(db) as conn:  # judged where it was written, as the checks do
         results = validate_batch_in_warehouse(conn, batch_rows_sql(SYNTHETIC_FEATURES, batch))
         record_suite_results(
-            conn,
-            batch_id=batch,
-            asset="/".join(names.SYNTHETIC_FEATURES),
-            results=results,
-            run_id=run_id,
+            conn, {batch: results}, asset="/".join(names.SYNTHETIC_FEATURES), run_id=run_id
         )
     if not results[quality.INTEGRITY].success:
         raise RuntimeError(f"integrity suite failed for {batch}")

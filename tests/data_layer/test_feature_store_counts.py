@@ -9,7 +9,7 @@ from titanic_assets.data_layer.feature_store import (
     ensure_feature_store,
     feature_store_counts,
     record_suite_results,
-    withdraw_certificate,
+    withdraw_certificates,
 )
 from titanic_assets.data_layer.warehouse import connect
 from titanic_assets.names import (
@@ -35,9 +35,8 @@ def _insert(conn, table: str, batch: str, source: str, rows: int) -> None:
 def _verdict(conn, batch: str, suite: str, passed: bool, rows: int) -> None:
     record_suite_results(
         conn,
-        batch_id=batch,
+        {batch: {suite: SuiteResult(suite, passed, rows, outcomes=[])}},
         asset="features/x",
-        results={suite: SuiteResult(suite, passed, rows, outcomes=[])},
         run_id=None,
     )
 
@@ -58,7 +57,7 @@ def test_counts_match_the_certified_view(tmp_path):
             _verdict(conn, batch, BLOCKING_SUITE, passed, rows)
             _verdict(conn, batch, DISTRIBUTION_SUITE, False, rows)  # a warning counts nothing
         _insert(conn, SYNTHETIC_FEATURES_TABLE, "h3", "synthetic", 2)  # written, not yet judged
-        withdraw_certificate(conn, "h2")  # being rewritten: no longer served
+        withdraw_certificates(conn, ["h2"])  # being rewritten: no longer served
 
         counts = feature_store_counts(conn)
         served = _view_counts(conn)

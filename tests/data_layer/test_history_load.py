@@ -52,9 +52,12 @@ def history(warehouse, historical_passengers, historical_features):
         conn.execute(f"INSERT INTO {HISTORICAL_FEATURES} BY NAME SELECT * FROM h")
         record_suite_results(
             conn,
-            batch_id=HISTORICAL_BATCH,
+            {
+                HISTORICAL_BATCH: {
+                    BLOCKING_SUITE: SuiteResult(BLOCKING_SUITE, True, 1309, outcomes=[])
+                }
+            },
             asset="features/historical_features",
-            results={BLOCKING_SUITE: SuiteResult(BLOCKING_SUITE, True, 1309, outcomes=[])},
             run_id=None,
         )
         history_load.append_synthetic_hours(conn, passengers, features)

@@ -12,7 +12,7 @@ certificate, so changed data is never served under an old "passed".
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,19 @@ _SYNTHETIC_PASSENGER_TYPES = {
 _STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
 
 
+#: The quality ledger's columns, in the order of its DDL below (without the default timestamp).
+_LEDGER_COLUMNS = (
+    "batch_id",
+    "asset",
+    "suite",
+    "passed",
+    "evaluated_rows",
+    "failed_expectations",
+    "run_id",
+)
+_LEDGER_FRAME = "_ledger_rows"
+
+
 def _table_ddl(table: str, types: dict[str, str]) -> str:
     columns = ",\n  ".join(
         f"{c} {kind} {_STORAGE.get(c, '')}".rstrip() for c, kind in types.items()
@@ -109,10 +122,13 @@ def ensure_feature_store(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def withdraw_certificate(conn: duckdb.DuckDBPyConnection, batch_id: str) -> None:
-    """Forget a batch's quality results before its data is rewritten."""
+def withdraw_certificates(conn: duckdb.DuckDBPyConnection, batch_ids: Sequence[str]) -> None:
+    """Forget the quality results of batches about to be rewritten, in one statement (a
+    backfill run rewrites a week of hours: one DELETE, not one per hour)."""
     ensure_feature_store(conn)
-    conn.execute(f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ?", [batch_id])
+    conn.execute(
+        f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id IN (SELECT unnest(?))", [list(batch_ids)]
+    )
 
 
 def batch_rows_sql(table: str, batch_id: str) -> str:
@@ -131,37 +147,63 @@ def batches_rows_sql(table: str, batch_ids: Sequence[str]) -> str:
     return f"SELECT * FROM {table} WHERE batch_id IN ({literals})"
 
 
+def ledger_row(
+    batch_id: str, *, asset: str, suite: str, result: Any, evaluated_rows: int, run_id: str | None
+) -> dict[str, Any]:
+    """One row of the quality ledger: ``result`` is a ``core.quality.SuiteResult``."""
+    return {
+        "batch_id": batch_id,
+        "asset": asset,
+        "suite": suite,
+        "passed": bool(result.success),
+        "evaluated_rows": int(evaluated_rows),
+        "failed_expectations": json.dumps(result.as_metadata()["failed"]),
+        "run_id": run_id,
+    }
+
+
+def record_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace the ledger's verdicts on these rows' batches by these rows, in one transaction:
+    one verdict per (batch, suite), the latest evaluation wins, and the ledger holds all of the
+    new verdicts or none of them. Two statements whatever the number of batches."""
+    ensure_feature_store(conn)
+    frame = pd.DataFrame(list(rows), columns=list(_LEDGER_COLUMNS))
+    conn.register(_LEDGER_FRAME, frame)
+    try:
+        with transaction(conn):
+            conn.execute(
+                f"""DELETE FROM {QUALITY_LEDGER} AS q USING {_LEDGER_FRAME} AS r
+                WHERE q.batch_id = r.batch_id AND q.suite = r.suite"""
+            )
+            conn.execute(f"INSERT INTO {QUALITY_LEDGER} BY NAME SELECT * FROM {_LEDGER_FRAME}")
+    finally:
+        conn.unregister(_LEDGER_FRAME)
+
+
 def record_suite_results(
     conn: duckdb.DuckDBPyConnection,
+    verdicts: Mapping[str, Mapping[str, Any]],
     *,
-    batch_id: str,
     asset: str,
-    results: dict[str, Any],
     run_id: str | None,
 ) -> None:
-    """Every suite's verdict on a batch (``{suite: SuiteResult}`` of ``core.quality``), in one
-    transaction: the ledger holds all of a batch's verdicts or none of the new ones."""
-    ensure_feature_store(conn)
-    with transaction(conn):
-        for suite, result in results.items():
-            # One verdict per (batch, suite): the latest evaluation wins.
-            conn.execute(
-                f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id = ? AND suite = ?", [batch_id, suite]
+    """Every suite's verdict on each batch (``{batch_id: {suite: SuiteResult}}``, results of
+    ``core.quality``), in one transaction (:func:`record_ledger_rows`)."""
+    record_ledger_rows(
+        conn,
+        [
+            ledger_row(
+                batch_id,
+                asset=asset,
+                suite=suite,
+                result=result,
+                evaluated_rows=result.evaluated_rows,
+                run_id=run_id,
             )
-            conn.execute(
-                f"""INSERT INTO {QUALITY_LEDGER}
-                (batch_id, asset, suite, passed, evaluated_rows, failed_expectations, run_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    batch_id,
-                    asset,
-                    suite,
-                    bool(result.success),
-                    int(result.evaluated_rows),
-                    json.dumps(result.as_metadata()["failed"]),
-                    run_id,
-                ],
-            )
+            for batch_id, results in verdicts.items()
+            for suite, result in results.items()
+        ],
+    )
 
 
 def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:

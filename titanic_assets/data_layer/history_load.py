@@ -10,7 +10,6 @@ the GX suites, batch scoring, monitoring); only the number of statements differs
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +17,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from titanic_assets.data_layer.feature_store import ensure_feature_store, naive_utc
+from titanic_assets.data_layer.feature_store import (
+    ensure_feature_store,
+    ledger_row,
+    naive_utc,
+    record_ledger_rows,
+)
 from titanic_assets.data_layer.warehouse import ensure_schemas, transaction
 from titanic_assets.names import (
     HOUR_BATCH_FORMAT,
@@ -74,33 +78,23 @@ def record_window_verdicts(
 
     ``results`` are ``{suite: SuiteResult}`` of the suites run on all the batches' rows at once;
     each batch gets that verdict with its own row count (``batch_rows``), in one transaction, as
-    :func:`~titanic_assets.data_layer.feature_store.record_suite_results` records one batch's.
+    :func:`~titanic_assets.data_layer.feature_store.record_suite_results` records each batch's.
     """
-    ensure_feature_store(conn)
-    rows = pd.DataFrame(
+    record_ledger_rows(
+        conn,
         [
-            {
-                "batch_id": batch_id,
-                "asset": asset,
-                "suite": suite,
-                "passed": bool(result.success),
-                "evaluated_rows": int(count),
-                "failed_expectations": json.dumps(result.as_metadata()["failed"]),
-                "run_id": run_id,
-            }
+            ledger_row(
+                batch_id,
+                asset=asset,
+                suite=suite,
+                result=result,
+                evaluated_rows=count,
+                run_id=run_id,
+            )
             for batch_id, count in batch_rows.items()
             for suite, result in results.items()
-        ]
+        ],
     )
-    conn.register(_FRAME, rows)
-    try:
-        with transaction(conn):
-            conn.execute(
-                f"DELETE FROM {QUALITY_LEDGER} WHERE batch_id IN (SELECT batch_id FROM {_FRAME})"
-            )
-            conn.execute(f"INSERT INTO {QUALITY_LEDGER} BY NAME SELECT * FROM {_FRAME}")
-    finally:
-        conn.unregister(_FRAME)
 
 
 def replace_window(

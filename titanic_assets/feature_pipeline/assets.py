@@ -28,7 +28,7 @@ from titanic_assets.data_layer.feature_store import (
     feature_store_counts,
     feature_store_sample,
     read_table,
-    withdraw_certificate,
+    withdraw_certificates,
 )
 from titanic_assets.data_layer.io_manager import column_schema
 from titanic_assets.data_layer.resources import open_warehouse
@@ -188,7 +188,7 @@ def historical_features(
 ):
     # One connection for the step, open while the I/O manager writes (see synthetic_features).
     with open_warehouse(duckdb) as conn:
-        withdraw_certificate(conn, names.HISTORICAL_BATCH)
+        withdraw_certificates(conn, [names.HISTORICAL_BATCH])
         yield dg.Output(build_features(passengers))  # written (committed) before the checks run
         yield from checks.judge_batches(
             context,
@@ -258,8 +258,7 @@ def synthetic_passengers(
     # then joins this open database instead of opening the file again (DuckDB takes ~15 ms to
     # open one, and each last close checkpoints it).
     with open_warehouse(duckdb) as conn:
-        for hour in context.partition_keys:
-            withdraw_certificate(conn, batch_id_for(hour))
+        withdraw_certificates(conn, [batch_id_for(hour) for hour in context.partition_keys])
         historical = _historical_passengers(conn)
         yield _generated(context, config, historical)
 
@@ -342,8 +341,7 @@ def synthetic_features(
     # while the I/O manager writes (whose connection then joins this open database rather than
     # opening the file again), and the checks judge the committed rows through it.
     with open_warehouse(duckdb) as conn:
-        for hour in hours:
-            withdraw_certificate(conn, batch_id_for(hour))
+        withdraw_certificates(conn, [batch_id_for(hour) for hour in hours])
         features = build_features(passengers)
         for hour in hours if len(hours) > 1 else ():
             context.add_asset_metadata(

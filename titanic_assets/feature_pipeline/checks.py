@@ -53,14 +53,12 @@ def judge_batches(
     # run of hundreds of hours does not pay two validations an hour.
     judged = validate_batches_in_warehouse(conn, table, list(batches.values()))
     verdicts = [(partition, batch_id, judged[batch_id]) for partition, batch_id in batches.items()]
-    for _, batch_id, results in verdicts:
-        record_suite_results(
-            conn,
-            batch_id=batch_id,
-            asset=asset_key.to_user_string(),
-            results=results,
-            run_id=context.run.run_id,
-        )
+    record_suite_results(  # the run's hours in one transaction of two statements
+        conn,
+        {batch_id: results for _, batch_id, results in verdicts},
+        asset=asset_key.to_user_string(),
+        run_id=context.run.run_id,
+    )
     per_partition = partitioned and len(verdicts) > 1
     for partition, batch_id, results in verdicts:
         for suite_name, result in results.items():
