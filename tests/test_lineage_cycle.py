@@ -137,3 +137,27 @@ def test_models_promote_and_rollback_by_hand(cycle):
         reasons = conn.execute("SELECT reason FROM models.promotions").fetchall()
     assert champions == [(1,)]
     assert any("re-affirm v1" in r[0] for r in reasons)
+
+
+def test_lineage_loads_neither_pandas_nor_the_model_code(cycle):
+    # `titanic lineage` answers in under a second on a year of history (docs/performance.md);
+    # pandas alone takes ~0.3 s to import, and the registry's error classes once pulled it in.
+    probe = (
+        "import sys\n"
+        "from titanic_assets.cli import main\n"
+        "code = main(['lineage', 'syn-2026112705-000001', '--json'])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'xgboost', 'sklearn'})\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TITANIC_DUCKDB": cycle},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["features"]["passenger_id"] == "syn-2026112705-000001"
+    assert "HEAVY []" in done.stderr

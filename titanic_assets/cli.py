@@ -364,7 +364,7 @@ def _with_warehouse(action: Callable[[Any], T], *, read_only: bool = True) -> T:
     """
     import duckdb
 
-    from titanic_assets.data_layer.registry import NoChampionError, RegistryError
+    from titanic_assets.data_layer.registry_errors import NoChampionError, RegistryError
     from titanic_assets.data_layer.warehouse import WarehouseLockedError, connect, warehouse_path
 
     path = warehouse_path()

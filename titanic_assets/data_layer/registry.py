@@ -42,6 +42,12 @@ from titanic_assets.core.clock import utc_now
 from titanic_assets.core.features import forbidden_inputs
 from titanic_assets.core.model import model_from_bytes
 from titanic_assets.data_layer import signing
+from titanic_assets.data_layer.registry_errors import (  # re-exported: the registry's failures
+    ArtifactIntegrityError,
+    ModelNotFoundError,
+    NoChampionError,
+    RegistryError,
+)
 from titanic_assets.data_layer.warehouse import table_exists, transaction
 
 VERSIONS_TABLE = names.MODEL_VERSIONS_TABLE
@@ -107,24 +113,8 @@ STATE_TABLE = names.CHAMPION_STATE_TABLE
 DECISION_ATTEMPTS = 20
 
 
-class RegistryError(Exception):
-    """Base class of registry failures."""
-
-
 #: What a concurrent writer's commit looks like to the loser of a race: retried.
 _CONFLICTS = (duckdb.TransactionException, duckdb.ConstraintException)
-
-
-class ModelNotFoundError(RegistryError):
-    """No model version with that number."""
-
-
-class NoChampionError(RegistryError):
-    """No version has been promoted yet (train one first)."""
-
-
-class ArtifactIntegrityError(RegistryError):
-    """The stored artifact does not match its SHA-256 or signature, or is not a loadable model."""
 
 
 @dataclass(frozen=True)
