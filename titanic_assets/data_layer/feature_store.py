@@ -147,27 +147,34 @@ def batches_rows_sql(table: str, batch_ids: Sequence[str]) -> str:
     return f"SELECT * FROM {table} WHERE batch_id IN ({literals})"
 
 
-def ledger_row(
-    batch_id: str, *, asset: str, suite: str, result: Any, evaluated_rows: int, run_id: str | None
-) -> dict[str, Any]:
-    """One row of the quality ledger: ``result`` is a ``core.quality.SuiteResult``."""
-    return {
-        "batch_id": batch_id,
-        "asset": asset,
-        "suite": suite,
-        "passed": bool(result.success),
-        "evaluated_rows": int(evaluated_rows),
-        "failed_expectations": json.dumps(result.as_metadata()["failed"]),
-        "run_id": run_id,
-    }
-
-
-def record_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Replace the ledger's verdicts on these rows' batches by these rows, in one transaction:
-    one verdict per (batch, suite), the latest evaluation wins, and the ledger holds all of the
-    new verdicts or none of them. Two statements whatever the number of batches."""
+def record_suite_results(
+    conn: duckdb.DuckDBPyConnection,
+    verdicts: Mapping[str, Mapping[str, Any]],
+    *,
+    asset: str,
+    run_id: str | None,
+) -> None:
+    """Every suite's verdict on each batch (``{batch_id: {suite: SuiteResult}}``, results of
+    ``core.quality``) replaces that batch's and suite's verdict in the ledger (the latest
+    evaluation wins), in one transaction: the ledger holds all of the new verdicts or none.
+    Two statements whatever the number of batches (a backfill run judges a week of hours)."""
     ensure_feature_store(conn)
-    frame = pd.DataFrame(list(rows), columns=list(_LEDGER_COLUMNS))
+    frame = pd.DataFrame(
+        [
+            {
+                "batch_id": batch_id,
+                "asset": asset,
+                "suite": suite,
+                "passed": bool(result.success),
+                "evaluated_rows": int(result.evaluated_rows),
+                "failed_expectations": json.dumps(result.as_metadata()["failed"]),
+                "run_id": run_id,
+            }
+            for batch_id, results in verdicts.items()
+            for suite, result in results.items()
+        ],
+        columns=list(_LEDGER_COLUMNS),
+    )
     conn.register(_LEDGER_FRAME, frame)
     try:
         with transaction(conn):
@@ -178,32 +185,6 @@ def record_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: Sequence[dict[str,
             conn.execute(f"INSERT INTO {QUALITY_LEDGER} BY NAME SELECT * FROM {_LEDGER_FRAME}")
     finally:
         conn.unregister(_LEDGER_FRAME)
-
-
-def record_suite_results(
-    conn: duckdb.DuckDBPyConnection,
-    verdicts: Mapping[str, Mapping[str, Any]],
-    *,
-    asset: str,
-    run_id: str | None,
-) -> None:
-    """Every suite's verdict on each batch (``{batch_id: {suite: SuiteResult}}``, results of
-    ``core.quality``), in one transaction (:func:`record_ledger_rows`)."""
-    record_ledger_rows(
-        conn,
-        [
-            ledger_row(
-                batch_id,
-                asset=asset,
-                suite=suite,
-                result=result,
-                evaluated_rows=result.evaluated_rows,
-                run_id=run_id,
-            )
-            for batch_id, results in verdicts.items()
-            for suite, result in results.items()
-        ],
-    )
 
 
 def feature_store_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:

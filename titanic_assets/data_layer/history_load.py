@@ -11,6 +11,7 @@ the GX suites, batch scoring, monitoring); only the number of statements differs
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,9 +20,8 @@ import pandas as pd
 
 from titanic_assets.data_layer.feature_store import (
     ensure_feature_store,
-    ledger_row,
     naive_utc,
-    record_ledger_rows,
+    record_suite_results,
 )
 from titanic_assets.data_layer.warehouse import ensure_schemas, transaction
 from titanic_assets.names import (
@@ -80,20 +80,16 @@ def record_window_verdicts(
     each batch gets that verdict with its own row count (``batch_rows``), in one transaction, as
     :func:`~titanic_assets.data_layer.feature_store.record_suite_results` records each batch's.
     """
-    record_ledger_rows(
+    record_suite_results(
         conn,
-        [
-            ledger_row(
-                batch_id,
-                asset=asset,
-                suite=suite,
-                result=result,
-                evaluated_rows=count,
-                run_id=run_id,
-            )
+        {
+            batch_id: {
+                suite: replace(result, evaluated_rows=count) for suite, result in results.items()
+            }
             for batch_id, count in batch_rows.items()
-            for suite, result in results.items()
-        ],
+        },
+        asset=asset,
+        run_id=run_id,
     )
 
 
