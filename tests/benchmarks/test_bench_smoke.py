@@ -24,6 +24,7 @@ RESULT_KEYS = {
     "incremental_ratio_inference",
     "feature_throughput_vs_limit",
     "scoring_throughput_vs_limit",
+    "scoring_throughput_vs_floor",
     "shadow_scoring_ratio",
     "peak_rss_gib_1m",
     "codeloc_load_s",
