@@ -177,13 +177,6 @@ def score_day(
             first, last, n = _snapshot_day(conn, window, inputs, available)
             if n == 0:
                 return ScoredDay(_empty_scored(feature_columns), _empty_latest())
-            block = (
-                f"SELECT rowid AS row, event_time, {label}, "
-                + ", ".join(f'"{c}"' for c in inputs)
-                + f" FROM {_DAY} WHERE rowid >= ? AND rowid < ?"
-            )
-            if scorable:
-                shadow_scoring.ensure_shadow_table(conn)
             champion = _Scorer(
                 PREDICTIONS_TABLE,
                 PREDICTION_TYPES,
@@ -191,34 +184,37 @@ def score_day(
                 tuple(feature_columns),
                 model,
             )
-            challengers = [
-                _Scorer(
-                    SHADOW_PREDICTIONS_TABLE,
-                    SHADOW_PREDICTION_TYPES,
-                    shadow_scoring.shadow_constants(number, predicted_at),
-                    tuple(columns),
-                    shadow,
-                )
-                for number, columns, shadow in scorable
-            ]
             rows, event_time, numbers, scores = _score_and_write(
-                conn, block, (int(first), int(last)), int(n), inputs, [champion, *challengers]
+                conn,
+                _block_sql(inputs, label),
+                (int(first), int(last)),
+                int(n),
+                inputs,
+                [champion, *_shadow_scorers(conn, scorable, predicted_at)],
             )
-            probabilities = scores[0]
-            scored = {
-                "event_time": event_time,
-                "model_version": np.full(n, model_version, dtype=np.int64),
-                "predicted_survived": predicted_outcomes(probabilities),
-                "survival_probability": probabilities,
-                **numbers,  # the label, then the model inputs
-            }
-            latest = _latest_rows(conn, scored, rows)
+            scored = _scored_columns(model_version, event_time, numbers, scores[0])
             shadow = {
                 number: values for (number, _, _), values in zip(scorable, scores[1:], strict=True)
             }
+            return ScoredDay(scored, _latest_rows(conn, scored, rows), shadow, skipped)
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_DAY}")
-    return ScoredDay(scored, latest, shadow, skipped)
+
+
+def _scored_columns(
+    model_version: int,
+    event_time: np.ndarray,
+    numbers: dict[str, np.ndarray],
+    probabilities: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The day as monitoring reads it: the champion's outcomes beside the label and inputs."""
+    return {
+        "event_time": event_time,
+        "model_version": np.full(len(probabilities), model_version, dtype=np.int64),
+        "predicted_survived": predicted_outcomes(probabilities),
+        "survival_probability": probabilities,
+        **numbers,  # the label, then the model inputs
+    }
 
 
 @dataclass(frozen=True)
@@ -232,6 +228,33 @@ class _Scorer:
     constants: dict[str, Any]
     columns: tuple[str, ...]
     model: Any
+
+
+def _block_sql(inputs: Sequence[str], label: str) -> str:
+    """Step 2's read: one block of the snapshot, a row-id range, as keys, label and inputs."""
+    columns = ", ".join(f'"{c}"' for c in inputs)
+    return f"SELECT rowid AS row, event_time, {label}, {columns} FROM {_DAY} WHERE rowid >= ? AND rowid < ?"
+
+
+def _shadow_scorers(
+    conn: duckdb.DuckDBPyConnection,
+    scorable: Sequence[tuple[int, Sequence[str], Any]],
+    predicted_at: datetime,
+) -> list[_Scorer]:
+    """The day's shadows (version, inputs, verified model) as scorers into
+    ``inference.shadow_predictions``, whose table exists once there is one."""
+    if scorable:
+        shadow_scoring.ensure_shadow_table(conn)
+    return [
+        _Scorer(
+            SHADOW_PREDICTIONS_TABLE,
+            SHADOW_PREDICTION_TYPES,
+            shadow_scoring.shadow_constants(number, predicted_at),
+            tuple(columns),
+            shadow,
+        )
+        for number, columns, shadow in scorable
+    ]
 
 
 def _snapshot_day(
