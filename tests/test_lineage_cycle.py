@@ -141,7 +141,8 @@ def test_models_promote_and_rollback_by_hand(cycle):
 
 def test_lineage_loads_neither_pandas_nor_the_model_code(cycle):
     # `titanic lineage` answers in under a second on a year of history (docs/performance.md);
-    # pandas alone takes ~0.3 s to import, and the registry's error classes once pulled it in.
+    # importing pandas is most of a new process's start, and the registry's error classes once
+    # pulled it in.
     probe = (
         "import sys\n"
         "from titanic_assets.cli import main\n"

@@ -233,6 +233,9 @@ def process_is_running(pid: int) -> bool:
 def _run_worker(instance_ref: Any, run_id: str) -> None:
     """The forked process: what ``dagster api execute_run`` does, minus the interpreter start."""
     from dagster import DagsterInstance
+
+    # The run worker's entry point (``dagster api execute_run``'s body) and its interrupt guard
+    # have no public API; pinned by tests/test_launcher.py and the contract test.
     from dagster._cli.api import _execute_run_command_body
     from dagster._utils.interrupts import capture_interrupts
 

@@ -233,7 +233,10 @@ class _Scorer:
 def _block_sql(inputs: Sequence[str], label: str) -> str:
     """Step 2's read: one block of the snapshot, a row-id range, as keys, label and inputs."""
     columns = ", ".join(f'"{c}"' for c in inputs)
-    return f"SELECT rowid AS row, event_time, {label}, {columns} FROM {_DAY} WHERE rowid >= ? AND rowid < ?"
+    return (
+        f"SELECT rowid AS row, event_time, {label}, {columns} "
+        f"FROM {_DAY} WHERE rowid >= ? AND rowid < ?"
+    )
 
 
 def _shadow_scorers(

@@ -63,16 +63,6 @@ _SYNTHETIC_PASSENGER_TYPES = {
 _STORAGE = {"passenger_id": "USING COMPRESSION uncompressed"}
 
 
-#: The quality ledger's columns, in the order of its DDL below (without the default timestamp).
-_LEDGER_COLUMNS = (
-    "batch_id",
-    "asset",
-    "suite",
-    "passed",
-    "evaluated_rows",
-    "failed_expectations",
-    "run_id",
-)
 _LEDGER_FRAME = "_ledger_rows"
 
 
@@ -158,6 +148,8 @@ def record_suite_results(
     ``core.quality``) replaces that batch's and suite's verdict in the ledger (the latest
     evaluation wins), in one transaction: the ledger holds all of the new verdicts or none.
     Two statements whatever the number of batches (a backfill run judges a week of hours)."""
+    if not verdicts:
+        return
     ensure_feature_store(conn)
     frame = pd.DataFrame(
         [
@@ -172,8 +164,7 @@ def record_suite_results(
             }
             for batch_id, results in verdicts.items()
             for suite, result in results.items()
-        ],
-        columns=list(_LEDGER_COLUMNS),
+        ]
     )
     conn.register(_LEDGER_FRAME, frame)
     try:

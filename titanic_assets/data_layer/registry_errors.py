@@ -2,8 +2,9 @@
 
 A command that only reads the warehouse (``titanic lineage``) still has to tell a registry
 failure from others, and importing :mod:`titanic_assets.data_layer.registry` for its exception
-classes would load pandas and the model code (~0.3 s of a command that otherwise answers in
-well under a second). The registry raises these and re-exports them.
+classes would load pandas and the model code, the largest part of the command's start-up
+(`tests/test_lineage_cycle.py` checks it loads neither). The registry raises these and
+re-exports them.
 """
 
 from __future__ import annotations
