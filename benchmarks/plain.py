@@ -1,10 +1,12 @@
 """The plain baseline: the full cycle with pandas, DuckDB and XGBoost, and no Dagster.
 
 It does the same work as the three Dagster jobs, with the same library code (generator,
-``build_features``, the GX suites, the model functions, the registry, monitoring) and writes the
-same warehouse tables, written to be as fast as it fairly can: every frame stays in memory
-between steps (no re-reading what was just written), one connection per stage, no UI metadata
-other than the charts the assets draw (drawn here too: equal work).
+``build_features``, the GX suites, the model functions, the registry, batch scoring, the
+monitoring step's :func:`~titanic_assets.data_layer.day_monitoring.monitor_scored_day`) and
+writes the same warehouse tables, written to be as fast as it fairly can: every frame stays in
+memory between steps (no re-reading what was just written), one connection per stage, no UI
+metadata other than the charts the assets draw, drawn through the same
+:mod:`titanic_assets.core.figures` functions (equal work by construction).
 
 Run on its own::
 
@@ -30,10 +32,10 @@ import pandas as pd
 
 from benchmarks.common import CUTOFF, DAY, HOUR, MODEL, ROOT, SEED, Stopwatch
 from titanic_assets import names, settings
-from titanic_assets.core import monitoring, plots, quality
+from titanic_assets.core import figures, monitoring, quality, segments
 from titanic_assets.core.backfill import synthetic_hour
 from titanic_assets.core.features import build_features
-from titanic_assets.core.model import TrainingParams, feature_importance
+from titanic_assets.core.model import TrainingParams
 from titanic_assets.core.training import fit_and_evaluate
 from titanic_assets.core.training_set import (
     assign_splits,
@@ -44,6 +46,7 @@ from titanic_assets.core.training_set import (
 )
 from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.batch_scoring import score_day
+from titanic_assets.data_layer.day_monitoring import MonitoredDay, monitor_scored_day
 from titanic_assets.data_layer.feature_store import (
     SYNTHETIC_FEATURES,
     batch_rows_sql,
@@ -133,8 +136,9 @@ def training_run(db: str, cutoff: str = CUTOFF, model: dict | None = None, sw=No
         write_slice(conn, names.TRAINING_DATA_TABLE, frame, None)
         version = registry.register_version(conn, **registration)
         registry.decide_champion(conn, version, trained.judge(version), run_id=run_id)
+        registry.champion_problems(conn)  # the champion check's rule
     with sw.lap("charts"):
-        training_charts(trained, version)
+        figures.training_figures(trained, version)
     return {"rows": len(frame), "version": version, "accuracy": trained.metrics["accuracy"]}
 
 
@@ -157,66 +161,30 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
             version=version,
             run_id=run_id,
         )
-    with sw.lap("monitoring"):
-        profiles = {int(version.version): version.training_profile}
-        performance = monitoring.monitor_scored(scored.scored, profiles)
-        thresholds = settings.load().thresholds()
-        for row in performance.to_dict("records"):  # the two WARN checks
-            monitoring.accuracy_reasons(row, thresholds)
-            monitoring.drift_reasons(row, thresholds)
-        with connect(db) as conn:
-            write_slice(
-                conn,
-                names.PERFORMANCE_TABLE,
-                performance,
-                "day >= ? AND day < ?",
-                (start, end),
-            )
+    with sw.lap("monitoring"), connect(db) as conn:
+        monitored = monitor_scored_day(conn, scored, start, end)
+        check_rules(monitored)
+        write_slice(
+            conn, names.PERFORMANCE_TABLE, monitored.performance, "day >= ? AND day < ?",
+            (start, end),
+        )  # fmt: skip
     with sw.lap("charts"):
-        charts(performance)
+        live = figures.live_calibration(scored.scored)
+        figures.day_figures(monitored.performance, monitored.history, monitored.other_days, live)
     return {"rows": scored.rows, "scored": scored}
 
 
-def training_charts(trained, version: int) -> list[str]:
-    """The two figures the registry asset draws for a new version (equal work in both arms):
-    the holdout confusion matrix and the feature importance."""
-    m = trained.metrics
-    importance = feature_importance(trained.model)
-    return [
-        plots.confusion_matrix_md(
-            m["tn"], m["fp"], m["fn"], m["tp"], f"v{version} holdout (n={m['n']})"
-        ),
-        plots.bar_chart_md(
-            list(importance), list(importance.values()), "Feature importance", "gain share"
-        ),
-    ]
-
-
-def charts(performance: pd.DataFrame) -> list[str]:
-    """The four figures the monitoring asset draws for a day (equal work in both arms): the
-    day's confusion matrix, drift per feature, the rolling accuracy line, and the confusion
-    matrix of all labelled history (here: this day only, as on a fresh warehouse)."""
-    if performance.empty:
-        return []
-    main = performance.sort_values("n_predictions").iloc[-1]
-    counts = [int(main[k]) for k in ("tn", "fp", "fn", "tp")]
-    psi = json.loads(main["psi_by_feature"]) if main["psi_by_feature"] else {}
-    figures = [plots.confusion_matrix_md(*counts, title=f"Model v{int(main['model_version'])}")]
-    if psi:
-        figures.append(
-            plots.bar_chart_md(list(psi), list(psi.values()), "Drift per feature", "PSI")
-        )
-    figures.append(
-        plots.line_chart_md(
-            [f"{pd.Timestamp(main['day']):%m-%d}"],
-            {"accuracy": [float(main["accuracy"])], "max PSI": [float(main["max_psi"])]},
-            title="Last 1 days",
-            ylabel="accuracy / PSI",
-        )
-    )
-    totals = [int(performance[k].sum()) for k in ("tn", "fp", "fn", "tp")]
-    figures.append(plots.confusion_matrix_md(*totals, title="All labelled history, 1 days"))
-    return figures
+def check_rules(monitored: MonitoredDay) -> None:
+    """The rules of the monitoring asset's four WARN checks, applied to the day (equal work)."""
+    thresholds, model = settings.load().thresholds(), settings.load().model_thresholds()
+    overall = {}
+    for row in monitored.performance.to_dict("records"):
+        monitoring.accuracy_reasons(row, thresholds)
+        monitoring.drift_reasons(row, thresholds)
+        monitoring.calibration_reasons(row, model)
+        overall[(pd.Timestamp(row["day"]), int(row["model_version"]))] = float(row["accuracy"])
+    served = monitored.cells[monitored.cells["model_version"].isin([v for _, v in overall])]
+    segments.segment_reasons(served, overall, model.segment_min_labelled, model.segment_margin)
 
 
 def cycle(db: str, n: int, model: dict | None = None) -> dict[str, float]:

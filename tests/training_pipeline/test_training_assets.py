@@ -100,7 +100,9 @@ def test_first_run_registers_a_champion_with_honest_accuracy(tmp_path, real):
     assert 0.76 <= meta["cv_accuracy"] <= 0.90
     for key in ("precision", "recall", "f1", "roc_auc", "log_loss"):
         assert isinstance(meta[key], float)
-    assert meta["confusion_matrix"].startswith("![") and "base64," in meta["feature_importance"]
+    assert meta["confusion_matrix"].startswith("![v1 holdout (n=")
+    assert meta["feature_importance"].startswith("![Feature importance]")
+    assert meta["reliability_diagram"].startswith("![v1 holdout reliability (ECE 0.")
     assert "first model" in meta["decision"]
     [check] = result.get_asset_check_evaluations()
     assert check.passed

@@ -19,7 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from titanic_assets import names, settings
-from titanic_assets.core import calibration, monitoring, plots, promotion, segments, shadow
+from titanic_assets.core import calibration, figures, monitoring, promotion, shadow
 from titanic_assets.core.columns import describe
 from titanic_assets.core.features import (
     FEATURE_COLUMNS,
@@ -27,21 +27,16 @@ from titanic_assets.core.features import (
     MissingFeatureInputError,
 )
 from titanic_assets.core.predict import PREDICTION_TYPES, UNKNOWN_OUTCOME, outcome_word
-from titanic_assets.data_layer import monitoring_store, registry
+from titanic_assets.data_layer import registry
 from titanic_assets.data_layer.batch_scoring import (
     ScoredDay,
     ScoringError,
     score_day,
 )
-from titanic_assets.data_layer.monitoring_store import (
-    ensure_performance_columns,
-    read_shadow_comparison,
-    write_segments,
-    write_shadow_comparison,
-)
+from titanic_assets.data_layer.day_monitoring import monitor_scored_day
+from titanic_assets.data_layer.monitoring_store import read_shadow_comparison
 from titanic_assets.data_layer.registry import NoChampionError, RegistryError, load_champion
 from titanic_assets.data_layer.resources import open_warehouse
-from titanic_assets.data_layer.serving import training_profiles
 from titanic_assets.data_layer.shadow_scoring import load_shadows
 from titanic_assets.inference_pipeline import automation, checks
 from titanic_assets.inference_pipeline import history as history_lib
@@ -65,7 +60,6 @@ PERFORMANCE_TABLE = names.PERFORMANCE_TABLE
 
 
 HISTORY_ROWS = 15
-ROLLING_DAYS = 14
 
 
 # --- predictions ---------------------------------------------------------------------------
@@ -313,29 +307,25 @@ def model_performance(context: dg.AssetExecutionContext, day: ScoredDay, duckdb:
     # day, whose connection then joins this open database instead of opening the file again
     # (as in the feature and training assets; DuckDB takes ~15 ms to open a file).
     with open_warehouse(duckdb) as conn:
-        profiles = training_profiles(conn, day.scored["model_version"].unique())
-        # Earlier days for the rolling chart; every other day for the all-history matrix.
-        history = monitoring_store.performance_before(conn, start, ROLLING_DAYS * 3)
-        other_days = monitoring_store.performance_outside(
-            conn, start, end, history_lib.CROSS_DAY_COLUMNS
-        )
-        performance = monitoring.monitor_scored(day.scored, profiles)
-        cells, comparison = _segments_and_shadows(day)
-        ensure_performance_columns(conn)
-        write_segments(conn, cells, start, end)
-        write_shadow_comparison(conn, comparison, start, end)
-        metadata: dict[str, Any] = _promote_on_live_evidence(context, conn, comparison)
+        monitored = monitor_scored_day(conn, day, start, end)
+        performance = monitored.performance
+        metadata: dict[str, Any] = _promote_on_live_evidence(context, conn, monitored.comparison)
         if performance.empty:
             metadata["reason"] = dg.MetadataValue.text(
                 f"no predictions for {context.partition_key}: nothing to monitor"
             )
         else:
-            metadata.update(_performance_metadata(performance, history, day.latest))
-            metadata.update(history_lib.cross_day_metadata(other_days, performance))
-            metadata.update(_model_metadata(day, cells, comparison))
+            live = figures.live_calibration(day.scored)
+            metadata.update(_performance_metadata(performance, day.latest))
+            metadata.update(history_lib.cross_day_metadata(monitored.other_days, performance))
+            metadata.update(_model_metadata(live, monitored.cells, monitored.comparison))
+            charts = figures.day_figures(performance, monitored.history, monitored.other_days, live)
+            metadata.update({name: dg.MetadataValue.md(md) for name, md in charts.items()})
         yield dg.Output(performance, metadata=metadata)
     yield from checks.evaluate(performance, thresholds)
-    yield from checks.evaluate_model(performance, cells, settings.load().model_thresholds())
+    yield from checks.evaluate_model(
+        performance, monitored.cells, settings.load().model_thresholds()
+    )
 
 
 def _promote_on_live_evidence(
@@ -368,40 +358,18 @@ def _promote_on_live_evidence(
     return metadata
 
 
-def _segments_and_shadows(day: ScoredDay) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The day's segment rows (champion and shadows) and its champion-vs-shadow comparison."""
-    scored = day.scored
-    if scored.empty:
-        return segments.empty_segments(), shadow.empty_comparison()
-    frames = [scored] + [
-        shadow.shadow_scored(scored, version, p) for version, p in sorted(day.shadows.items())
-    ]
-    cells = pd.concat([segments.segment_performance(f) for f in frames], ignore_index=True)
-    return cells, shadow.shadow_comparison(scored, day.shadows)
-
-
 def _model_metadata(
-    day: ScoredDay, cells: pd.DataFrame, comparison: pd.DataFrame
+    live: figures.LiveCalibration, cells: pd.DataFrame, comparison: pd.DataFrame
 ) -> dict[str, Any]:
-    """Calibration (figures and reliability diagram), segments and the shadow comparison."""
-    scored = day.scored
-    labelled = scored[scored[LABEL_COLUMN].notna()]
-    figures = calibration.calibration(labelled[LABEL_COLUMN], labelled["survival_probability"])
+    """Calibration figures, segments and the shadow comparison."""
     metadata: dict[str, Any] = {
         "ece_bins": dg.MetadataValue.int(calibration.ECE_BINS),
         "segments": dg.MetadataValue.md(segments_md(cells)),
         "shadow_comparison": dg.MetadataValue.md(shadow.comparison_md(comparison)),
     }
     for name in ("brier", "ece"):
-        if figures[name] is not None:
-            metadata[name] = dg.MetadataValue.float(figures[name])
-    if len(labelled):
-        versions = ", ".join(f"v{v}" for v in sorted(labelled["model_version"].unique()))
-        metadata["reliability_diagram"] = dg.MetadataValue.md(
-            plots.reliability_diagram_md(
-                figures["reliability"], f"Reliability, {versions} (n={len(labelled)})"
-            )
-        )
+        if live.figures[name] is not None:
+            metadata[name] = dg.MetadataValue.float(live.figures[name])
     for row in comparison.itertuples(index=False):
         prefix = f"shadow_v{row.shadow_version}"
         for name in ("accuracy_difference", "accuracy_se"):
@@ -431,12 +399,8 @@ def segments_md(cells: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _performance_metadata(
-    performance: pd.DataFrame,
-    history: pd.DataFrame,
-    latest: pd.DataFrame,
-) -> dict[str, Any]:
-    """Numbers the UI charts over time, plus the dashboard images."""
+def _performance_metadata(performance: pd.DataFrame, latest: pd.DataFrame) -> dict[str, Any]:
+    """Numbers the UI charts over time, and the day's latest passenger."""
     # The row of the version that scored most of the day is the headline.
     main = monitoring.main_rows(performance).iloc[-1]
     metadata: dict[str, Any] = {
@@ -448,37 +412,5 @@ def _performance_metadata(
         value = float(main[name])
         if math.isfinite(value):
             metadata[name] = dg.MetadataValue.float(value)
-    metadata["confusion_matrix"] = dg.MetadataValue.md(
-        plots.confusion_matrix_md(
-            int(main["tn"]),
-            int(main["fp"]),
-            int(main["fn"]),
-            int(main["tp"]),
-            title=f"Model v{int(main['model_version'])}, {main['day']:%Y-%m-%d}",
-        )
-    )
-    psi = monitoring.psi_by_feature(main["psi_by_feature"])
-    if psi:
-        metadata["psi_by_feature"] = dg.MetadataValue.md(
-            plots.bar_chart_md(list(psi), list(psi.values()), "Drift per feature", "PSI")
-        )
-    metadata["rolling_accuracy"] = dg.MetadataValue.md(_rolling_chart(history, performance))
     metadata["latest_passenger"] = dg.MetadataValue.md(latest_passenger_md(latest))
     return metadata
-
-
-def _rolling_chart(history: pd.DataFrame, today: pd.DataFrame) -> str:
-    """Accuracy and max PSI per day over the last days, today included."""
-    frame = pd.concat([f for f in (history, today) if not f.empty], ignore_index=True)
-    frame["day"] = pd.to_datetime(frame["day"])
-    daily = monitoring.main_rows(frame).tail(ROLLING_DAYS)
-
-    def values(column: str) -> list[float | None]:
-        return [None if pd.isna(v) else float(v) for v in daily[column]]
-
-    return plots.line_chart_md(
-        [f"{d:%m-%d}" for d in daily["day"]],
-        {"accuracy": values("accuracy"), "max PSI": values("max_psi")},
-        title=f"Last {len(daily)} days",
-        ylabel="accuracy / PSI",
-    )

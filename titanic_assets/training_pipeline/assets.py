@@ -21,8 +21,8 @@ from pydantic import Field
 
 from titanic_assets import names, settings
 from titanic_assets.core.features import LABEL_COLUMN
-from titanic_assets.core.model import TrainingParams, feature_importance
-from titanic_assets.core.plots import bar_chart_md, confusion_matrix_md, reliability_diagram_md
+from titanic_assets.core.figures import training_figures
+from titanic_assets.core.model import TrainingParams
 from titanic_assets.core.training import TrainedModel, fit_and_evaluate
 from titanic_assets.core.training_set import (
     EVAL_WINDOW_HOURS,
@@ -247,12 +247,12 @@ def model_metadata(
 ) -> dict[str, dg.MetadataValue]:
     """What the UI shows for a version: figures, decision, both models on both sets, charts."""
     metrics = trained.metrics
-    importance = feature_importance(trained.model)
     numeric = {
         key: dg.MetadataValue.float(float(metrics[key]))
         for key in (*METRIC_KEYS, "recent_accuracy")
         if metrics.get(key) is not None
     }
+    charts = training_figures(trained, version)
     return {
         "version": dg.MetadataValue.int(version),
         **numeric,
@@ -260,26 +260,7 @@ def model_metadata(
         "champion_version": dg.MetadataValue.int(champion),
         "decision": dg.MetadataValue.text(decision),
         "champion_comparison": dg.MetadataValue.md(_comparison_md(trained, version)),
-        "confusion_matrix": dg.MetadataValue.md(
-            confusion_matrix_md(
-                metrics["tn"],
-                metrics["fp"],
-                metrics["fn"],
-                metrics["tp"],
-                f"v{version} holdout (n={metrics['n']})",
-            )
-        ),
-        "feature_importance": dg.MetadataValue.md(
-            bar_chart_md(
-                list(importance), list(importance.values()), "Feature importance", "gain share"
-            )
-        ),
-        "reliability_diagram": dg.MetadataValue.md(
-            reliability_diagram_md(
-                metrics["calibration"]["reliability"],
-                f"v{version} holdout reliability (ECE {_maybe(metrics.get('ece'))})",
-            )
-        ),
+        **{name: dg.MetadataValue.md(md) for name, md in charts.items()},
         "training_rows": dg.MetadataValue.int(len(trained.train)),
         "holdout_rows": dg.MetadataValue.int(len(trained.holdout)),
         "recent_rows": dg.MetadataValue.int(len(trained.recent)),
@@ -289,10 +270,6 @@ def model_metadata(
         "params": dg.MetadataValue.json(trained.params.to_dict()),
         "run_id": dg.MetadataValue.text(run_id),
     }
-
-
-def _maybe(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 def _comparison_md(trained: TrainedModel, version: int) -> str:
