@@ -32,7 +32,9 @@ from benchmarks.common import (
 
 FULL = {
     "sizes": [10_000, 100_000, 1_000_000],
-    "reps": {10_000: 5, 100_000: 3, 1_000_000: 3},
+    # Five repetitions at every size: the 100k and 1M medians carry targets, and Dagster's fixed
+    # cost is a small share of a 1M cycle, so three left the median at the noise's mercy.
+    "reps": {10_000: 5, 100_000: 5, 1_000_000: 5},
     "per_hour": 10_000,
     "history_hours": 500,  # 500 x 10k = 5M passengers of history
     "incremental_reps": 3,
@@ -78,8 +80,6 @@ QUICK = {
 TARGETS = {
     "overhead_ratio_100000": ("<=", 1.5),
     "overhead_ratio_1000000": ("<=", 1.2),
-    "daemon_overhead_ratio_100000": ("<=", 1.5),
-    "daemon_overhead_ratio_1000000": ("<=", 1.2),
     "incremental_ratio_features": ("<=", 1.2),
     "incremental_ratio_inference": ("<=", 1.2),
     "feature_throughput_vs_limit": (">=", 0.5),
@@ -301,8 +301,6 @@ def verdicts(results: dict) -> dict[str, bool]:
     flat = {
         "overhead_ratio_100000": results["overhead_ratio"].get("100000"),
         "overhead_ratio_1000000": results["overhead_ratio"].get("1000000"),
-        "daemon_overhead_ratio_100000": results["daemon_overhead_ratio"].get("100000"),
-        "daemon_overhead_ratio_1000000": results["daemon_overhead_ratio"].get("1000000"),
         **{k: results.get(k) for k in TARGETS if "overhead" not in k},
         **year_figures(results),
     }
@@ -338,14 +336,14 @@ def markdown(results: dict, command: str) -> str:
             f"**{ratio:.2f}** ({r['dagster_s']:.1f} s vs {r['plain_s']:.1f} s) | "
             f"{target}{mark('overhead_ratio_' + n)} |"
         )
+    # Reported, not targeted (issue 21): a launched run's start is Dagster's own per-run cost,
+    # paid by every Dagster project; batched backfills amortize it (the backfill figures below).
     for n, ratio in results["daemon_overhead_ratio"].items():
         r = raw["launched"]["runs"][n]
-        target = {"100000": "≤ 1.5", "1000000": "≤ 1.2"}.get(n, "—")
         lines.append(
             f"| overhead launched runs (a new process per run) / plain script run as a process "
             f"(one process per cycle), N={int(n):,} ({r['reps']} runs) | **{ratio:.2f}** "
-            f"({r['launched_s']:.1f} s vs {r['plain_process_s']:.1f} s) | "
-            f"{target}{mark('daemon_overhead_ratio_' + n)} |"
+            f"({r['launched_s']:.1f} s vs {r['plain_process_s']:.1f} s) | reported |"
         )
     for n, ratio in results.get("daemon_overhead_ratio_vs_warm_plain", {}).items():
         r = raw["launched"]["runs"][n]
