@@ -177,14 +177,13 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
 def check_rules(monitored: MonitoredDay) -> None:
     """The rules of the monitoring asset's four WARN checks, applied to the day (equal work)."""
     thresholds, model = settings.load().thresholds(), settings.load().model_thresholds()
-    overall = {}
     for row in monitored.performance.to_dict("records"):
         monitoring.accuracy_reasons(row, thresholds)
         monitoring.drift_reasons(row, thresholds)
         monitoring.calibration_reasons(row, model)
-        overall[(pd.Timestamp(row["day"]), int(row["model_version"]))] = float(row["accuracy"])
-    served = monitored.cells[monitored.cells["model_version"].isin([v for _, v in overall])]
-    segments.segment_reasons(served, overall, model.segment_min_labelled, model.segment_margin)
+    segments.served_segment_reasons(
+        monitored.performance, monitored.cells, model.segment_min_labelled, model.segment_margin
+    )
 
 
 def cycle(db: str, n: int, model: dict | None = None) -> dict[str, float]:

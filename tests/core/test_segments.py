@@ -16,6 +16,7 @@ from titanic_assets.core.segments import (
     segment_performance,
     segment_reasons,
     segment_table,
+    served_segment_reasons,
 )
 
 IS_FEMALE = [1, 1, 1, 0, 0, 0, 0, 1]
@@ -78,3 +79,16 @@ def test_segment_reasons_margin_and_minimum() -> None:
     assert len(reasons) == 1 and "female/3" in reasons[0] and "0.667" in reasons[0]
     assert segment_reasons(rows, overall, min_labelled=3, margin=0.25) == []
     assert len(segment_reasons(rows, overall, min_labelled=2, margin=0.15)) == 2
+
+
+def test_only_the_versions_that_served_the_day_are_judged() -> None:
+    day = pd.Timestamp("2026-11-03")
+    cells = pd.DataFrame(segment_table(IS_FEMALE, PCLASS, PREDICTED, SURVIVED)).assign(day=day)
+    champion, shadow = cells.assign(model_version=2), cells.assign(model_version=5)
+    performance = pd.DataFrame([{"day": day, "model_version": 2, "accuracy": 0.9}])
+    reasons, judged = served_segment_reasons(
+        performance, pd.concat([champion, shadow]), min_labelled=3, margin=0.15
+    )
+    # The shadow's female/3 is as far below 0.9 as the champion's, but a shadow served nobody.
+    assert len(reasons) == 1 and " v2 female/3" in reasons[0]
+    assert set(judged["model_version"]) == {2} and set(judged["segment"]) == {"female/3"}

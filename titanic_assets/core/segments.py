@@ -137,6 +137,23 @@ def segment_reasons(
     return reasons
 
 
+def served_segment_reasons(
+    performance: pd.DataFrame, cells: pd.DataFrame, min_labelled: int, margin: float
+) -> tuple[list[str], pd.DataFrame]:
+    """The segment check of a monitored day: the segments of the versions that served it (the
+    ``performance`` rows: champion rows only), each against its version's accuracy that day.
+
+    Returns :func:`segment_reasons` and the segments judged (those with ``min_labelled``).
+    """
+    overall = {
+        (pd.Timestamp(r["day"]), int(r["model_version"])): float(r["accuracy"])
+        for r in performance.to_dict("records")
+    }
+    served = cells[cells["model_version"].isin([version for _, version in overall])]
+    judged = served[served["n_labelled"] >= min_labelled]
+    return segment_reasons(served, overall, min_labelled, margin), judged
+
+
 def empty_segments() -> pd.DataFrame:
     """A typed zero-row segment frame."""
     return _typed(pd.DataFrame({c: pd.Series(dtype=object) for c in SEGMENT_COLUMNS}))

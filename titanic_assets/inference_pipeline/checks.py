@@ -124,14 +124,9 @@ def evaluate_model(
         ),
         metadata={"ece_ceiling": thresholds.ece_ceiling, **_worst(rows, "ece", max)},
     )
-    overall = {
-        (pd.Timestamp(r["day"]), int(r["model_version"])): float(r["accuracy"]) for r in rows
-    }
-    served = segment_rows[segment_rows["model_version"].isin([v for _, v in overall])]
-    reasons = segments.segment_reasons(
-        served, overall, thresholds.segment_min_labelled, thresholds.segment_margin
+    reasons, judged = segments.served_segment_reasons(
+        performance, segment_rows, thresholds.segment_min_labelled, thresholds.segment_margin
     )
-    judged = served[served["n_labelled"] >= thresholds.segment_min_labelled]
     yield dg.AssetCheckResult(
         asset_key=PERFORMANCE_KEY,
         check_name=SEGMENT_CHECK,
