@@ -176,7 +176,8 @@ def inference_run(db: str, day: datetime = DAY, sw: Stopwatch | None = None) -> 
 
 def check_rules(monitored: MonitoredDay) -> None:
     """The rules of the monitoring asset's four WARN checks, applied to the day (equal work)."""
-    thresholds, model = settings.load().thresholds(), settings.load().model_thresholds()
+    config = settings.load()
+    thresholds, model = config.thresholds(), config.model_thresholds()
     for row in monitored.performance.to_dict("records"):
         monitoring.accuracy_reasons(row, thresholds)
         monitoring.drift_reasons(row, thresholds)

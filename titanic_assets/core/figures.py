@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from titanic_assets.core import calibration, monitoring, plots
 from titanic_assets.core.features import LABEL_COLUMN
 from titanic_assets.core.model import feature_importance
-from titanic_assets.core.training import TrainedModel
+
+if TYPE_CHECKING:  # the monitoring step draws its charts without loading the training code
+    from titanic_assets.core.training import TrainedModel
 
 #: Days on the rolling accuracy chart of ``monitoring/model_performance``.
 ROLLING_DAYS = 14

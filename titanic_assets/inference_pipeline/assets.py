@@ -302,7 +302,7 @@ def _load_champion_or_fail(conn):
 )
 def model_performance(context: dg.AssetExecutionContext, day: ScoredDay, duckdb: DuckDBResource):
     start, end = context.partition_time_window
-    thresholds = settings.load().thresholds()
+    config = settings.load()
     # One warehouse connection for the step: it stays open while the I/O manager writes the
     # day, whose connection then joins this open database instead of opening the file again
     # (as in the feature and training assets; DuckDB takes ~15 ms to open a file).
@@ -322,10 +322,8 @@ def model_performance(context: dg.AssetExecutionContext, day: ScoredDay, duckdb:
             charts = figures.day_figures(performance, monitored.history, monitored.other_days, live)
             metadata.update({name: dg.MetadataValue.md(md) for name, md in charts.items()})
         yield dg.Output(performance, metadata=metadata)
-    yield from checks.evaluate(performance, thresholds)
-    yield from checks.evaluate_model(
-        performance, monitored.cells, settings.load().model_thresholds()
-    )
+    yield from checks.evaluate(performance, config.thresholds())
+    yield from checks.evaluate_model(performance, monitored.cells, config.model_thresholds())
 
 
 def _promote_on_live_evidence(
